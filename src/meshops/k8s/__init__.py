@@ -1,0 +1,37 @@
+"""Kubernetes access: kinds, a dict-based API facade, the reconciler and typed errors.
+
+This is the only part of meshops that imports lightkube.
+"""
+
+from meshops.k8s.api import Api
+from meshops.k8s.client import connect, make_client, use_transport
+from meshops.k8s.errors import (
+    Conflict,
+    CrdMissing,
+    Forbidden,
+    Invalid,
+    KubernetesError,
+    NotFound,
+    Unavailable,
+)
+from meshops.k8s.labels import LabelConflict, hold_labels
+from meshops.k8s.reconciler import Change, Reconciler, ReconcileResult
+
+__all__ = [
+    "Api",
+    "Change",
+    "Conflict",
+    "CrdMissing",
+    "Forbidden",
+    "Invalid",
+    "KubernetesError",
+    "LabelConflict",
+    "NotFound",
+    "ReconcileResult",
+    "Reconciler",
+    "Unavailable",
+    "connect",
+    "hold_labels",
+    "make_client",
+    "use_transport",
+]

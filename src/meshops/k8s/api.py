@@ -1,0 +1,256 @@
+"""A small, dict-based facade over lightkube with typed errors and bounded retries.
+
+Every Kubernetes call meshops makes goes through :class:`Api`: objects go in and come out
+as plain dicts, errors come out as :mod:`meshops.k8s.errors` types, and transient
+failures (429, 5xx, 409 on a write that is not a server-side apply, timeouts) are retried
+a few times with a short exponential backoff before the typed error reaches the caller.
+"""
+
+# lightkube's generic resources and client methods are not fully typed; their results
+# are turned into plain dicts right here, so the unknowns stop at this module.
+# pyright: reportUnknownMemberType=false, reportUnknownVariableType=false
+# pyright: reportUnknownArgumentType=false, reportUnknownLambdaType=false
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import httpx2
+from lightkube import Client
+from lightkube.core.exceptions import ApiError
+from lightkube.core.resource_registry import resource_registry
+from lightkube.generic_resource import create_global_resource, create_namespaced_resource
+from lightkube.types import PatchType
+
+from meshops.k8s import client as k8s_client
+from meshops.k8s import objects
+from meshops.k8s.errors import (
+    Conflict,
+    CrdMissing,
+    KubernetesError,
+    NotFound,
+    Unavailable,
+    from_status,
+)
+from meshops.k8s.kinds import Kind
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+#: The longest a Retry-After from the server makes a request wait, in seconds.
+MAX_RETRY_AFTER = 5.0
+Obj = dict[str, Any]
+
+
+@functools.cache
+def _resource(kind: Kind) -> type[Any]:
+    """The lightkube class for ``kind``: a built-in model, or a generic (dict) resource."""
+    if kind.crd is None:
+        return cast("type[Any]", resource_registry.load(kind.api_version, kind.kind))
+    create = create_namespaced_resource if kind.namespaced else create_global_resource
+    return cast("type[Any]", create(kind.group, kind.version, kind.kind, kind.plural))
+
+
+def _to_dict(obj: Any) -> Obj:
+    if isinstance(obj, dict):
+        return cast("Obj", dict(obj))
+    return cast("Obj", obj.to_dict())
+
+
+class Api:
+    """Kubernetes access for one field manager.
+
+    Args:
+        client: a lightkube client (see :func:`meshops.k8s.client.connect`).
+        field_manager: the server-side apply field manager used for writes.
+        retries: how many times a transient failure is retried.
+        backoff: the first retry's delay in seconds; each next one doubles it.
+        sleep: how to wait between retries (tests pass a no-op).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        field_manager: str,
+        retries: int = 3,
+        backoff: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.field_manager = field_manager
+        self.retries = retries
+        self.backoff = backoff
+        self._sleep = sleep
+
+    @classmethod
+    def connect(
+        cls,
+        *,
+        field_manager: str,
+        namespace: str | None = None,
+        kubeconfig: str | Path | None = None,
+        context: str | None = None,
+        **kwargs: Any,
+    ) -> Api:
+        """An :class:`Api` for the configured cluster (or the installed test transport)."""
+        client = k8s_client.connect(
+            field_manager=field_manager,
+            namespace=namespace,
+            kubeconfig=kubeconfig,
+            context=context,
+        )
+        return cls(client, field_manager=field_manager, **kwargs)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def get(self, kind: Kind, name: str, namespace: str | None = None) -> Obj | None:
+        """The object, or None when it does not exist.
+
+        Raises:
+            CrdMissing: the kind is not served by the cluster.
+        """
+        res = _resource(kind)
+        try:
+            obj = self._call(kind, lambda: self.client.get(res, name, namespace=namespace))
+        except NotFound as e:
+            if isinstance(e, CrdMissing):
+                raise
+            return None
+        return _to_dict(obj)
+
+    def list(
+        self, kind: Kind, namespace: str | None, labels: Mapping[str, str] | None = None
+    ) -> list[Obj]:
+        """Objects of ``kind`` in ``namespace`` (every namespace when None) with ``labels``."""
+        res = _resource(kind)
+        ns = (
+            namespace
+            if kind.namespaced and namespace is not None
+            else ("*" if kind.namespaced else None)
+        )
+        selector: Any = dict(labels) if labels else None
+
+        def run() -> list[Any]:
+            return list(self.client.list(res, namespace=ns, labels=selector))
+
+        items = self._call(kind, run)
+        result: list[Obj] = []
+        for item in items:
+            d = _to_dict(item)
+            d.setdefault("apiVersion", kind.api_version)
+            d.setdefault("kind", kind.kind)
+            result.append(d)
+        return result
+
+    # -- writes --------------------------------------------------------------------------
+
+    def apply(
+        self,
+        obj: Mapping[str, Any],
+        kind: Kind,
+        *,
+        force: bool = False,
+        field_manager: str | None = None,
+    ) -> Obj:
+        """Server-side apply ``obj`` (create or update) and return what the server stored.
+
+        Raises:
+            Conflict: another manager owns a field with a different value (and not ``force``).
+        """
+        res = _resource(kind)
+        meta = obj["metadata"]
+        namespace = meta.get("namespace") if kind.namespaced else None
+        manager = field_manager or self.field_manager
+
+        def run() -> Any:
+            return self.client.patch(
+                res,
+                meta["name"],
+                dict(obj),
+                namespace=namespace,
+                patch_type=PatchType.APPLY,
+                field_manager=manager,
+                force=force,
+            )
+
+        return _to_dict(self._call(kind, run, retry_conflict=False))
+
+    def delete(self, kind: Kind, name: str, namespace: str | None = None) -> bool:
+        """Delete the object; False when it was already gone."""
+        res = _resource(kind)
+        try:
+            self._call(kind, lambda: self.client.delete(res, name, namespace=namespace))
+        except NotFound as e:
+            if isinstance(e, CrdMissing):
+                raise
+            return False
+        return True
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _call(self, kind: Kind, fn: Callable[[], T], *, retry_conflict: bool = True) -> T:
+        attempt = 0
+        while True:
+            try:
+                return fn()
+            except ApiError as e:
+                error = _translate_api_error(e, kind)
+            except httpx2.TimeoutException as e:
+                error = Unavailable(f"Kubernetes API timed out: {e}")
+            except httpx2.TransportError as e:
+                error = Unavailable(f"Kubernetes API unreachable: {e}")
+            retryable = error.temporary or (retry_conflict and isinstance(error, Conflict))
+            if not retryable or attempt >= self.retries:
+                raise error
+            # The server's own Retry-After wins (capped); otherwise exponential backoff.
+            delay = self.backoff * (2**attempt)
+            if error.retry_after is not None:
+                delay = min(error.retry_after, MAX_RETRY_AFTER)
+            log.debug("retrying %s after %s (%.2fs)", kind, error, delay)
+            self._sleep(delay)
+            attempt += 1
+
+
+def _translate_api_error(e: ApiError, kind: Kind) -> KubernetesError:
+    status = e.status
+    details = status.details
+    body: dict[str, Any] = {
+        "code": status.code,
+        "reason": status.reason,
+        "message": status.message,
+        "details": {
+            "causes": [c.to_dict() for c in (details.causes or [])],
+            "retryAfterSeconds": details.retryAfterSeconds,
+        }
+        if details
+        else {},
+    }
+    if status.code == 404 and kind.crd is not None and (details is None or not details.name):
+        return CrdMissing(kind.crd)
+    return from_status(body)
+
+
+def owners_of_labels(obj: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Which field managers own each label of ``obj``, read from its managedFields."""
+    owners: dict[str, set[str]] = {}
+    for entry in objects.managed_fields(obj):
+        fields: Any = entry.get("fieldsV1")
+        for step in ("f:metadata", "f:labels"):
+            fields = fields.get(step) if isinstance(fields, dict) else None
+        for key in cast("dict[str, Any]", fields) if isinstance(fields, dict) else {}:
+            if key.startswith("f:"):
+                owners.setdefault(key[2:], set()).add(str(entry.get("manager", "")))
+    return owners
+
+
+def label_patch(kind: Kind, name: str, namespace: str | None, labels: Mapping[str, str]) -> Obj:
+    """A server-side apply body that sets only ``labels`` on an existing object."""
+    meta: Obj = {"name": name, "labels": dict(labels)}
+    if namespace is not None and kind.namespaced:
+        meta["namespace"] = namespace
+    return {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": meta}

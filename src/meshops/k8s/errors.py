@@ -1,0 +1,112 @@
+"""Typed Kubernetes errors that carry their retry meaning.
+
+Callers never see lightkube's or httpx's exceptions: :func:`translate` turns them into
+one of the classes below. ``temporary`` says whether trying again later may help (the
+reconciler already retried a few times with backoff before raising one); a charm turns a
+temporary error into ``WaitingStatus`` and a permanent one into ``BlockedStatus``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+
+class KubernetesError(Exception):
+    """Base class: a request to the Kubernetes API failed.
+
+    Attributes:
+        code: the HTTP status code (0 when no answer came).
+        reason: the Kubernetes ``Status.reason`` (e.g. ``"NotFound"``), if any.
+        temporary: whether trying again later may succeed.
+        retry_after: how long the server asked us to wait before trying again, if it did.
+    """
+
+    temporary = False
+
+    def __init__(
+        self, message: str, *, code: int = 0, reason: str = "", retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class NotFound(KubernetesError):
+    """The object, or its namespace, does not exist (404)."""
+
+
+class CrdMissing(NotFound):
+    """The kind is not served: its CustomResourceDefinition is not installed.
+
+    Attributes:
+        crd: the CRD's name, e.g. ``"gateways.gateway.networking.k8s.io"``.
+    """
+
+    def __init__(self, crd: str, hint: str = "") -> None:
+        how = hint or "install it (for Istio: istioctl install, or the istio-k8s charm)"
+        super().__init__(f"CRD {crd} is not installed; {how}", code=404, reason="NotFound")
+        self.crd = crd
+
+
+class Conflict(KubernetesError):
+    """Another field manager owns a field we apply, or the object changed under us (409)."""
+
+
+class Forbidden(KubernetesError):
+    """Our service account may not do this (403); usually a missing ``--trust``."""
+
+
+class Invalid(KubernetesError):
+    """The API server rejected the object (422); ``causes`` lists the fields and rules.
+
+    Attributes:
+        causes: the ``details.causes`` entries of the Status: ``field`` and ``message``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int = 422,
+        reason: str = "Invalid",
+        causes: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message, code=code, reason=reason)
+        self.causes = causes or []
+
+
+class Unavailable(KubernetesError):
+    """The API server could not be reached, timed out, throttled us or failed (429/5xx)."""
+
+    temporary = True
+
+
+def from_status(status: dict[str, Any]) -> KubernetesError:
+    """The typed error for a Kubernetes ``Status`` body."""
+    code = int(status.get("code") or 0)
+    reason = str(status.get("reason") or "")
+    message = str(status.get("message") or reason or f"HTTP {code}")
+    raw = status.get("details")
+    details = cast("dict[str, Any]", raw) if isinstance(raw, dict) else {}
+    retry_after = details.get("retryAfterSeconds")
+    if code == 404:
+        return NotFound(message, code=code, reason=reason)
+    if code == 409:
+        return Conflict(message, code=code, reason=reason)
+    if code == 403:
+        return Forbidden(message, code=code, reason=reason)
+    if code in (400, 422):
+        found = details.get("causes")
+        causes = cast("list[Any]", found) if isinstance(found, list) else []
+        return Invalid(
+            message,
+            code=code,
+            reason=reason,
+            causes=[cast("dict[str, Any]", c) for c in causes if isinstance(c, dict)],
+        )
+    if code == 429 or code >= 500:
+        wait = float(retry_after) if isinstance(retry_after, (int, float)) else None
+        return Unavailable(message, code=code, reason=reason, retry_after=wait)
+    return KubernetesError(message, code=code, reason=reason)

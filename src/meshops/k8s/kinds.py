@@ -1,0 +1,124 @@
+"""The Kubernetes kinds meshops manages: where each lives in the API and how to apply it.
+
+A :class:`Kind` is a plain value (group, version, kind, plural, namespaced). The
+registry below lists every kind the project renders; :func:`kind_of` finds the entry
+for a Kubernetes object (a dict with ``apiVersion`` and ``kind``). The order of
+:data:`APPLY_ORDER` is the order objects are applied in (deleted in reverse), in the
+spirit of lightkube's ``sort_objects``: namespaces, then identities and secrets, then
+everything that may refer to them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """One kind of Kubernetes object.
+
+    Attributes:
+        group: API group ("" for the core group).
+        version: API version within the group.
+        kind: the object kind, e.g. ``"Gateway"``.
+        plural: the resource name in URLs, e.g. ``"gateways"``.
+        namespaced: whether objects of this kind live in a namespace.
+        crd: the CustomResourceDefinition that must be installed, if any.
+    """
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        """``group/version``, or just the version for the core group."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def crd(self) -> str | None:
+        """The name of the CRD that defines this kind (None for built-in kinds)."""
+        if self.group in _BUILTIN_GROUPS:
+            return None
+        return f"{self.plural}.{self.group}"
+
+    def __str__(self) -> str:
+        return f"{self.kind}.{self.group or 'core'}/{self.version}"
+
+
+_BUILTIN_GROUPS = {"", "apps", "rbac.authorization.k8s.io", "apiextensions.k8s.io"}
+
+NAMESPACE = Kind("", "v1", "Namespace", "namespaces", namespaced=False)
+SERVICE_ACCOUNT = Kind("", "v1", "ServiceAccount", "serviceaccounts")
+SECRET = Kind("", "v1", "Secret", "secrets")
+CONFIG_MAP = Kind("", "v1", "ConfigMap", "configmaps")
+SERVICE = Kind("", "v1", "Service", "services")
+POD = Kind("", "v1", "Pod", "pods")
+STATEFUL_SET = Kind("apps", "v1", "StatefulSet", "statefulsets")
+GATEWAY_CLASS = Kind("gateway.networking.k8s.io", "v1", "GatewayClass", "gatewayclasses", False)
+GATEWAY = Kind("gateway.networking.k8s.io", "v1", "Gateway", "gateways")
+HTTP_ROUTE = Kind("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes")
+GRPC_ROUTE = Kind("gateway.networking.k8s.io", "v1", "GRPCRoute", "grpcroutes")
+REFERENCE_GRANT = Kind("gateway.networking.k8s.io", "v1beta1", "ReferenceGrant", "referencegrants")
+TLS_ROUTE = Kind("gateway.networking.k8s.io", "v1", "TLSRoute", "tlsroutes")
+TCP_ROUTE = Kind("gateway.networking.k8s.io", "v1alpha2", "TCPRoute", "tcproutes")
+AUTHORIZATION_POLICY = Kind(
+    "security.istio.io", "v1", "AuthorizationPolicy", "authorizationpolicies"
+)
+REQUEST_AUTHENTICATION = Kind(
+    "security.istio.io", "v1", "RequestAuthentication", "requestauthentications"
+)
+DESTINATION_RULE = Kind("networking.istio.io", "v1", "DestinationRule", "destinationrules")
+
+#: Apply order: earlier kinds first; deletion runs in reverse.
+APPLY_ORDER: tuple[Kind, ...] = (
+    NAMESPACE,
+    SERVICE_ACCOUNT,
+    SECRET,
+    CONFIG_MAP,
+    SERVICE,
+    GATEWAY_CLASS,
+    GATEWAY,
+    REFERENCE_GRANT,
+    HTTP_ROUTE,
+    GRPC_ROUTE,
+    TLS_ROUTE,
+    TCP_ROUTE,
+    DESTINATION_RULE,
+    REQUEST_AUTHENTICATION,
+    AUTHORIZATION_POLICY,
+)
+
+#: Kinds whose objects meshops creates and owns.
+MANAGED: tuple[Kind, ...] = APPLY_ORDER
+
+_BY_API_KIND: dict[tuple[str, str], Kind] = {
+    (k.api_version, k.kind): k for k in (*APPLY_ORDER, POD, STATEFUL_SET)
+}
+
+
+def kind_of(obj: Mapping[str, Any]) -> Kind:
+    """The registered :class:`Kind` of a Kubernetes object.
+
+    Raises:
+        ValueError: the object's apiVersion/kind is not one meshops manages.
+    """
+    key = (str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+    try:
+        return _BY_API_KIND[key]
+    except KeyError:
+        raise ValueError(
+            f"apiVersion/kind {key[0]!r}/{key[1]!r} is not a kind meshops manages"
+        ) from None
+
+
+def apply_rank(kind: Kind) -> int:
+    """Position of ``kind`` in :data:`APPLY_ORDER` (unknown kinds go last)."""
+    try:
+        return APPLY_ORDER.index(kind)
+    except ValueError:
+        return len(APPLY_ORDER)

@@ -1,0 +1,69 @@
+"""Labels that meshops holds on objects it does not own (a namespace, a pod, a Service).
+
+We hold such labels through server-side apply with our own field manager and a body
+that carries nothing but ``metadata.labels``: re-applying a smaller set removes exactly
+the labels we set earlier and nothing anyone else set. Before writing, the live object's
+``managedFields`` tell whether a label we want was already set by someone else; we do
+not take it over (the caller reports it), and we write nothing when our labels are
+already in place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from meshops.k8s import objects
+from meshops.k8s.api import Api, label_patch, owners_of_labels
+from meshops.k8s.errors import NotFound
+from meshops.k8s.kinds import Kind
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelConflict:
+    """A label we want that someone else already set.
+
+    Attributes:
+        key: the label.
+        value: its current value.
+        owners: the field managers that set it.
+    """
+
+    key: str
+    value: str
+    owners: tuple[str, ...]
+
+    def __str__(self) -> str:
+        by = f" by {', '.join(self.owners)}" if self.owners else ""
+        return f"label {self.key}={self.value} was set{by}"
+
+
+def hold_labels(
+    api: Api, kind: Kind, name: str, namespace: str | None, labels: Mapping[str, str]
+) -> list[LabelConflict]:
+    """Make ``labels`` exactly the set of labels ``api``'s field manager holds on an object.
+
+    Returns:
+        The labels someone else already set (nothing is written then); empty on success.
+
+    Raises:
+        NotFound: the object does not exist.
+    """
+    obj = api.get(kind, name, namespace)
+    if obj is None:
+        raise NotFound(f"{kind.kind} {name!r} not found", code=404, reason="NotFound")
+    live = objects.labels(obj)
+    owners = owners_of_labels(obj)
+    manager = api.field_manager
+    conflicts = [
+        LabelConflict(key, live[key], tuple(sorted(owners.get(key, set()) - {manager})))
+        for key in sorted(labels)
+        if key in live and manager not in owners.get(key, set())
+    ]
+    if conflicts:
+        return conflicts
+    ours = {key for key, managers in owners.items() if manager in managers}
+    if ours == set(labels) and all(live.get(k) == v for k, v in labels.items()):
+        return []
+    api.apply(label_patch(kind, name, namespace, labels), kind)
+    return []

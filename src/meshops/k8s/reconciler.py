@@ -1,0 +1,320 @@
+"""Make the cluster hold exactly the objects an owner wants, with the fewest API calls.
+
+A :class:`Reconciler` manages the objects of one *owner* (an application, e.g.
+``istio-beacon-k8s.my-model``) within one *scope* (a purpose, e.g. ``beacon``). Every
+object it writes carries three labels (:data:`MANAGED_BY_LABEL`, :data:`OWNER_LABEL`,
+:data:`SCOPE_LABEL`) and an annotation (:data:`HASH_ANNOTATION`) holding a hash of the
+content it applied. A reconcile:
+
+1. lists, per managed kind and namespace, the objects carrying this owner's and scope's
+   labels (one list each; cluster-wide when no namespaces are given);
+2. server-side applies (field manager = the owner) only the desired objects whose hash
+   differs from the one on the live object, in dependency order (:data:`APPLY_ORDER`);
+   an object about to be created is first checked against one unlabelled list of its
+   kind and namespace, so that an object of the same name that is not ours is reported
+   and left alone rather than taken over;
+3. deletes, in reverse order, the objects it owns and no longer wants, except those the
+   caller asks to keep (e.g. the last good policies of a related app that now sends
+   invalid data).
+
+A reconcile in which nothing changed therefore writes nothing and reads one list per
+managed kind and namespace. Objects without our owner label are never modified or
+deleted. Drift made by hand to a field we set is not corrected until the desired
+content changes (we compare with what we last applied, not with the live object).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from meshops.k8s import objects
+from meshops.k8s.api import Api
+from meshops.k8s.errors import KubernetesError
+from meshops.k8s.kinds import Kind, apply_rank, kind_of
+from meshops.model.names import valid_label_value
+
+log = logging.getLogger(__name__)
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "meshops"
+OWNER_LABEL = "meshops.io/owner"
+SCOPE_LABEL = "meshops.io/scope"
+HASH_ANNOTATION = "meshops.io/applied-hash"
+
+Obj = dict[str, Any]
+Key = tuple[Kind, str, str]  # kind, namespace ("" when cluster-scoped), name
+Action = Literal["create", "update", "delete", "unchanged", "kept", "refused", "failed"]
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of JSON-like data; several times faster than copy.deepcopy."""
+    if isinstance(value, Mapping):
+        return {k: _copy(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, list | tuple):
+        return [_copy(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+    return value
+
+
+def content_hash(obj: Mapping[str, Any]) -> str:
+    """A hash of an object's content, independent of key order."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """What a reconcile did (or, for :meth:`Reconciler.diff`, would do) to one object.
+
+    Attributes:
+        action: create, update, delete, unchanged, kept (owned, not wanted, kept on the
+            caller's request), refused (an object of that name exists and is not ours),
+            or failed (the API server rejected it; ``error`` says why).
+        kind: the object's kind.
+        namespace: its namespace ("" when cluster-scoped).
+        name: its name.
+        error: for refused and failed, the reason.
+    """
+
+    action: Action
+    kind: Kind
+    namespace: str
+    name: str
+    error: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        text = f"{self.action} {self.kind.kind} {where}"
+        return f"{text}: {self.error}" if self.error else text
+
+
+@dataclasses.dataclass(frozen=True)
+class ReconcileResult:
+    """Every :class:`Change` of one reconcile, in the order they were made.
+
+    Attributes:
+        changes: the changes.
+        live: the owned objects as they were listed at the start (with their status).
+    """
+
+    changes: tuple[Change, ...]
+    live: Mapping[Key, Obj] = dataclasses.field(default_factory=lambda: dict[Key, Obj]())
+
+    def of(self, *actions: Action) -> list[Change]:
+        """The changes with one of ``actions``."""
+        return [c for c in self.changes if c.action in actions]
+
+    @property
+    def writes(self) -> int:
+        """How many objects were created, updated or deleted."""
+        return len(self.of("create", "update", "delete"))
+
+    @property
+    def problems(self) -> list[Change]:
+        """Objects that could not be written: refused or failed."""
+        return self.of("refused", "failed")
+
+
+class Reconciler:
+    """Reconciles one owner's objects within one scope.
+
+    Args:
+        api: Kubernetes access; its field manager is used for every write.
+        owner: who owns the objects; a label value, see :func:`label_value`.
+        scope: what the objects are for (several scopes may share an owner).
+        kinds: every kind this scope may ever hold; objects of other kinds are refused.
+        namespaces: every namespace this scope may ever hold objects in; None means any
+            (lists are then cluster-wide, one per kind).
+
+    Example:
+        >>> api = Api.connect(field_manager="istio-beacon-k8s.m")  # doctest: +SKIP
+        >>> r = Reconciler(api, owner="istio-beacon-k8s.m", scope="beacon",
+        ...                kinds=[GATEWAY, AUTHORIZATION_POLICY], namespaces=["m"])
+        >>> r.reconcile([waypoint, *policies]).writes  # doctest: +SKIP
+        3
+    """
+
+    def __init__(
+        self,
+        api: Api,
+        *,
+        owner: str,
+        scope: str,
+        kinds: Sequence[Kind],
+        namespaces: Sequence[str] | None,
+    ) -> None:
+        for what, value in (("owner", owner), ("scope", scope)):
+            if not valid_label_value(value) or len(value) > 63:
+                raise ValueError(f"{what} {value!r} must be a label value (see label_value)")
+        self.api = api
+        self.owner = owner
+        self.scope = scope
+        self.kinds = tuple(sorted(set(kinds), key=apply_rank))
+        self.namespaces = tuple(sorted(set(namespaces))) if namespaces is not None else None
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """The labels every object of this owner and scope carries."""
+        return {MANAGED_BY_LABEL: MANAGED_BY, OWNER_LABEL: self.owner, SCOPE_LABEL: self.scope}
+
+    def prepare(self, obj: Mapping[str, Any]) -> tuple[Key, Obj]:
+        """The object as it will be applied (ownership labels and hash added) and its key."""
+        kind = kind_of(obj)
+        if kind not in self.kinds:
+            raise ValueError(f"{kind} is not one of the kinds of scope {self.scope!r}")
+        out = _copy(obj)
+        meta = out.setdefault("metadata", {})
+        name = meta.get("name")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{kind.kind} without metadata.name: {obj!r}")
+        namespace = str(meta.get("namespace") or "") if kind.namespaced else ""
+        if kind.namespaced:
+            if not namespace:
+                raise ValueError(f"{kind.kind} {name!r} needs metadata.namespace")
+            if self.namespaces is not None and namespace not in self.namespaces:
+                allowed = ", ".join(self.namespaces)
+                raise ValueError(
+                    f"{kind.kind} {name!r}: namespace {namespace!r} is not one of {allowed}"
+                )
+        elif "namespace" in meta:
+            del meta["namespace"]
+        meta["labels"] = {**(meta.get("labels") or {}), **self.labels}
+        annotations = dict(meta.get("annotations") or {})
+        annotations.pop(HASH_ANNOTATION, None)
+        meta["annotations"] = annotations
+        annotations[HASH_ANNOTATION] = content_hash(out)
+        return (kind, namespace, name), out
+
+    def owned(self) -> dict[Key, Obj]:
+        """The live objects of this owner and scope, by key (one list per kind and namespace)."""
+        found: dict[Key, Obj] = {}
+        for kind in self.kinds:
+            for namespace in self._namespaces_for(kind):
+                for obj in self.api.list(kind, namespace, self.labels):
+                    ns = objects.namespace(obj) if kind.namespaced else ""
+                    found[(kind, ns, objects.name(obj))] = obj
+        return found
+
+    def diff(
+        self, desired: Iterable[Mapping[str, Any]], *, keep: Callable[[Obj], bool] | None = None
+    ) -> list[Change]:
+        """What :meth:`reconcile` would do, reading but never writing."""
+        wanted = self._prepare_all(desired)
+        live = self.owned()
+        changes = [self._compare(key, obj, live) for key, obj in wanted.items()]
+        changes += self._deletions(wanted, live, keep)
+        return changes
+
+    def reconcile(
+        self, desired: Iterable[Mapping[str, Any]], *, keep: Callable[[Obj], bool] | None = None
+    ) -> ReconcileResult:
+        """Make the cluster hold exactly ``desired`` for this owner and scope.
+
+        Args:
+            desired: the objects wanted (plain Kubernetes dicts).
+            keep: owned objects that are not desired but for which this returns True are
+                left as they are instead of being deleted.
+
+        Raises:
+            KubernetesError: a failure that stops the whole reconcile (API unreachable,
+                forbidden, a CRD missing). An object the server rejects (422) or one of
+                the same name that is not ours does not stop it; it is reported in the
+                result as ``failed`` or ``refused``.
+        """
+        wanted = self._prepare_all(desired)
+        live = self.owned()
+        changes: list[Change] = []
+        foreign: dict[tuple[Kind, str], set[str]] = {}
+        for key, obj in wanted.items():
+            change = self._compare(key, obj, live)
+            if change.action == "create":
+                names = self._unowned_names(key, foreign)
+                if key[2] in names:
+                    changes.append(
+                        dataclasses.replace(
+                            change,
+                            action="refused",
+                            error="an object of that name exists and is not ours",
+                        )
+                    )
+                    continue
+            if change.action in ("create", "update"):
+                change = self._apply(change, obj)
+            changes.append(change)
+        for change in self._deletions(wanted, live, keep):
+            if change.action == "delete":
+                self.api.delete(change.kind, change.name, change.namespace or None)
+            changes.append(change)
+        result = ReconcileResult(tuple(changes), live)
+        log.debug("reconciled %s/%s: %d writes", self.owner, self.scope, result.writes)
+        return result
+
+    def delete_all(self) -> ReconcileResult:
+        """Delete every object of this owner and scope."""
+        return self.reconcile([])
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _namespaces_for(self, kind: Kind) -> Sequence[str | None]:
+        if not kind.namespaced or self.namespaces is None:
+            return [None]
+        return self.namespaces
+
+    def _prepare_all(self, desired: Iterable[Mapping[str, Any]]) -> dict[Key, Obj]:
+        prepared = [self.prepare(obj) for obj in desired]
+        prepared.sort(key=lambda item: (apply_rank(item[0][0]), item[0][1], item[0][2]))
+        wanted: dict[Key, Obj] = {}
+        for key, obj in prepared:
+            if key in wanted:
+                raise ValueError(f"{key[0].kind} {key[1]}/{key[2]} is desired twice")
+            wanted[key] = obj
+        return wanted
+
+    def _compare(self, key: Key, obj: Obj, live: Mapping[Key, Obj]) -> Change:
+        kind, namespace, name = key
+        current = live.get(key)
+        if current is None:
+            return Change("create", kind, namespace, name)
+        live_hash = objects.annotations(current).get(HASH_ANNOTATION)
+        if live_hash == objects.annotations(obj)[HASH_ANNOTATION]:
+            return Change("unchanged", kind, namespace, name)
+        return Change("update", kind, namespace, name)
+
+    def _deletions(
+        self,
+        wanted: Mapping[Key, Obj],
+        live: Mapping[Key, Obj],
+        keep: Callable[[Obj], bool] | None,
+    ) -> list[Change]:
+        gone = [key for key in live if key not in wanted]
+        gone.sort(key=lambda k: (-apply_rank(k[0]), k[1], k[2]))
+        return [
+            Change("kept" if keep is not None and keep(live[key]) else "delete", *key)
+            for key in gone
+        ]
+
+    def _unowned_names(self, key: Key, cache: dict[tuple[Kind, str], set[str]]) -> set[str]:
+        kind, namespace, _ = key
+        if (kind, namespace) not in cache:
+            names: set[str] = set()
+            ours = self.labels
+            for obj in self.api.list(kind, namespace or None):
+                labels = objects.labels(obj)
+                if any(labels.get(k) != ours[k] for k in (OWNER_LABEL, SCOPE_LABEL)):
+                    names.add(objects.name(obj))
+            cache[(kind, namespace)] = names
+        return cache[(kind, namespace)]
+
+    def _apply(self, change: Change, obj: Obj) -> Change:
+        try:
+            self.api.apply(obj, change.kind, force=True)
+        except KubernetesError as e:
+            if e.temporary or e.code in (0, 401, 403, 404):
+                raise
+            log.warning("%s: %s", change, e)
+            return dataclasses.replace(change, action="failed", error=e.message)
+        return change

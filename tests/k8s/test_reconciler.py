@@ -1,0 +1,275 @@
+"""Contract tests for meshops.k8s.Reconciler against the in-process API fake.
+
+Covers ownership labels and the applied-hash annotation, apply and delete order, the
+zero-write no-op reconcile and its read budget, updates, deletions, objects that are not
+ours (never touched), other owners and scopes, the keep predicate, cluster-wide lists,
+rejected objects, a missing CRD, and diff().
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from meshops.k8s import Api, CrdMissing, Reconciler, make_client
+from meshops.k8s.kinds import AUTHORIZATION_POLICY, GATEWAY, NAMESPACE, SERVICE_ACCOUNT
+from meshops.k8s.reconciler import HASH_ANNOTATION, OWNER_LABEL, SCOPE_LABEL
+
+GW = "gateway.networking.k8s.io/v1"
+AP = "security.istio.io/v1"
+CRDS = ("gateways.gateway.networking.k8s.io", "authorizationpolicies.security.istio.io")
+
+
+@pytest.fixture
+def fake(make_fake: Any) -> Any:
+    return make_fake(*CRDS, namespaces=["a", "b"])
+
+
+def api_for(fake: Any, manager: str = "owner.m") -> Api:
+    return Api(make_client(fake.transport, field_manager=manager), field_manager=manager)
+
+
+def reconciler(
+    fake: Any, *, owner: str = "owner.m", scope: str = "s", namespaces: Any = ("a", "b")
+) -> Reconciler:
+    kinds = [NAMESPACE, SERVICE_ACCOUNT, GATEWAY, AUTHORIZATION_POLICY]
+    return Reconciler(
+        api_for(fake, owner), owner=owner, scope=scope, kinds=kinds, namespaces=namespaces
+    )
+
+
+def gateway(name: str, ns: str = "a", port: int = 15008) -> dict[str, Any]:
+    return {
+        "apiVersion": GW,
+        "kind": "Gateway",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "gatewayClassName": "istio-waypoint",
+            "listeners": [{"name": "mesh", "port": port, "protocol": "HBONE"}],
+        },
+    }
+
+
+def policy(name: str, ns: str = "a", sa: str = "x") -> dict[str, Any]:
+    return {
+        "apiVersion": AP,
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "action": "ALLOW",
+            "rules": [{"from": [{"source": {"principals": [f"cluster.local/ns/{ns}/sa/{sa}"]}}]}],
+        },
+    }
+
+
+def writes(fake: Any) -> list[tuple[str, str]]:
+    return [(r.method, r.path) for r in fake.requests if r.method != "GET"]
+
+
+def test_creates_with_ownership_labels_hash_and_field_manager(fake: Any) -> None:
+    result = reconciler(fake).reconcile([policy("p1"), gateway("w")])
+    assert [c.action for c in result.changes] == ["create", "create"]
+    gw = fake.get(GW, "Gateway", "w", "a")
+    labels = gw["metadata"]["labels"]
+    assert labels[OWNER_LABEL] == "owner.m"
+    assert labels[SCOPE_LABEL] == "s"
+    assert labels["app.kubernetes.io/managed-by"] == "meshops"
+    assert len(gw["metadata"]["annotations"][HASH_ANNOTATION]) == 32
+    assert {m["manager"] for m in gw["metadata"]["managedFields"]} == {"owner.m"}
+    # server-side apply, forced, with our field manager
+    patches = [r for r in fake.requests if r.method == "PATCH"]
+    assert all(r.content_type == "application/apply-patch+yaml" for r in patches)
+    assert all(
+        r.query.get("fieldManager") == "owner.m" and r.query.get("force") == "true"
+        for r in patches
+    )
+
+
+def test_applies_in_dependency_order_and_deletes_in_reverse(fake: Any) -> None:
+    r = reconciler(fake)
+    sa = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "sa", "namespace": "b"},
+    }
+    r.reconcile([policy("p1"), gateway("w"), sa])
+    assert [path.split("/")[-2] for _, path in writes(fake)] == [
+        "serviceaccounts",
+        "gateways",
+        "authorizationpolicies",
+    ]
+    fake.clear_log()
+    r.delete_all()
+    assert [path.split("/")[-2] for _, path in writes(fake)] == [
+        "authorizationpolicies",
+        "gateways",
+        "serviceaccounts",
+    ]
+    assert [m for m, _ in writes(fake)] == ["DELETE"] * 3
+
+
+def test_nothing_new_means_no_writes_and_one_list_per_kind_and_namespace(fake: Any) -> None:
+    r = reconciler(fake)
+    desired = [gateway("w"), policy("p1"), policy("p2", ns="b")]
+    r.reconcile(desired)
+    fake.clear_log()
+    result = r.reconcile(desired)
+    assert fake.writes == 0
+    assert {c.action for c in result.changes} == {"unchanged"}
+    # Namespace (cluster-wide) + 3 namespaced kinds x 2 namespaces
+    assert fake.reads == 1 + 3 * 2
+    assert all("labelSelector" in r.query for r in fake.requests)
+
+
+def test_a_changed_object_is_updated_alone(fake: Any) -> None:
+    r = reconciler(fake)
+    r.reconcile([gateway("w"), policy("p1")])
+    fake.clear_log()
+    result = r.reconcile([gateway("w"), policy("p1", sa="y")])
+    assert [c.action for c in result.changes] == ["unchanged", "update"]
+    assert fake.writes == 1
+    principals = fake.get(AP, "AuthorizationPolicy", "p1", "a")["spec"]["rules"][0]["from"][0][
+        "source"
+    ]["principals"]
+    assert principals == ["cluster.local/ns/a/sa/y"]
+
+
+def test_fields_no_longer_desired_are_removed(fake: Any) -> None:
+    r = reconciler(fake)
+    with_label = gateway("w")
+    with_label["metadata"]["labels"] = {"extra": "yes"}
+    r.reconcile([with_label])
+    r.reconcile([gateway("w")])
+    assert "extra" not in fake.get(GW, "Gateway", "w", "a")["metadata"]["labels"]
+
+
+def test_objects_no_longer_desired_are_deleted(fake: Any) -> None:
+    r = reconciler(fake)
+    r.reconcile([gateway("w"), policy("p1"), policy("p2")])
+    result = r.reconcile([gateway("w"), policy("p2")])
+    assert [str(c) for c in result.of("delete")] == ["delete AuthorizationPolicy a/p1"]
+    assert fake.get(AP, "AuthorizationPolicy", "p1", "a") is None
+
+
+def test_objects_without_our_labels_are_never_touched(fake: Any) -> None:
+    fake.add(policy("theirs"))
+    fake.add(policy("same-name", sa="someone"))
+    r = reconciler(fake)
+    result = r.reconcile([policy("same-name"), policy("mine")])
+    assert [(c.action, c.name) for c in result.changes] == [
+        ("create", "mine"),
+        ("refused", "same-name"),
+    ]
+    assert result.problems[0].error == "an object of that name exists and is not ours"
+    theirs = fake.get(AP, "AuthorizationPolicy", "same-name", "a")
+    assert theirs["spec"]["rules"][0]["from"][0]["source"]["principals"] == [
+        "cluster.local/ns/a/sa/someone"
+    ]
+    r.delete_all()
+    assert {p["metadata"]["name"] for p in fake.list(AP, "AuthorizationPolicy", "a")} == {
+        "theirs",
+        "same-name",
+    }
+
+
+def test_other_owners_and_scopes_are_separate(fake: Any) -> None:
+    reconciler(fake, owner="one.m").reconcile([policy("p-one")])
+    reconciler(fake, owner="one.m", scope="other").reconcile([policy("p-other")])
+    reconciler(fake, owner="two.m").reconcile([policy("p-two")])
+    reconciler(fake, owner="one.m").delete_all()
+    assert {p["metadata"]["name"] for p in fake.list(AP, "AuthorizationPolicy", "a")} == {
+        "p-other",
+        "p-two",
+    }
+
+
+def test_keep_leaves_owned_objects_that_are_no_longer_desired(fake: Any) -> None:
+    r = reconciler(fake)
+    kept = policy("kept")
+    kept["metadata"]["labels"] = {"source": "broken-app"}
+    r.reconcile([kept, policy("gone")])
+    result = r.reconcile([], keep=lambda o: o["metadata"]["labels"].get("source") == "broken-app")
+    assert sorted((c.action, c.name) for c in result.changes) == [
+        ("delete", "gone"),
+        ("kept", "kept"),
+    ]
+    assert fake.get(AP, "AuthorizationPolicy", "kept", "a") is not None
+
+
+def test_without_namespaces_lists_are_cluster_wide(fake: Any) -> None:
+    r = reconciler(fake, namespaces=None)
+    r.reconcile([policy("p1", ns="a"), policy("p2", ns="b")])
+    fake.clear_log()
+    r.reconcile([policy("p1", ns="a")])
+    lists = [req.path for req in fake.requests if req.method == "GET"]
+    assert "/apis/security.istio.io/v1/authorizationpolicies" in lists
+    assert fake.get(AP, "AuthorizationPolicy", "p2", "b") is None
+
+
+def test_an_object_the_server_rejects_fails_alone(fake: Any) -> None:
+    bad = gateway("bad")
+    bad["spec"]["listeners"].append(
+        {"name": "mesh", "port": 15009, "protocol": "HBONE"}
+    )  # duplicate name
+    result = reconciler(fake).reconcile([bad, policy("p1")])
+    assert [(c.action, c.name) for c in result.changes] == [("failed", "bad"), ("create", "p1")]
+    assert result.problems[0].error  # the server's reason
+    assert fake.get(AP, "AuthorizationPolicy", "p1", "a") is not None
+
+
+def test_a_missing_crd_names_it(make_fake: Any) -> None:
+    bare = make_fake(namespaces=["a"])
+    with pytest.raises(CrdMissing) as e:
+        reconciler(bare, namespaces=["a"]).reconcile([gateway("w")])
+    assert e.value.crd == "gateways.gateway.networking.k8s.io"
+    assert "gateways.gateway.networking.k8s.io is not installed" in str(e.value)
+
+
+def test_diff_reads_but_never_writes(fake: Any) -> None:
+    r = reconciler(fake)
+    r.reconcile([gateway("w"), policy("p1")])
+    fake.clear_log()
+    changes = r.diff([gateway("w", port=15009), policy("p2")])
+    assert fake.writes == 0
+    assert sorted(str(c) for c in changes) == [
+        "create AuthorizationPolicy a/p2",
+        "delete AuthorizationPolicy a/p1",
+        "update Gateway a/w",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("desired", "message"),
+    [
+        ([policy("p"), policy("p")], "desired twice"),
+        (
+            [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"}}],
+            "not one of the kinds",
+        ),
+        ([policy("p", ns="elsewhere")], "namespace 'elsewhere' is not one of"),
+        (
+            [{"apiVersion": AP, "kind": "AuthorizationPolicy", "metadata": {"namespace": "a"}}],
+            "without metadata.name",
+        ),
+        (
+            [{"apiVersion": AP, "kind": "AuthorizationPolicy", "metadata": {"name": "x"}}],
+            "needs metadata.namespace",
+        ),
+        (
+            [{"apiVersion": "x/v1", "kind": "Nope", "metadata": {"name": "x"}}],
+            "not a kind meshops manages",
+        ),
+    ],
+)
+def test_programming_errors_are_refused_before_any_request(
+    fake: Any, desired: list[Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        reconciler(fake).reconcile(desired)
+    assert fake.writes == 0
+
+
+def test_owner_and_scope_must_be_label_values(fake: Any) -> None:
+    with pytest.raises(ValueError, match="owner 'a/b'"):
+        reconciler(fake, owner="a/b")
