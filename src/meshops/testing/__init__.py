@@ -1,0 +1,24 @@
+"""Test support for meshops and for charms built on it.
+
+:class:`FakeKubernetes` is an in-process Kubernetes API server that lightkube clients
+talk to through an httpx2 transport: stateful objects, label selectors, server-side
+apply with field ownership, CRD schemas and CEL rules, a request log and fault
+injection.
+
+Example:
+    >>> from meshops.testing import FakeKubernetes
+    >>> fake = FakeKubernetes()
+    >>> _ = fake.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}})
+    >>> [ns["metadata"]["name"] for ns in fake.list("v1", "Namespace")]
+    ['demo']
+"""
+
+from meshops.testing.fake_kubernetes import (
+    UNSUPPORTED_RULES,
+    FakeKubernetes,
+    NotSupportedError,
+    Request,
+    StatusError,
+)
+
+__all__ = ["UNSUPPORTED_RULES", "FakeKubernetes", "NotSupportedError", "Request", "StatusError"]

@@ -1,0 +1,1172 @@
+"""The in-process Kubernetes API server: :class:`FakeKubernetes`.
+
+It answers the HTTP requests lightkube sends (through :attr:`FakeKubernetes.transport`,
+an ``httpx2`` transport: no sockets) the way a real API server would, for the subset of
+the API the project uses: ``/api/v1/...`` and ``/apis/<group>/<version>/...`` paths;
+get, list (label and field selectors, ``limit``/``continue``), create, replace, merge /
+JSON / strategic-merge patch, server-side apply, delete and delete-collection; the
+``status`` subresource; ``dryRun=All``; minimal discovery. Errors are Kubernetes
+``Status`` objects with ``Content-Type: application/json``.
+
+Deliberate differences from a real API server:
+
+* fields a schema does not declare are rejected (422), never pruned, whatever the
+  ``fieldValidation`` parameter says;
+* strategic merge patch replaces lists instead of merging them by key (built-in kinds;
+  custom resources answer 415, as a real server does);
+* deletion is immediate: no finalizers, no ``deletionTimestamp``, no owner-reference
+  garbage collection (deleting a Namespace deletes everything in it, and deleting a CRD
+  its objects);
+* no admission: webhooks and ValidatingAdmissionPolicies (skipped when found in CRD
+  files) are not evaluated; validation ratcheting is not modelled;
+* client-sent ``metadata.managedFields`` are ignored on updates (honoured by
+  :meth:`FakeKubernetes.add`).
+
+What it cannot do raises :class:`~.errors.NotSupportedError` through the transport
+rather than answering wrongly: watches, subresources other than ``status``, webhook
+conversion between CRD versions, strategic-merge directives (``$patch``, ...).
+
+Example:
+    >>> fake = FakeKubernetes()
+    >>> _ = fake.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}})
+    >>> fake.get("v1", "Namespace", "demo")["status"]
+    {'phase': 'Active'}
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import datetime
+import json
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import yaml
+
+from meshops.k8s.client import use_transport
+from meshops.testing.fake_kubernetes import apply as ssa
+from meshops.testing.fake_kubernetes import discovery
+from meshops.testing.fake_kubernetes.builtin import BUILTIN_TYPES, CRD_GROUP, CRD_KIND
+from meshops.testing.fake_kubernetes.errors import (
+    REASONS,
+    ErrorType,
+    FieldError,
+    NotSupportedError,
+    StatusError,
+)
+from meshops.testing.fake_kubernetes.meta import SERVER_MANAGED, validate_metadata
+from meshops.testing.fake_kubernetes.patch import (
+    PatchError,
+    json_patch,
+    merge_patch,
+    strategic_merge_patch,
+)
+from meshops.testing.fake_kubernetes.requestlog import Fault, Request
+from meshops.testing.fake_kubernetes.resources import (
+    CrdDefinition,
+    InvalidCrdError,
+    ResourceType,
+    load_documents,
+    load_yaml,
+    parse_crd,
+)
+from meshops.testing.fake_kubernetes.schema import validate
+from meshops.testing.fake_kubernetes.selectors import (
+    SelectorError,
+    parse_field_selector,
+    parse_label_selector,
+)
+from meshops.testing.fake_kubernetes.store import Store, StoredObject
+from meshops.testing.fake_kubernetes.values import MISSING, as_dict, as_list, copy_json, dump_json
+
+__all__ = ["FakeKubernetes", "FakeTransport"]
+
+_JSON = "application/json"
+_APPLY = "application/apply-patch+yaml"
+_MERGE = "application/merge-patch+json"
+_JSON_PATCH = "application/json-patch+json"
+_STRATEGIC = "application/strategic-merge-patch+json"
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+_SKIPPED_DOCUMENTS = frozenset({"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"})
+_NAMESPACE_KEY = ("", "namespaces")
+_CRD_KEY = (CRD_GROUP, "customresourcedefinitions")
+
+Handler = Callable[[httpx2.Request], httpx2.Response]
+
+
+class FakeTransport(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
+    """An httpx2 transport that hands every request to the fake API server."""
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        """Answer a request synchronously."""
+        request.read()
+        return self._handler(request)
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        """Answer a request from an async client."""
+        await request.aread()
+        return self._handler(request)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    """What a request URL addresses."""
+
+    resource: ResourceType
+    namespace: str | None
+    name: str | None
+    subresource: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Write:
+    """How a write records ownership and what it may change."""
+
+    manager: str
+    subresource: str
+    dry_run: bool
+    keep_status: bool = False
+
+
+def _rfc3339(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_last_second: list[Any] = [0, ""]
+
+
+def _wall_clock() -> str:
+    second = int(time.time())
+    if second != _last_second[0]:
+        _last_second[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))]
+    return str(_last_second[1])
+
+
+def _spec_changed(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
+    for key in new.keys() | old.keys():
+        if key not in ("metadata", "status", "apiVersion", "kind") and new.get(
+            key, MISSING
+        ) != old.get(key, MISSING):
+            return True
+    return False
+
+
+class FakeKubernetes:
+    """An in-process Kubernetes API server for tests, plugged into lightkube's transport.
+
+    It starts empty: built-in kinds only, no namespaces. Install CRDs to serve custom
+    kinds (:meth:`install_crds`), seed objects with :meth:`add`, point clients at it with
+    :meth:`installed` (or ``make_client(fake.transport, ...)``), then assert on the
+    stored objects (:meth:`get`, :meth:`list`) and the request log (:attr:`requests`).
+
+    Example:
+        >>> fake = FakeKubernetes()
+        >>> fake.install_crds(CRDS / "gateway-api-v1.5.1/standard")  # doctest: +SKIP
+        >>> with fake.installed():  # doctest: +SKIP
+        ...     reconcile()
+        >>> fake.writes  # doctest: +SKIP
+        3
+
+    Args:
+        clock: returns the current time (creationTimestamp, managedFields times);
+            defaults to the wall clock.
+        seed: seeds generated names (``generateName``) and uids, for reproducibility.
+    """
+
+    def __init__(
+        self, *, clock: Callable[[], datetime.datetime] | None = None, seed: int = 0
+    ) -> None:
+        self._lock = threading.RLock()
+        self._store = Store()
+        self._types: dict[tuple[str, str, str], ResourceType] = {}
+        self._by_kind: dict[tuple[str, str], ResourceType] = {}
+        self._crds: dict[str, CrdDefinition] = {}
+        self._log: list[Request] = []
+        self._faults: list[Fault] = []
+        self._clock = clock
+        self._random = random.Random(seed)
+        self._next_ip = 0
+        for resource in BUILTIN_TYPES:
+            self._register(resource)
+        self.transport: FakeTransport = FakeTransport(self._handle)
+        """The httpx2 transport that sends requests to this fake."""
+
+    # --- public API ------------------------------------------------------------------
+
+    def installed(self) -> contextlib.AbstractContextManager[None]:
+        """Make every ``meshops.k8s.client.connect()`` in this thread use this fake."""
+        return use_transport(self.transport)
+
+    def install_crds(self, *paths: str | Path) -> None:
+        """Install the CustomResourceDefinitions in YAML files (multi-document) or directories.
+
+        A directory means every ``*.yaml`` file in it. Documents that are admission
+        policies shipped alongside CRDs (ValidatingAdmissionPolicy and its binding) are
+        skipped: the fake does not evaluate admission policies.
+
+        Raises:
+            ValueError: a document is neither a CRD nor a skipped admission policy.
+            StatusError: a CRD is invalid (e.g. a CEL rule the fake cannot compile).
+        """
+        for raw in paths:
+            path = Path(raw)
+            files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+            for file in files:
+                for doc in load_documents(file):
+                    kind = doc.get("kind")
+                    if kind in _SKIPPED_DOCUMENTS:
+                        continue
+                    if kind != CRD_KIND:
+                        raise ValueError(
+                            f"{file}: document of kind {kind!r} is not a CustomResourceDefinition"
+                        )
+                    self.install_crd(doc)
+
+    def install_crd(self, doc: Mapping[str, Any]) -> None:
+        """Install (or update) one CustomResourceDefinition; its kinds become served.
+
+        CRDs are large, so the fake keeps ``doc["spec"]`` without copying it (and
+        remembers its compiled schemas by identity): treat an installed document as
+        read-only.
+
+        Raises:
+            StatusError: 422 when the CRD is invalid or uses a CEL rule the fake cannot
+                evaluate (the message names the rule).
+        """
+        if doc.get("apiVersion") != f"{CRD_GROUP}/v1" or doc.get("kind") != CRD_KIND:
+            raise ValueError(
+                f"not an apiextensions.k8s.io/v1 CustomResourceDefinition: "
+                f"{doc.get('apiVersion')!r}/{doc.get('kind')!r}"
+            )
+        shallow = {k: (v if k == "spec" else copy_json(v)) for k, v in doc.items()}
+        self._add(shallow, copy=False)
+
+    def add(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        """Store an object directly, as if the field manager ``test`` had written it.
+
+        Creates the object or replaces it (keeping uid and creationTimestamp). Unlike an
+        API request, ``status`` is stored as given, and ``metadata.managedFields``, when
+        present, is taken as the object's field ownership. The object is validated like
+        any write: its namespace must exist and it must match its schema.
+
+        Returns:
+            A copy of the stored object.
+
+        Raises:
+            ValueError: the kind is not served, or a namespaced object has no namespace.
+            StatusError: the API server would reject the object (404 namespace, 422 invalid).
+        """
+        resource, stored = self._add(obj)
+        with self._lock:
+            return copy_json(stored.view(resource.api_version))
+
+    def _add(
+        self, obj: Mapping[str, Any], *, copy: bool = True
+    ) -> tuple[ResourceType, StoredObject]:
+        resource = self._served(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+        new: dict[str, Any] = copy_json(dict(obj)) if copy else dict(obj)
+        meta = as_dict(new.get("metadata"))
+        if meta is None:
+            raise ValueError(f"object has no metadata: {dict(obj)!r}")
+        namespace = ""
+        if resource.namespaced:
+            namespace = str(meta.get("namespace") or "")
+            if not namespace:
+                raise ValueError(f"{resource.kind} {meta.get('name')!r} needs metadata.namespace")
+        else:
+            meta.pop("namespace", None)
+        with self._lock:
+            name = self._name_for(meta)
+            self._require_namespace(resource, namespace)
+            old = self._store.get(resource.store_key, namespace, name)
+            managers: tuple[ssa.ManagedEntry, ...] | None = None
+            given = meta.get("managedFields")
+            if given:
+                managers = self._decode_managed_fields(given)
+            _, stored = self._commit(
+                resource,
+                namespace,
+                name,
+                old,
+                new,
+                managers,
+                _Write("test", "", dry_run=False, keep_status=True),
+            )
+            return resource, stored
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
+        """Delete an object directly (no request is logged); return whether it existed."""
+        resource = self._served(api_version, kind)
+        with self._lock:
+            gone = self._store.delete(resource.store_key, self._scope(resource, namespace), name)
+            if gone is not None:
+                self._after_delete(resource, gone)
+            return gone is not None
+
+    def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any] | None:
+        """A deep copy of a stored object, as served in ``api_version``; None if absent.
+
+        Raises:
+            ValueError: the kind is not served (e.g. its CRD is not installed).
+        """
+        resource = self._served(api_version, kind)
+        with self._lock:
+            stored = self._store.get(resource.store_key, self._scope(resource, namespace), name)
+            return None if stored is None else copy_json(stored.view(resource.api_version))
+
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        labels: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Deep copies of the stored objects of a kind, ordered by namespace and name.
+
+        Args:
+            api_version: the version to serve them in.
+            kind: the kind.
+            namespace: only this namespace (default: all).
+            labels: only objects this label selector matches.
+
+        Raises:
+            ValueError: the kind is not served, or the selector is malformed.
+        """
+        resource = self._served(api_version, kind)
+        selector = parse_label_selector(labels or "")
+        with self._lock:
+            return [
+                copy_json(s.view(resource.api_version))
+                for s in self._store.list(
+                    resource.store_key, namespace if resource.namespaced else None
+                )
+                if selector.matches(s.obj["metadata"].get("labels"))
+            ]
+
+    def served(self, api_version: str, kind: str) -> bool:
+        """Whether the fake serves this kind (built in, or its CRD is installed)."""
+        return (api_version, kind) in self._by_kind
+
+    @property
+    def requests(self) -> list[Request]:
+        """Every request answered since the fake was made (or :meth:`clear_log`)."""
+        with self._lock:
+            return list(self._log)
+
+    @property
+    def reads(self) -> int:
+        """How many GET requests are in the log."""
+        with self._lock:
+            return sum(1 for r in self._log if r.method == "GET")
+
+    @property
+    def writes(self) -> int:
+        """How many POST, PUT, PATCH and DELETE requests are in the log."""
+        with self._lock:
+            return sum(1 for r in self._log if r.is_write)
+
+    def clear_log(self) -> None:
+        """Forget the logged requests."""
+        with self._lock:
+            self._log.clear()
+
+    def fail_next(
+        self,
+        method: str,
+        path_contains: str,
+        status: int,
+        times: int = 1,
+        *,
+        message: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        """Answer the next ``times`` matching requests with an error Status, unhandled.
+
+        Args:
+            method: the HTTP method (``GET``, ``PATCH``, ...), or ``*`` for any.
+            path_contains: a substring of the request path (``""`` matches every path).
+            status: the HTTP status code, e.g. 409, 429, 500 or 503.
+            times: how many matching requests fail.
+            message: the Status message (default: a generic one naming the code).
+            retry_after: adds ``Retry-After`` (and ``details.retryAfterSeconds``).
+
+        Example:
+            >>> fake = FakeKubernetes()
+            >>> fake.fail_next("PATCH", "/authorizationpolicies/", 503, times=2)
+        """
+        if status < 400 or status > 599:
+            raise ValueError(f"status {status!r} must be an HTTP error code (400-599)")
+        if times < 1:
+            raise ValueError(f"times {times!r} must be at least 1")
+        text = message or f"injected failure: {status} {REASONS.get(status, 'Error')}"
+        with self._lock:
+            self._faults.append(
+                Fault(method.upper(), path_contains, status, times, text, retry_after)
+            )
+
+    # --- plumbing ----------------------------------------------------------------------
+
+    def _now(self) -> str:
+        if self._clock is not None:
+            return _rfc3339(self._clock())
+        return _wall_clock()
+
+    def _served(self, api_version: str, kind: str) -> ResourceType:
+        resource = self._by_kind.get((api_version, kind))
+        if resource is None:
+            raise ValueError(
+                f"kind {kind!r} of {api_version!r} is not served (is its CRD installed?)"
+            )
+        return resource
+
+    @staticmethod
+    def _scope(resource: ResourceType, namespace: str | None) -> str:
+        return (namespace or "") if resource.namespaced else ""
+
+    def _register(self, resource: ResourceType) -> None:
+        self._types[(resource.group, resource.version, resource.plural)] = resource
+        self._by_kind[(resource.api_version, resource.kind)] = resource
+
+    def _unregister_crd(self, name: str) -> CrdDefinition | None:
+        definition = self._crds.pop(name, None)
+        if definition is not None:
+            for resource in definition.versions:
+                self._types.pop((resource.group, resource.version, resource.plural), None)
+                self._by_kind.pop((resource.api_version, resource.kind), None)
+        return definition
+
+    def _name_for(self, meta: dict[str, Any]) -> str:
+        name = meta.get("name")
+        if not name and isinstance(meta.get("generateName"), str) and meta["generateName"]:
+            suffix = "".join(self._random.choice(_NAME_CHARS) for _ in range(5))
+            name = meta["name"] = meta["generateName"] + suffix
+        return str(name or "")
+
+    def _allocate_ip(self) -> str:
+        self._next_ip += 1
+        return f"10.152.{183 + self._next_ip // 254}.{self._next_ip % 254 + 1}"
+
+    def _require_namespace(self, resource: ResourceType, namespace: str) -> None:
+        if resource.namespaced and self._store.get(_NAMESPACE_KEY, "", namespace) is None:
+            raise StatusError.namespace_not_found(namespace)
+
+    def _decode_managed_fields(self, given: Any) -> tuple[ssa.ManagedEntry, ...]:
+        if not isinstance(given, list):
+            raise ValueError(f"metadata.managedFields must be a list, not {given!r}")
+        entries: list[ssa.ManagedEntry] = []
+        for raw in given:  # pyright: ignore[reportUnknownVariableType]
+            if not isinstance(raw, Mapping):
+                raise ValueError(f"invalid managedFields entry {raw!r}")
+            entry: Mapping[str, Any] = raw  # pyright: ignore[reportUnknownVariableType]
+            entries.append(
+                ssa.ManagedEntry(
+                    manager=str(entry.get("manager", "")),
+                    operation=str(entry.get("operation", "Update")),
+                    api_version=str(entry.get("apiVersion", "")),
+                    time=str(entry.get("time") or self._now()),
+                    fields=ssa.decode_fields(entry.get("fieldsV1") or {}),
+                    subresource=str(entry.get("subresource", "")),
+                )
+            )
+        return tuple(entries)
+
+    # --- HTTP ----------------------------------------------------------------------------
+
+    def _handle(self, request: httpx2.Request) -> httpx2.Response:
+        method = request.method.upper()
+        path = request.url.path
+        query = dict(request.url.params.items())
+        content_type = request.headers.get("content-type")
+        content = request.content
+        headers: dict[str, str] = {}
+        with self._lock:
+            fault = next((f for f in self._faults if f.matches(method, path)), None)
+            if fault is not None:
+                fault.times -= 1
+                if fault.times == 0:
+                    self._faults.remove(fault)
+                details: dict[str, Any] = {}
+                if fault.retry_after is not None:
+                    details["retryAfterSeconds"] = fault.retry_after
+                    headers["Retry-After"] = str(fault.retry_after)
+                error = StatusError(
+                    fault.status, REASONS.get(fault.status, "Unknown"), fault.message, details
+                )
+                code, body = error.code, dump_json(error.status)
+            else:
+                try:
+                    code, body = self._dispatch(method, path, query, content_type, content)
+                except StatusError as e:
+                    code, body = e.code, dump_json(e.status)
+                    headers.update(e.headers)
+            self._log.append(Request(method, path, query, content_type, code, content))
+        headers["Content-Type"] = _JSON
+        return httpx2.Response(code, headers=headers, content=body)
+
+    def _dispatch(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        content_type: str | None,
+        content: bytes,
+    ) -> tuple[int, bytes]:
+        if query.get("watch") in ("true", "1"):
+            raise NotSupportedError(
+                f"watch requests are not supported by the fake: {method} {path}"
+            )
+        segments = [s for s in path.split("/") if s]
+        if not segments or segments[0] not in ("api", "apis"):
+            raise StatusError.not_served()
+        if segments[0] == "api":
+            if len(segments) == 1:
+                return discovery.answer(method, path, discovery.core_versions())
+            group, version, rest = "", segments[1], segments[2:]
+        else:
+            if len(segments) < 3:
+                group = segments[1] if len(segments) == 2 else None
+                return discovery.answer(method, path, discovery.groups(self._types, group))
+            group, version, rest = segments[1], segments[2], segments[3:]
+        if not rest:
+            body = discovery.resources(self._types, group, version)
+            return discovery.answer(method, path, body)
+        target = self._target(group, version, rest)
+        dry_run = self._dry_run(query)
+        if method == "GET":
+            if target.name is None:
+                return self._list(target, query)
+            return self._get(target)
+        cross_namespace = target.resource.namespaced and target.namespace is None
+        if method == "POST" and target.name is None and not target.subresource:
+            if cross_namespace:
+                raise StatusError.not_served()
+            return self._create(target, query, content, dry_run)
+        if method == "PUT" and target.name is not None:
+            return self._replace(target, query, content, dry_run)
+        if method == "PATCH" and target.name is not None:
+            base = (content_type or "").split(";")[0].strip().lower()
+            if base == _APPLY:
+                return self._apply(target, query, content, dry_run)
+            return self._patch(target, query, base, content, dry_run)
+        if method == "DELETE" and not target.subresource:
+            if target.name is None:
+                if cross_namespace:
+                    raise StatusError.not_served()
+                return self._delete_collection(target, query, dry_run)
+            return self._delete(target, content, dry_run)
+        raise StatusError.method_not_allowed(method, path)
+
+    def _target(self, group: str, version: str, rest: list[str]) -> _Target:
+        namespace: str | None = None
+        if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] not in ("status", "finalize"):
+            namespace, rest = rest[1], rest[2:]
+        if len(rest) > 3:
+            raise StatusError.not_served()
+        resource = self._types.get((group, version, rest[0]))
+        if resource is None:
+            raise StatusError.not_served()
+        name = rest[1] if len(rest) > 1 else None
+        subresource = rest[2] if len(rest) > 2 else ""
+        if namespace is not None and not resource.namespaced:
+            raise StatusError.not_served()
+        if namespace is None and resource.namespaced and name is not None:
+            raise StatusError.not_served()
+        if subresource and subresource != "status":
+            raise NotSupportedError(
+                f"subresource {subresource!r} of {resource.resource} is not supported by the fake"
+            )
+        if subresource and not resource.status_subresource:
+            raise StatusError.not_served()
+        return _Target(resource, namespace, name, subresource)
+
+    @staticmethod
+    def _dry_run(query: Mapping[str, str]) -> bool:
+        value = query.get("dryRun")
+        if value is None:
+            return False
+        if value != "All":
+            raise StatusError.bad_request(
+                f'dryRun: Unsupported value: "{value}": supported values: "All"'
+            )
+        return True
+
+    # --- reads -------------------------------------------------------------------------
+
+    def _not_found(self, target: _Target, name: str) -> StatusError:
+        resource = target.resource
+        return StatusError.not_found(resource.resource, name, resource.group, resource.plural)
+
+    def _get(self, target: _Target) -> tuple[int, bytes]:
+        assert target.name is not None
+        stored = self._store.get(target.resource.store_key, target.namespace or "", target.name)
+        if stored is None:
+            raise self._not_found(target, target.name)
+        return 200, stored.body(target.resource.api_version)
+
+    def _selected(self, target: _Target, query: Mapping[str, str]) -> list[StoredObject]:
+        try:
+            labels = parse_label_selector(query.get("labelSelector", ""))
+            fields = parse_field_selector(query.get("fieldSelector", ""))
+        except SelectorError as e:
+            raise StatusError.bad_request(str(e)) from None
+        objects = self._store.list(target.resource.store_key, target.namespace)
+        if labels.requirements:
+            objects = [s for s in objects if labels.matches(s.obj["metadata"].get("labels"))]
+        if fields.terms:
+            objects = [s for s in objects if fields.matches(s.obj)]
+        return objects
+
+    def _list(self, target: _Target, query: Mapping[str, str]) -> tuple[int, bytes]:
+        if target.subresource:
+            raise StatusError.method_not_allowed("GET", target.resource.plural)
+        objects = self._selected(target, query)
+        token = query.get("continue")
+        if token:
+            try:
+                after = tuple(json.loads(base64.urlsafe_b64decode(token.encode())))
+            except ValueError:
+                raise StatusError(410, "Expired", f"invalid continue token {token!r}") from None
+            objects = [s for s in objects if (s.namespace, s.name) > after]
+        meta: dict[str, Any] = {"resourceVersion": str(self._store.revision)}
+        limit = query.get("limit")
+        if limit:
+            try:
+                count = int(limit)
+            except ValueError:
+                raise StatusError.bad_request(f"limit {limit!r} is not an integer") from None
+            if 0 < count < len(objects):
+                last = objects[count - 1]
+                meta["continue"] = base64.urlsafe_b64encode(
+                    json.dumps([last.namespace, last.name]).encode()
+                ).decode()
+                meta["remainingItemCount"] = len(objects) - count
+                objects = objects[:count]
+        api_version = target.resource.api_version
+        head = dump_json(
+            {"apiVersion": api_version, "kind": target.resource.list_kind, "metadata": meta}
+        )
+        items = b",".join(s.body(api_version) for s in objects)
+        return 200, head[:-1] + b',"items":[' + items + b"]}"
+
+    # --- writes ------------------------------------------------------------------------
+
+    @staticmethod
+    def _decode(content: bytes, *, yaml_ok: bool = False) -> Any:
+        try:
+            return json.loads(content)
+        except ValueError as e:
+            if yaml_ok:
+                try:
+                    documents = load_yaml(content)
+                except yaml.YAMLError:
+                    pass
+                else:
+                    if len(documents) == 1:
+                        return documents[0]
+            raise StatusError.bad_request(
+                f"the body of the request could not be decoded: {e}"
+            ) from None
+
+    def _decode_object(
+        self, target: _Target, content: bytes, *, yaml_ok: bool = False
+    ) -> dict[str, Any]:
+        obj = self._decode(content, yaml_ok=yaml_ok)
+        if not isinstance(obj, dict):
+            raise StatusError.bad_request(
+                f"the body of the request must be a JSON object, not {type(obj).__name__}"
+            )
+        resource = target.resource
+        api_version, kind = obj.get("apiVersion"), obj.get("kind")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        if api_version != resource.api_version:
+            raise StatusError.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({resource.api_version})"
+            )
+        if kind != resource.kind:
+            raise StatusError.bad_request(
+                f"the kind in the data ({kind}) does not match the expected kind ({resource.kind})"
+            )
+        meta = obj.setdefault("metadata", {})  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+        if not isinstance(meta, dict):
+            raise StatusError.bad_request(f"metadata must be an object, not {meta!r}")
+        if resource.namespaced:
+            given = meta.get("namespace")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+            if given and given != target.namespace:
+                raise StatusError.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on "
+                    "the request"
+                )
+            meta["namespace"] = target.namespace
+        else:
+            meta.pop("namespace", None)  # pyright: ignore[reportUnknownMemberType]
+        if target.name is not None:
+            given_name = meta.get("name")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+            if given_name is None:
+                meta["name"] = target.name
+            elif given_name != target.name:
+                raise StatusError.bad_request(
+                    f"the name of the object ({given_name}) does not match the name on the URL "
+                    f"({target.name})"
+                )
+        return obj  # pyright: ignore[reportUnknownVariableType]
+
+    @staticmethod
+    def _manager(query: Mapping[str, str]) -> str:
+        manager = query.get("fieldManager") or "unknown"
+        if len(manager) > 128:
+            raise StatusError.invalid(
+                "",
+                "",
+                "",
+                [
+                    FieldError(
+                        ErrorType.TOO_LONG, "fieldManager", detail="may not be more than 128 bytes"
+                    )
+                ],
+            )
+        return manager
+
+    @staticmethod
+    def _check_version(old: StoredObject, new_meta: Mapping[str, Any], target: _Target) -> None:
+        wanted = new_meta.get("resourceVersion")
+        if wanted and wanted != old.resource_version:
+            resource = target.resource
+            raise StatusError.modified(
+                resource.resource, old.name, resource.group, resource.plural
+            )
+
+    def _create(
+        self, target: _Target, query: Mapping[str, str], content: bytes, dry_run: bool
+    ) -> tuple[int, bytes]:
+        obj = self._decode_object(target, content)
+        name = self._name_for(obj["metadata"])
+        namespace = target.namespace or ""
+        self._require_namespace(target.resource, namespace)
+        write = _Write(self._manager(query), "", dry_run)
+        code, stored = self._commit(target.resource, namespace, name, None, obj, None, write)
+        return code, stored.body(target.resource.api_version)
+
+    def _replace(
+        self, target: _Target, query: Mapping[str, str], content: bytes, dry_run: bool
+    ) -> tuple[int, bytes]:
+        assert target.name is not None
+        obj = self._decode_object(target, content)
+        namespace = target.namespace or ""
+        self._require_namespace(target.resource, namespace)
+        old = self._store.get(target.resource.store_key, namespace, target.name)
+        if old is None:
+            raise self._not_found(target, target.name)
+        self._check_version(old, obj["metadata"], target)
+        new = self._scope_to_subresource(target, old, obj)
+        write = _Write(self._manager(query), target.subresource, dry_run)
+        code, stored = self._commit(target.resource, namespace, target.name, old, new, None, write)
+        return code, stored.body(target.resource.api_version)
+
+    def _scope_to_subresource(
+        self, target: _Target, old: StoredObject, new: dict[str, Any]
+    ) -> dict[str, Any]:
+        """What a write may change.
+
+        Only status on ``/status``; all but status on the main resource of a kind with a
+        status subresource; everything otherwise.
+        """
+        if target.subresource == "status":
+            scoped = copy_json(old.obj)
+            if "status" in new:
+                scoped["status"] = new["status"]
+            else:
+                scoped.pop("status", None)
+            return scoped
+        if target.resource.status_subresource:
+            if "status" in old.obj:
+                new["status"] = copy_json(old.obj["status"])
+            else:
+                new.pop("status", None)
+        return new
+
+    def _patch(
+        self,
+        target: _Target,
+        query: Mapping[str, str],
+        content_type: str,
+        content: bytes,
+        dry_run: bool,
+    ) -> tuple[int, bytes]:
+        assert target.name is not None
+        resource = target.resource
+        if content_type not in (_MERGE, _JSON_PATCH, _STRATEGIC):
+            raise StatusError.unsupported_media_type(
+                "the body of the request was in an unknown format - accepted media types "
+                f"include: {_JSON_PATCH}, {_MERGE}, {_APPLY}"
+                + ("" if resource.crd else f", {_STRATEGIC}")
+            )
+        if content_type == _STRATEGIC and resource.crd:
+            raise StatusError.unsupported_media_type(
+                "the body of the request was in an unknown format - accepted media types "
+                f"include: {_JSON_PATCH}, {_MERGE}, {_APPLY} (strategic merge patch is not "
+                "supported for custom resources)"
+            )
+        if query.get("force"):
+            error = FieldError(
+                ErrorType.INVALID,
+                "force",
+                query["force"],
+                "may not be specified for non-apply patch",
+            )
+            raise StatusError.invalid(resource.kind, target.name, resource.group, [error])
+        namespace = target.namespace or ""
+        self._require_namespace(resource, namespace)
+        old = self._store.get(resource.store_key, namespace, target.name)
+        if old is None:
+            raise self._not_found(target, target.name)
+        patch = self._decode(content)
+        document = copy_json(old.view(resource.api_version))
+        try:
+            if content_type == _MERGE:
+                patched = merge_patch(document, patch)
+            elif content_type == _STRATEGIC:
+                patched = strategic_merge_patch(document, patch)
+            else:
+                patched = json_patch(document, patch)
+        except PatchError as e:
+            raise StatusError(
+                422,
+                "Invalid",
+                f"the server rejected our request due to an error in our request: {e}",
+            ) from None
+        result = as_dict(patched)
+        meta = as_dict(result.get("metadata")) if result is not None else None
+        if result is None or meta is None:
+            raise StatusError.bad_request("the patched object is not a Kubernetes object")
+        if meta.get("name") != target.name or (
+            resource.namespaced and meta.get("namespace") != namespace
+        ):
+            raise StatusError.bad_request(
+                "a patch may not change metadata.name or metadata.namespace"
+            )
+        if result.get("apiVersion") != resource.api_version or result.get("kind") != resource.kind:
+            raise StatusError.bad_request("a patch may not change apiVersion or kind")
+        self._check_version(old, meta, target)
+        new = self._scope_to_subresource(target, old, result)
+        write = _Write(self._manager(query), target.subresource, dry_run)
+        code, stored = self._commit(resource, namespace, target.name, old, new, None, write)
+        return code, stored.body(target.resource.api_version)
+
+    def _apply(
+        self, target: _Target, query: Mapping[str, str], content: bytes, dry_run: bool
+    ) -> tuple[int, bytes]:
+        assert target.name is not None
+        resource = target.resource
+        manager = query.get("fieldManager")
+        if not manager:
+            error = FieldError(
+                ErrorType.REQUIRED, "fieldManager", detail="is required for apply requests"
+            )
+            raise StatusError.invalid(resource.kind, target.name, resource.group, [error])
+        force_value = query.get("force", "false")
+        if force_value not in ("true", "false"):
+            raise StatusError.bad_request(
+                f"force: invalid value {force_value!r}, want true or false"
+            )
+        config = self._decode_object(target, content, yaml_ok=True)
+        meta: dict[str, Any] = config["metadata"]
+        if meta.get("managedFields"):
+            raise StatusError.bad_request("metadata.managedFields must be nil")
+        namespace = target.namespace or ""
+        self._require_namespace(resource, namespace)
+        old = self._store.get(resource.store_key, namespace, target.name)
+        if old is not None:
+            self._check_version(old, meta, target)
+        elif meta.get("resourceVersion"):
+            raise StatusError.modified(
+                resource.resource, target.name, resource.group, resource.plural
+            )
+        for key in SERVER_MANAGED:
+            meta.pop(key, None)
+        if target.subresource == "status":
+            if old is None:
+                raise self._not_found(target, target.name)
+            config = {k: v for k, v in config.items() if k in ("apiVersion", "kind", "status")}
+            config["metadata"] = {k: v for k, v in meta.items() if k in ("name", "namespace")}
+            status = "only"
+        elif resource.status_subresource:
+            config.pop("status", None)
+            status = "exclude"
+        else:
+            status = "include"
+        live = copy_json(old.obj) if old is not None else None
+        if live is not None:
+            live["apiVersion"] = resource.api_version
+        try:
+            merged, managers = ssa.apply(
+                live,
+                old.managers if old is not None else (),
+                config,
+                manager=manager,
+                force=force_value == "true",
+                node=resource.schema,
+                subresource=target.subresource,
+                status=status,
+                api_version=resource.api_version,
+                now=self._now(),
+            )
+        except ssa.ApplyConfigError as e:
+            raise StatusError.invalid(
+                resource.kind, target.name, resource.group, e.errors
+            ) from None
+        except ssa.ApplyConflictError as conflict:
+            details = {
+                "name": target.name,
+                "group": resource.group,
+                "kind": resource.plural,
+                "causes": conflict.causes(),
+            }
+            raise StatusError(409, "Conflict", conflict.message(), details) from None
+        if old is not None and managers == old.managers:
+            merged["apiVersion"] = old.obj["apiVersion"]
+            if merged == old.obj:
+                # Nothing changed: the stored object is already defaulted and valid.
+                return 200, old.body(resource.api_version)
+        write = _Write(manager, target.subresource, dry_run)
+        code, stored = self._commit(resource, namespace, target.name, old, merged, managers, write)
+        return code, stored.body(target.resource.api_version)
+
+    def _commit(
+        self,
+        resource: ResourceType,
+        namespace: str,
+        name: str,
+        old: StoredObject | None,
+        new: dict[str, Any],
+        managers: tuple[ssa.ManagedEntry, ...] | None,
+        write: _Write,
+    ) -> tuple[int, StoredObject]:
+        """Validate and store the result of a write; return (status code, stored object).
+
+        ``managers`` is the new field ownership for apply; None records an Update by
+        ``write.manager``.
+        """
+        now = self._now()
+        new["apiVersion"] = old.obj["apiVersion"] if old is not None else resource.api_version
+        new["kind"] = resource.kind
+        meta: dict[str, Any] = new["metadata"]
+        meta["name"] = name
+        if resource.namespaced:
+            meta["namespace"] = namespace
+        if old is None and resource.status_subresource and not write.keep_status:
+            new.pop("status", None)
+        for key in SERVER_MANAGED:
+            meta.pop(key, None)
+        if resource.prepare is not None:
+            resource.prepare(new, old.obj if old is not None else None, self._allocate_ip)
+        errors = validate_metadata(meta, rule=resource.name_rule, namespaced=resource.namespaced)
+        errors += validate(resource.schema, new, old.obj if old is not None else None)
+        definition: CrdDefinition | None = None
+        if resource.store_key == _CRD_KEY and not errors:
+            definition, crd_errors = self._check_crd(new, old)
+            errors += crd_errors
+        if errors:
+            raise StatusError.invalid(resource.kind, name, resource.group, errors)
+        if old is None and self._store.get(resource.store_key, namespace, name) is not None:
+            raise StatusError.already_exists(
+                resource.resource, name, resource.group, resource.plural
+            )
+        status_mode = self._status_mode(resource, write)
+        if managers is None:
+            managers = ssa.record_update(
+                old.managers if old is not None else (),
+                old.obj if old is not None else None,
+                new,
+                manager=write.manager,
+                node=resource.schema,
+                subresource=write.subresource,
+                status=status_mode,
+                api_version=resource.api_version,
+                now=now,
+            )
+        if old is not None:
+            old_meta = old.obj["metadata"]
+            for key in ("uid", "creationTimestamp", "generation", "resourceVersion"):
+                if key in old_meta:
+                    meta[key] = old_meta[key]
+            new["apiVersion"] = old.obj["apiVersion"]
+            if managers == old.managers and new == old.obj:
+                return 200, old
+            if _spec_changed(new, old.obj):
+                meta["generation"] = int(old_meta.get("generation", 0)) + 1
+        else:
+            meta["uid"] = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+            meta["creationTimestamp"] = now
+            meta["generation"] = 1
+        if write.dry_run:
+            if old is None:
+                meta.pop("resourceVersion", None)
+            return (201 if old is None else 200), StoredObject(new, managers)
+        meta["resourceVersion"] = self._store.next_revision()
+        stored = StoredObject(new, managers)
+        self._store.put(resource.store_key, stored)
+        if definition is not None:
+            self._install(definition)
+        return (201 if old is None else 200), stored
+
+    @staticmethod
+    def _status_mode(resource: ResourceType, write: _Write) -> str:
+        if write.subresource == "status":
+            return "only"
+        if resource.status_subresource and not write.keep_status:
+            return "exclude"
+        return "include"
+
+    def _check_crd(
+        self, new: dict[str, Any], old: StoredObject | None
+    ) -> tuple[CrdDefinition | None, list[FieldError]]:
+        try:
+            definition = parse_crd(new)
+        except InvalidCrdError as e:
+            return None, e.errors
+        existing = self._crds.get(definition.name)
+        if existing is not None and existing.namespaced != definition.namespaced:
+            return None, [
+                FieldError(
+                    ErrorType.INVALID,
+                    "spec.scope",
+                    "Namespaced" if definition.namespaced else "Cluster",
+                    "field is immutable",
+                )
+            ]
+        if not (as_dict(new.get("status")) or {}).get("conditions"):
+            versions = [as_dict(v) or {} for v in as_list(new["spec"]["versions"]) or []]
+            storage = next((str(v["name"]) for v in versions if v.get("storage")), "")
+            names = new["spec"]["names"]
+            now = self._now()
+            new["status"] = {
+                "acceptedNames": {
+                    "kind": definition.kind,
+                    "listKind": names.get("listKind", f"{definition.kind}List"),
+                    "plural": definition.plural,
+                    "singular": names.get("singular", definition.kind.lower()),
+                    **({"shortNames": names["shortNames"]} if names.get("shortNames") else {}),
+                },
+                "conditions": [
+                    {
+                        "type": "NamesAccepted",
+                        "status": "True",
+                        "reason": "NoConflicts",
+                        "lastTransitionTime": now,
+                        "message": "no conflicts found",
+                    },
+                    {
+                        "type": "Established",
+                        "status": "True",
+                        "reason": "InitialNamesAccepted",
+                        "lastTransitionTime": now,
+                        "message": "the initial names have been accepted",
+                    },
+                ],
+                "storedVersions": [storage],
+            }
+        return definition, []
+
+    def _install(self, definition: CrdDefinition) -> None:
+        self._unregister_crd(definition.name)
+        self._crds[definition.name] = definition
+        for resource in definition.versions:
+            self._register(resource)
+
+    # --- deletes -----------------------------------------------------------------------
+
+    def _delete(self, target: _Target, content: bytes, dry_run: bool) -> tuple[int, bytes]:
+        assert target.name is not None
+        resource = target.resource
+        namespace = target.namespace or ""
+        stored = self._store.get(resource.store_key, namespace, target.name)
+        if stored is None:
+            raise self._not_found(target, target.name)
+        options = as_dict(self._decode(content) if content else {}) or {}
+        preconditions = as_dict(options.get("preconditions"))
+        if preconditions is not None:
+            uid = preconditions.get("uid")
+            have_uid = stored.obj["metadata"].get("uid")
+            if uid and uid != have_uid:
+                raise StatusError(
+                    409,
+                    "Conflict",
+                    f"Precondition failed: UID in precondition: {uid}, "
+                    f"UID in object meta: {have_uid}",
+                )
+            version = preconditions.get("resourceVersion")
+            if version and version != stored.resource_version:
+                raise StatusError(
+                    409,
+                    "Conflict",
+                    f"Precondition failed: ResourceVersion in precondition: {version}, "
+                    f"ResourceVersion in object meta: {stored.resource_version}",
+                )
+        if not dry_run:
+            self._store.delete(resource.store_key, namespace, target.name)
+            self._after_delete(resource, stored)
+        details = {
+            "name": target.name,
+            "group": resource.group,
+            "kind": resource.plural,
+            "uid": stored.obj["metadata"].get("uid"),
+        }
+        return 200, dump_json(
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": details,
+            }
+        )
+
+    def _after_delete(self, resource: ResourceType, stored: StoredObject) -> None:
+        if resource.store_key == _NAMESPACE_KEY:
+            self._store.drop_namespace(stored.name)
+        elif resource.store_key == _CRD_KEY:
+            definition = self._unregister_crd(stored.name)
+            if definition is not None:
+                self._store.drop_resource((definition.group, definition.plural))
+
+    def _delete_collection(
+        self, target: _Target, query: Mapping[str, str], dry_run: bool
+    ) -> tuple[int, bytes]:
+        doomed = self._selected(target, query)
+        if not dry_run:
+            for stored in doomed:
+                self._store.delete(target.resource.store_key, stored.namespace, stored.name)
+                self._after_delete(target.resource, stored)
+        details = {"group": target.resource.group, "kind": target.resource.plural}
+        return 200, dump_json(
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": details,
+            }
+        )
+
+    # --- iteration helpers for tests -----------------------------------------------------
+
+    def objects(self) -> Iterator[dict[str, Any]]:
+        """Deep copies of every stored object (all kinds, all namespaces)."""
+        with self._lock:
+            snapshot: Iterable[tuple[tuple[str, str], StoredObject]] = list(self._store)
+        for _, stored in snapshot:
+            yield copy_json(stored.view(str(stored.obj["apiVersion"])))
