@@ -1,0 +1,138 @@
+"""Table tests for meshops.plan.beacon: the beacon's whole desired state from its inputs."""
+
+from __future__ import annotations
+
+from meshops.model import Endpoint, MeshPolicy, Method, Problem, TargetType
+from meshops.plan.beacon import BeaconInputs, plan_beacon
+from meshops.plan.mesh import POLICY_SOURCE_LABEL, PolicySet
+
+
+def policy(source: str, target: str = "prometheus", ns: str = "m", **kw: object) -> MeshPolicy:
+    args: dict[str, object] = {
+        "source_namespace": ns,
+        "source_app_name": source,
+        "target_namespace": ns,
+        "target_app_name": target,
+        "endpoints": (Endpoint(ports=(9090,), methods=(Method.get,)),),
+    }
+    args.update(kw)
+    return MeshPolicy(**args)  # type: ignore[arg-type]
+
+
+def kinds(objects: tuple[dict[str, object], ...]) -> list[str]:
+    return [str(o["kind"]) for o in objects]
+
+
+def test_no_consumers_only_the_waypoint() -> None:
+    plan = plan_beacon(BeaconInputs(namespace="m", app="beacon"))
+    assert kinds(plan.objects) == ["Gateway"]
+    assert plan.waypoint == "beacon-waypoint"
+    assert plan.namespace_labels == {}
+    assert plan.labels_for_consumers(namespace_labelled=False) == {
+        "istio.io/dataplane-mode": "ambient",
+        "istio.io/use-waypoint": "beacon-waypoint",
+        "istio.io/use-waypoint-namespace": "m",
+    }
+    assert plan.problems == ()
+
+
+def test_model_on_mesh_labels_the_namespace_and_consumers_need_nothing() -> None:
+    plan = plan_beacon(BeaconInputs(namespace="m", app="beacon", model_on_mesh=True))
+    assert plan.namespace_labels == {
+        "istio.io/dataplane-mode": "ambient",
+        "istio.io/use-waypoint": "beacon-waypoint",
+    }
+    assert plan.labels_for_consumers(namespace_labelled=True) == {}
+    # when someone else holds the namespace labels, consumers still join on their own
+    assert (
+        plan.labels_for_consumers(namespace_labelled=False)["istio.io/dataplane-mode"] == "ambient"
+    )
+
+
+def test_policies_become_authorization_policies() -> None:
+    consumers = (
+        PolicySet("service-mesh:1", "prometheus", (policy("grafana"), policy("alertmanager"))),
+        PolicySet("service-mesh:2", "loki", (policy("promtail", "loki"),)),
+    )
+    plan = plan_beacon(BeaconInputs(namespace="m", app="beacon", consumers=consumers))
+    assert kinds(plan.objects) == [
+        "Gateway",
+        "AuthorizationPolicy",
+        "AuthorizationPolicy",
+        "AuthorizationPolicy",
+    ]
+    sources = sorted(o["metadata"]["labels"][POLICY_SOURCE_LABEL] for o in plan.objects[1:])  # type: ignore[index]
+    assert sources == ["loki", "prometheus", "prometheus"]
+
+
+def test_manage_authorization_policies_off_builds_none() -> None:
+    consumers = (PolicySet("service-mesh:1", "prometheus", (policy("grafana"),)),)
+    plan = plan_beacon(
+        BeaconInputs(
+            namespace="m", app="beacon", consumers=consumers, manage_authorization_policies=False
+        )
+    )
+    assert kinds(plan.objects) == ["Gateway"]
+
+
+def test_cross_model_sources_take_the_real_app_and_model() -> None:
+    consumers = (PolicySet("service-mesh:1", "prometheus", (policy("remote-grafana"),)),)
+    plan = plan_beacon(
+        BeaconInputs(
+            namespace="m",
+            app="beacon",
+            consumers=consumers,
+            cross_model={"remote-grafana": ("grafana", "cos")},
+        )
+    )
+    rule = plan.objects[1]["spec"]["rules"][0]  # type: ignore[index]
+    assert rule["from"] == [{"source": {"principals": ["cluster.local/ns/cos/sa/grafana"]}}]
+
+
+def test_a_consumer_cannot_open_another_namespace() -> None:
+    consumers = (
+        PolicySet("service-mesh:1", "evil", (policy("evil", "evil", ns="other"),)),
+        PolicySet("service-mesh:2", "good", (policy("grafana", "good"),)),
+    )
+    plan = plan_beacon(BeaconInputs(namespace="m", app="beacon", consumers=consumers))
+    assert kinds(plan.objects) == ["Gateway", "AuthorizationPolicy"]
+    assert plan.refused_apps == frozenset({"evil"})
+    (problem,) = plan.problems
+    assert problem.app == "evil" and problem.field == "policies[0].target_namespace"
+    assert "'other'" in problem.message
+
+
+def test_refused_and_invalid_sets_are_reported_and_kept_apart() -> None:
+    bad_unit = policy(
+        "grafana",
+        target_type=TargetType.unit,
+        endpoints=(Endpoint(ports=(1,), methods=(Method.get,)),),
+    )
+    read_problem = Problem("service-mesh:3", "policies", "not JSON", app="broken")
+    plan = plan_beacon(
+        BeaconInputs(
+            namespace="m",
+            app="beacon",
+            consumers=(
+                PolicySet("service-mesh:1", "prometheus", (bad_unit,)),
+                PolicySet("service-mesh:2", "loki", (policy("promtail", "loki"),)),
+            ),
+            refused=(("broken", (read_problem,)),),
+        )
+    )
+    assert kinds(plan.objects) == ["Gateway", "AuthorizationPolicy"]
+    assert plan.refused_apps == frozenset({"broken", "prometheus"})
+    assert read_problem in plan.problems
+    assert len(plan.problems) == 2
+
+
+def test_a_consumer_cannot_open_another_application() -> None:
+    consumers = (
+        PolicySet("service-mesh:1", "evil", (policy("evil", "postgresql"),)),
+        PolicySet("service-mesh:2", "good", (policy("grafana", "good"),)),
+    )
+    plan = plan_beacon(BeaconInputs(namespace="m", app="beacon", consumers=consumers))
+    assert kinds(plan.objects) == ["Gateway", "AuthorizationPolicy"]
+    (problem,) = plan.problems
+    assert (problem.app, problem.field) == ("evil", "policies[0].target_app_name")
+    assert "'postgresql' is not the related application 'evil'" in problem.message
