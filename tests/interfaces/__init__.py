@@ -1,0 +1,1 @@
+"""Tests for meshops.interfaces: the Juju relation interface libraries."""
