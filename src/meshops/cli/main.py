@@ -1,0 +1,88 @@
+"""``meshops``: the argument parser and the dispatch to subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+import meshops
+from meshops.cli import render
+
+__all__ = ["EXIT_INVALID", "EXIT_OK", "build_parser", "main"]
+
+#: Exit status: done.
+EXIT_OK = 0
+#: Exit status: a wrong command line or an invalid platform file.
+EXIT_INVALID = 2
+
+#: The subcommands, in the order ``meshops --help`` lists them.
+COMMANDS = (render,)
+
+_DESCRIPTION = """\
+Istio ambient mesh and Gateway API ingress for Kubernetes, from one platform file.
+
+A platform file declares namespaces, the apps in them and which apps may call
+which; meshops turns it into the Namespaces, waypoints and AuthorizationPolicies
+that enforce it -- the same objects the istio-beacon-k8s charm makes under Juju."""
+
+_EPILOG = """\
+example:
+  meshops render examples/shop.yaml
+  meshops render examples/shop.yaml | kubectl apply --server-side -f -
+
+Run 'meshops COMMAND --help' for a command's options."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``meshops`` argument parser, with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="meshops",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {meshops.__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``meshops`` with ``argv`` (default: the process's arguments).
+
+    Returns:
+        The exit status: :data:`EXIT_OK` or :data:`EXIT_INVALID`.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, or a usage error (already printed)
+        return e.code if isinstance(e.code, int) else EXIT_INVALID if e.code else EXIT_OK
+    run = getattr(args, "run", None)
+    if run is None:
+        parser.print_usage(sys.stderr)
+        print("meshops: error: a command is required (see meshops --help)", file=sys.stderr)
+        return EXIT_INVALID
+    stdout: TextIO = sys.stdout
+    try:
+        status: int = run(args, stdout, sys.stderr)
+        stdout.flush()
+    except BrokenPipeError:  # the reader went away (e.g. `meshops render ... | head`)
+        _silence(stdout)
+        return 1
+    return status
+
+
+def _silence(stream: TextIO) -> None:
+    """Point ``stream``'s file at /dev/null, so that Python's exit flush cannot fail."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)

@@ -1,0 +1,349 @@
+"""Load a platform file into a :class:`~meshops.model.platform.Platform`, or say why not.
+
+Loading goes through four checks, each collecting every error it finds before the
+next one runs (a later check cannot run on what an earlier one refused):
+
+1. the YAML (:mod:`meshops.spec.source`): syntax, duplicate keys, tags, size;
+2. the schema (:mod:`meshops.spec.schema`): keys, types and values;
+3. the domain model's own checks, while the file is turned into model objects;
+4. the plan (:func:`meshops.plan.platform.platform_objects`): how the parts fit
+   together (apps in declared namespaces, callers that exist, ports exposed...).
+
+Every error is a :class:`~meshops.spec.errors.SpecError` pointing at a line and column;
+:class:`~meshops.spec.errors.PlatformFileError` carries them all.
+
+Example:
+    >>> platform = load('''
+    ... apiVersion: meshops.io/v1alpha1
+    ... kind: Platform
+    ... metadata: {name: demo}
+    ... spec:
+    ...   namespaces: [{name: demo}]
+    ... ''')
+    >>> platform.namespaces[0].name
+    'demo'
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path as FilePath
+from typing import Any, ParamSpec, TypeVar, get_args
+
+import pydantic
+import pydantic_core
+
+from meshops.model import mesh
+from meshops.model.platform import (
+    Accept,
+    App,
+    AppRef,
+    Level,
+    MeshMode,
+    Namespace,
+    Platform,
+    Port,
+    Protocol,
+)
+from meshops.model.problems import Problem
+from meshops.plan.platform import platform_objects
+from meshops.spec import schema
+from meshops.spec.errors import PlatformFileError, SpecError, quote
+from meshops.spec.source import Document, Path, parse
+
+__all__ = ["load", "load_file"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: Model field names that the file spells differently.
+_FILE_KEYS = {"sources": "from", "service_account": "serviceAccount"}
+_FIELD = re.compile(r"[A-Za-z_]+(\[\d+\])*(\.[A-Za-z_]+(\[\d+\])*)*")
+_SEGMENT = re.compile(r"([A-Za-z_]+)|\[(\d+)\]")
+
+_TYPES = {
+    "int_type": "an integer",
+    "string_type": "a string",
+    "list_type": "a list",
+    "model_type": "a mapping",
+    "dict_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "bool_type": "true or false",
+}
+
+
+def load_file(path: str | os.PathLike[str]) -> Platform:
+    """Read and check the platform file at ``path``.
+
+    Raises:
+        PlatformFileError: the file cannot be read or is not a valid platform file.
+    """
+    file = os.fspath(path)
+    try:
+        raw = FilePath(file).read_bytes()
+    except OSError as e:
+        reason = e.strerror or str(e)
+        raise PlatformFileError(
+            [SpecError(file, message=f"cannot read the file: {reason}")]
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        message = f"the file is not UTF-8 text (byte 0x{raw[e.start]:02x})"
+        raise PlatformFileError([SpecError(file, line, column, "", message)]) from None
+    return load(text, file)
+
+
+def load(text: str, file: str = "<string>") -> Platform:
+    """Check a platform file's text and return the platform it declares.
+
+    Args:
+        text: the file's content.
+        file: the file's name, for errors.
+
+    Raises:
+        PlatformFileError: the text is not a valid platform file.
+    """
+    doc = parse(text, file)
+    data = doc.data
+    if not isinstance(data, dict):
+        message = (
+            "a platform file must be a mapping with apiVersion, kind, metadata and spec, "
+            f"not {_describe(data)}"
+        )
+        raise PlatformFileError([doc.error((), message)])
+    try:
+        spec = schema.PlatformFile.model_validate(data)
+    except pydantic.ValidationError as e:
+        raise PlatformFileError(_schema_errors(doc, e.errors(include_url=False))) from None
+    errors: list[SpecError] = []
+    platform = _platform(doc, spec, errors)
+    if platform is None:
+        raise PlatformFileError(errors)
+    _, problems = platform_objects(platform)
+    if problems:
+        raise PlatformFileError(problem_error(doc, p) for p in problems)
+    return platform
+
+
+def problem_error(doc: Document, problem: Problem) -> SpecError:
+    """The error pointing at the file's place for a plan problem about ``doc``'s platform."""
+    path = _field_path(problem.field)
+    if path is None:
+        return SpecError(doc.file, message=str(problem))
+    return doc.error(("spec", *path), problem.message)
+
+
+# -- the schema's errors -----------------------------------------------------------------
+
+
+def _schema_errors(
+    doc: Document, details: Sequence[pydantic_core.ErrorDetails]
+) -> list[SpecError]:
+    """One error per schema error, except that a misspelt key is not also missing."""
+    misspelt: set[Path] = set()
+    for detail in details:
+        if detail["type"] == "extra_forbidden":
+            loc: Path = tuple(detail["loc"])
+            guess = _guess(str(loc[-1]), _keys_at(loc[:-1]))
+            if guess is not None:
+                misspelt.add((*loc[:-1], guess))
+    return [
+        _schema_error(doc, d)
+        for d in details
+        if not (d["type"] == "missing" and tuple(d["loc"]) in misspelt)
+    ]
+
+
+def _schema_error(doc: Document, detail: pydantic_core.ErrorDetails) -> SpecError:
+    loc: Path = tuple(detail["loc"])
+    kind = detail["type"]
+    value: object = detail.get("input")
+    key = loc[-1] if loc else ""
+    if kind == "missing":
+        return doc.error(loc, f"{key!r} is required", key=True)
+    if kind == "extra_forbidden":
+        message = f"unknown key {quote(key)}" + _suggest(str(key), _keys_at(loc[:-1]))
+        return doc.error(loc, message, key=True)
+    if kind == "value_error":
+        reserved = len(loc) == 2 and loc[0] == "spec" and loc[1] in schema.RESERVED
+        ctx = detail.get("ctx") or {}
+        return doc.error(loc, str(ctx.get("error", detail["msg"])), key=reserved)
+    if kind == "too_short":
+        return doc.error(loc, "must not be empty")
+    if kind in _TYPES:
+        return doc.error(loc, f"must be {_TYPES[kind]}, not {_describe(value)}")
+    return doc.error(loc, f"{detail['msg']} (got {_describe(value)})")  # pragma: no cover
+
+
+def _describe(value: object) -> str:
+    """How an error names a value of the wrong type."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int):
+        return f"the integer {quote(value)}"
+    if isinstance(value, float):
+        return f"the number {quote(value)}"
+    if isinstance(value, str):
+        return f"the string {quote(value)}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return quote(value)  # pragma: no cover
+
+
+def _keys_at(loc: Path) -> list[str]:
+    """The keys the schema knows in the mapping at ``loc``."""
+    model: type[pydantic.BaseModel] | None = schema.PlatformFile
+    for segment in loc:
+        if model is None:
+            return []
+        if isinstance(segment, int):
+            continue
+        field = next(
+            (f for name, f in model.model_fields.items() if (f.alias or name) == segment), None
+        )
+        model = _model_in(field.annotation) if field is not None else None
+    if model is None:
+        return []
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _model_in(annotation: Any) -> type[pydantic.BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _suggest(key: str, known: Sequence[str]) -> str:
+    """``"; did you mean 'x'?"`` for the known key closest to ``key``, or ""."""
+    guess = _guess(key, known)
+    return f"; did you mean {guess!r}?" if guess is not None else ""
+
+
+def _guess(key: str, known: Sequence[str]) -> str | None:
+    """The known key ``key`` is most likely a misspelling of, if any is close."""
+
+    def norm(text: str) -> str:
+        return text.lower().replace("_", "").replace("-", "")
+
+    same = [k for k in known if norm(k) == norm(key)]
+    close = same or difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+# -- the file into the model ---------------------------------------------------------------
+
+
+def _platform(
+    doc: Document, spec: schema.PlatformFile, errors: list[SpecError]
+) -> Platform | None:
+    namespaces = [
+        _build(doc, errors, ("spec", "namespaces", i), Namespace, ns.name, MeshMode(ns.mesh))
+        for i, ns in enumerate(spec.spec.namespaces)
+    ]
+    apps = [_app(doc, ("spec", "apps", i), app, errors) for i, app in enumerate(spec.spec.apps)]
+    valid_namespaces = [ns for ns in namespaces if ns is not None]
+    valid_apps = [app for app in apps if app is not None]
+    if len(valid_namespaces) < len(namespaces) or len(valid_apps) < len(apps):
+        return None
+    return _build(
+        doc, errors, (), Platform, spec.metadata.name, tuple(valid_namespaces), tuple(valid_apps)
+    )
+
+
+def _app(doc: Document, path: Path, app: schema.AppSpec, errors: list[SpecError]) -> App | None:
+    ports = [
+        _build(doc, errors, (*path, "ports", i), Port, p.port, Protocol(p.protocol))
+        for i, p in enumerate(app.ports)
+    ]
+    accepts = [
+        _accept(doc, (*path, "accepts", i), app.namespace, rule, errors)
+        for i, rule in enumerate(app.accepts)
+    ]
+    valid_ports = [p for p in ports if p is not None]
+    valid_accepts = [a for a in accepts if a is not None]
+    if len(valid_ports) < len(ports) or len(valid_accepts) < len(accepts):
+        return None
+    return _build(
+        doc,
+        errors,
+        path,
+        App,
+        app.name,
+        app.namespace,
+        service_account=app.service_account,
+        ports=tuple(valid_ports),
+        accepts=tuple(valid_accepts),
+    )
+
+
+def _accept(
+    doc: Document, path: Path, namespace: str, rule: schema.AcceptSpec, errors: list[SpecError]
+) -> Accept | None:
+    sources = tuple(_caller(namespace, caller) for caller in rule.from_)
+    return _build(
+        doc,
+        errors,
+        path,
+        Accept,
+        sources,
+        level=Level(rule.level),
+        ports=tuple(rule.ports),
+        methods=tuple(mesh.Method(m) for m in rule.methods),
+        paths=tuple(rule.paths),
+        hosts=tuple(rule.hosts),
+    )
+
+
+def _caller(namespace: str, caller: str) -> AppRef:
+    """A ``from`` entry as an :class:`AppRef`: ``app`` is in the rule's own namespace."""
+    other, slash, name = caller.partition("/")
+    return AppRef(other, name) if slash else AppRef(namespace, caller)
+
+
+def _build(
+    doc: Document,
+    errors: list[SpecError],
+    path: Path,
+    make: Callable[P, T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T | None:
+    """``make(*args, **kwargs)``, or None with its ValueError recorded at its place.
+
+    The model's errors start with the field they are about (``ports[0]: ...``); that
+    field is followed from ``path`` to the place in the file.
+    """
+    try:
+        return make(*args, **kwargs)
+    except ValueError as e:
+        field, sep, message = str(e).partition(": ")
+        sub = _field_path(field) if sep else None
+        if sub is None:
+            errors.append(doc.error(path, str(e)))
+        else:
+            errors.append(doc.error((*path, *sub), message))
+        return None
+
+
+def _field_path(field: str) -> Path | None:
+    """A model field path (``apps[2].sources[0]``) as the file's path, or None."""
+    if not _FIELD.fullmatch(field):
+        return None
+    path: list[str | int] = []
+    for name, index in _SEGMENT.findall(field):
+        path.append(_FILE_KEYS.get(name) or name if name else int(index))
+    return tuple(path)
