@@ -1,0 +1,46 @@
+"""Project checks run with the tests: lint, formatting, layering and types.
+
+ruff (lint and format), import-linter (the layering contracts in pyproject.toml) and
+pyright (strict on src/meshops) each run as they would by hand; a failure prints their
+report.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def run(*argv: str, timeout: float = 300) -> None:
+    tool = BIN / argv[0]
+    exe = str(tool) if tool.exists() else shutil.which(argv[0])
+    if exe is None:
+        pytest.fail(f"{argv[0]} is not installed: install requirements-dev.lock")
+    proc = subprocess.run(
+        [exe, *argv[1:]], cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"{' '.join(argv)} failed:\n{proc.stdout}\n{proc.stderr}", pytrace=False)
+
+
+def test_ruff_lint() -> None:
+    run("ruff", "check", ".")
+
+
+def test_ruff_format() -> None:
+    run("ruff", "format", "--check", ".")
+
+
+def test_layering_contracts() -> None:
+    run("lint-imports")
+
+
+def test_pyright() -> None:
+    run("pyright")
