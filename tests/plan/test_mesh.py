@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from meshops.k8s import Api, make_client
+from meshops.k8s.kinds import AUTHORIZATION_POLICY, GATEWAY
 from meshops.model import Endpoint, MeshPolicy, Method, TargetType
 from meshops.plan.mesh import (
     POLICY_SOURCE_LABEL,
@@ -57,145 +61,139 @@ def test_namespace_and_workload_labels() -> None:
     }
 
 
-@pytest.mark.parametrize(
-    ("policy", "spec"),
-    [
-        pytest.param(
-            app_policy(),
-            {
-                "targetRefs": [{"kind": "Service", "group": "", "name": "prometheus"}],
-                "action": "ALLOW",
-                "rules": [
-                    {
-                        "from": [{"source": {"principals": ["cluster.local/ns/m/sa/grafana"]}}],
-                        "to": [
-                            {
-                                "operation": {
-                                    "ports": ["9090"],
-                                    "methods": ["GET"],
-                                    "paths": ["/api/v1/*"],
-                                }
+SPEC_CASES = [
+    pytest.param(
+        app_policy(),
+        {
+            "targetRefs": [{"kind": "Service", "group": "", "name": "prometheus"}],
+            "action": "ALLOW",
+            "rules": [
+                {
+                    "from": [{"source": {"principals": ["cluster.local/ns/m/sa/grafana"]}}],
+                    "to": [
+                        {
+                            "operation": {
+                                "ports": ["9090"],
+                                "methods": ["GET"],
+                                "paths": ["/api/v1/*"],
                             }
-                        ],
-                    }
-                ],
-            },
-            id="app policy: L7 at the waypoint, targeting the Service",
-        ),
-        pytest.param(
-            app_policy(target_service="prom-svc", source_namespace="other"),
-            {
-                "targetRefs": [{"kind": "Service", "group": "", "name": "prom-svc"}],
-                "action": "ALLOW",
-                "rules": [
-                    {
-                        "from": [
-                            {"source": {"principals": ["cluster.local/ns/other/sa/grafana"]}}
-                        ],
-                        "to": [
-                            {
-                                "operation": {
-                                    "ports": ["9090"],
-                                    "methods": ["GET"],
-                                    "paths": ["/api/v1/*"],
-                                }
+                        }
+                    ],
+                }
+            ],
+        },
+        id="app policy: L7 at the waypoint, targeting the Service",
+    ),
+    pytest.param(
+        app_policy(target_service="prom-svc", source_namespace="other"),
+        {
+            "targetRefs": [{"kind": "Service", "group": "", "name": "prom-svc"}],
+            "action": "ALLOW",
+            "rules": [
+                {
+                    "from": [{"source": {"principals": ["cluster.local/ns/other/sa/grafana"]}}],
+                    "to": [
+                        {
+                            "operation": {
+                                "ports": ["9090"],
+                                "methods": ["GET"],
+                                "paths": ["/api/v1/*"],
                             }
-                        ],
-                    }
-                ],
-            },
-            id="explicit service, cross-namespace source",
+                        }
+                    ],
+                }
+            ],
+        },
+        id="explicit service, cross-namespace source",
+    ),
+    pytest.param(
+        app_policy(
+            endpoints=(
+                Endpoint(hosts=("prom.example",), ports=(80,)),
+                Endpoint(ports=(9090,), methods=(Method.post, Method.put)),
+            )
         ),
-        pytest.param(
-            app_policy(
-                endpoints=(
-                    Endpoint(hosts=("prom.example",), ports=(80,)),
-                    Endpoint(ports=(9090,), methods=(Method.post, Method.put)),
-                )
-            ),
-            {
-                "targetRefs": [{"kind": "Service", "group": "", "name": "prometheus"}],
-                "action": "ALLOW",
-                "rules": [
-                    {
-                        "from": [{"source": {"principals": ["cluster.local/ns/m/sa/grafana"]}}],
-                        "to": [
-                            {"operation": {"hosts": ["prom.example"], "ports": ["80"]}},
-                            {"operation": {"ports": ["9090"], "methods": ["POST", "PUT"]}},
-                        ],
-                    }
-                ],
-            },
-            id="several endpoints become several operations (OR)",
+        {
+            "targetRefs": [{"kind": "Service", "group": "", "name": "prometheus"}],
+            "action": "ALLOW",
+            "rules": [
+                {
+                    "from": [{"source": {"principals": ["cluster.local/ns/m/sa/grafana"]}}],
+                    "to": [
+                        {"operation": {"hosts": ["prom.example"], "ports": ["80"]}},
+                        {"operation": {"ports": ["9090"], "methods": ["POST", "PUT"]}},
+                    ],
+                }
+            ],
+        },
+        id="several endpoints become several operations (OR)",
+    ),
+    pytest.param(
+        app_policy(endpoints=(Endpoint(),)),
+        {
+            "targetRefs": [{"kind": "Service", "group": "", "name": "prometheus"}],
+            "action": "ALLOW",
+            "rules": [{"from": [{"source": {"principals": ["cluster.local/ns/m/sa/grafana"]}}]}],
+        },
+        id="an endpoint with no constraint allows every operation",
+    ),
+    pytest.param(
+        app_policy(
+            target_type=TargetType.unit,
+            endpoints=(Endpoint(ports=(9090, 9091)),),
         ),
-        pytest.param(
-            app_policy(endpoints=(Endpoint(),)),
-            {
-                "targetRefs": [{"kind": "Service", "group": "", "name": "prometheus"}],
-                "action": "ALLOW",
-                "rules": [
-                    {"from": [{"source": {"principals": ["cluster.local/ns/m/sa/grafana"]}}]}
-                ],
-            },
-            id="an endpoint with no constraint allows every operation",
+        {
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+            "action": "ALLOW",
+            "rules": [
+                {
+                    "from": [{"source": {"principals": ["cluster.local/ns/m/sa/grafana"]}}],
+                    "to": [{"operation": {"ports": ["9090", "9091"]}}],
+                }
+            ],
+        },
+        id="unit policy: L4 at ztunnel, selecting the pods",
+    ),
+    pytest.param(
+        app_policy(
+            target_type=TargetType.unit,
+            target_app_name=None,
+            target_selector_labels=(("tier", "db"), ("app", "pg")),
+            endpoints=(),
         ),
-        pytest.param(
-            app_policy(
-                target_type=TargetType.unit,
-                endpoints=(Endpoint(ports=(9090, 9091)),),
-            ),
-            {
-                "selector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
-                "action": "ALLOW",
-                "rules": [
-                    {
-                        "from": [{"source": {"principals": ["cluster.local/ns/m/sa/grafana"]}}],
-                        "to": [{"operation": {"ports": ["9090", "9091"]}}],
-                    }
-                ],
-            },
-            id="unit policy: L4 at ztunnel, selecting the pods",
-        ),
-        pytest.param(
-            app_policy(
-                target_type=TargetType.unit,
-                target_app_name=None,
-                target_selector_labels=(("tier", "db"), ("app", "pg")),
-                endpoints=(),
-            ),
-            {
-                "selector": {"matchLabels": {"app": "pg", "tier": "db"}},
-                "action": "ALLOW",
-                "rules": [
-                    {"from": [{"source": {"principals": ["cluster.local/ns/m/sa/grafana"]}}]}
-                ],
-            },
-            id="unit policy by labels, every port",
-        ),
-        pytest.param(
-            app_policy(source_service_account="grafana-sa"),
-            {
-                "targetRefs": [{"kind": "Service", "group": "", "name": "prometheus"}],
-                "action": "ALLOW",
-                "rules": [
-                    {
-                        "from": [{"source": {"principals": ["cluster.local/ns/m/sa/grafana-sa"]}}],
-                        "to": [
-                            {
-                                "operation": {
-                                    "ports": ["9090"],
-                                    "methods": ["GET"],
-                                    "paths": ["/api/v1/*"],
-                                }
+        {
+            "selector": {"matchLabels": {"app": "pg", "tier": "db"}},
+            "action": "ALLOW",
+            "rules": [{"from": [{"source": {"principals": ["cluster.local/ns/m/sa/grafana"]}}]}],
+        },
+        id="unit policy by labels, every port",
+    ),
+    pytest.param(
+        app_policy(source_service_account="grafana-sa"),
+        {
+            "targetRefs": [{"kind": "Service", "group": "", "name": "prometheus"}],
+            "action": "ALLOW",
+            "rules": [
+                {
+                    "from": [{"source": {"principals": ["cluster.local/ns/m/sa/grafana-sa"]}}],
+                    "to": [
+                        {
+                            "operation": {
+                                "ports": ["9090"],
+                                "methods": ["GET"],
+                                "paths": ["/api/v1/*"],
                             }
-                        ],
-                    }
-                ],
-            },
-            id="a service account other than the app's name",
-        ),
-    ],
-)
+                        }
+                    ],
+                }
+            ],
+        },
+        id="a service account other than the app's name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("policy", "spec"), SPEC_CASES)
 def test_authorization_policy_spec(policy: MeshPolicy, spec: dict[str, object]) -> None:
     obj = authorization_policy(policy, prefix="beacon", source="grafana")
     assert obj["apiVersion"] == "security.istio.io/v1"
@@ -289,3 +287,20 @@ def test_unit_policy_also_allows_the_waypoint_in_front_of_the_service() -> None:
     # a namespace without a waypoint: only the caller
     objects, _ = authorization_policies([PolicySet("s", "grafana", (unit,))], prefix="b")
     assert len(objects[0]["spec"]["rules"]) == 1
+
+
+@pytest.mark.parametrize(("policy", "spec"), SPEC_CASES)
+def test_objects_validate_against_the_upstream_crds(
+    policy: MeshPolicy, spec: dict[str, object], make_fake: Any
+) -> None:
+    fake = make_fake(
+        "gateways.gateway.networking.k8s.io",
+        "authorizationpolicies.security.istio.io",
+        namespaces=[policy.target_namespace],
+    )
+    api = Api(make_client(fake.transport, field_manager="t"), field_manager="t")
+    obj = authorization_policy(
+        policy, prefix="beacon", source="grafana", waypoint="beacon-waypoint"
+    )
+    api.apply(obj, AUTHORIZATION_POLICY)  # a 422 raises meshops.k8s.Invalid
+    api.apply(waypoint(policy.target_namespace, "beacon-waypoint"), GATEWAY)

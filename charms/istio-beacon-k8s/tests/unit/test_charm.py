@@ -423,3 +423,29 @@ def test_every_object_validates_against_the_upstream_crds(ctx: Any, fake: Any) -
     assert out.unit_status.name != "blocked"
     assert len(policies_in(fake)) == 2
     assert all(r.status < 400 for r in fake.requests)
+
+
+def test_peer_and_cross_model_events_reconcile(ctx: Any, fake: Any) -> None:
+    peers = testing.PeerRelation("beacon-peers", peers_data={1: {}})
+    cmr = testing.Relation(
+        "provide-cmr-mesh",
+        remote_app_name="remote-grafana",
+        remote_app_data={
+            "cmr_data": json.dumps({"app_name": "grafana", "juju_model_name": "cos"})
+        },
+    )
+    rel = mesh_relation("prometheus", [policy("remote-grafana", "prometheus")])
+    ctx.run(ctx.on.relation_changed(peers, remote_unit=1), state(peers, cmr, rel))
+    assert sources_of(fake) == ["cluster.local/ns/cos/sa/grafana"]
+    # once the cross-model relation goes, the alias is taken as an app of this model
+    ctx.run(ctx.on.relation_broken(cmr), state(peers, cmr, rel))
+    assert sources_of(fake) == [f"cluster.local/ns/{MODEL}/sa/remote-grafana"]
+
+
+def test_unreadable_cross_model_data_is_ignored(ctx: Any, fake: Any) -> None:
+    cmr = testing.Relation(
+        "provide-cmr-mesh", remote_app_name="remote-grafana", remote_app_data={"cmr_data": "{nope"}
+    )
+    rel = mesh_relation("prometheus", [policy("remote-grafana", "prometheus")])
+    ctx.run(ctx.on.relation_changed(cmr), state(cmr, rel))
+    assert sources_of(fake) == [f"cluster.local/ns/{MODEL}/sa/remote-grafana"]
