@@ -293,7 +293,7 @@ def test_long_values_are_quoted_short() -> None:
     [problem] = consumer.problems
     assert problem.field == "policies[0].source_app_name"
     assert len(problem.message) <= 300
-    assert problem.message.endswith("is not a valid name")
+    assert problem.message.endswith("at most 253)")
 
 
 def test_unknown_keys_are_ignored() -> None:

@@ -22,6 +22,12 @@ _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 # port, or a leading/trailing '*' wildcard.  No whitespace, no control characters.
 _HOST = re.compile(r"^(\*|\*?[A-Za-z0-9.:\[\]_-]+\*?)$")
 _PATH_CHARS = re.compile(r"^/[\x21-\x7e]*$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+#: The label Juju (and the Kubernetes conventions) put on an application's pods and Services.
+APP_NAME_LABEL = "app.kubernetes.io/name"
 
 
 class Method(str, enum.Enum):
@@ -65,7 +71,7 @@ def check_path(path: object, field: str) -> str:
     body = path[1:] if path.startswith("*") else path
     if not body.startswith("/") and not path.startswith("*"):
         raise ValueError(f"{field}: path {path!r} must start with '/'")
-    if not _PATH_CHARS.match(body if body.startswith("/") else "/" + body):
+    if not _PATH_CHARS.fullmatch(body if body.startswith("/") else "/" + body):
         raise ValueError(f"{field}: path {path!r} may hold only visible ASCII characters")
     if "*" in path.strip("*"):
         raise ValueError(f"{field}: path {path!r} may use '*' only at its start or end")
@@ -74,7 +80,7 @@ def check_path(path: object, field: str) -> str:
 
 def check_host(host: object, field: str) -> str:
     """Return ``host`` if it is a host (optionally ``:port``, with a '*' at one end)."""
-    if not isinstance(host, str) or not _HOST.match(host) or len(host) > 253:
+    if not isinstance(host, str) or not _HOST.fullmatch(host) or len(host) > 253:
         raise ValueError(f"{field}: host {host!r} must be a host name, optionally with a port")
     return host
 
@@ -88,12 +94,33 @@ def check_method(method: object, field: str) -> Method:
         raise ValueError(f"{field}: method {method!r} is not one of {known}") from None
 
 
-def check_name(value: object, field: str, *, allow_empty: bool = False) -> str:
-    """Return ``value`` if it is a usable name: a non-empty string with no control chars."""
-    if not isinstance(value, str) or (not value and not allow_empty):
+def check_name(value: object, field: str) -> str:
+    """Return ``value`` if it is a Kubernetes object name (an RFC 1123 subdomain).
+
+    Application, service-account and Service names all become parts of Kubernetes
+    names and of SPIFFE identities, so they must be lowercase letters, digits, '-' and
+    '.', start and end with a letter or digit, and hold at most 253 characters. This
+    also keeps out '*', which Istio would read as a wildcard in a principal.
+    """
+    if not isinstance(value, str) or not value:
         raise ValueError(f"{field}: {value!r} must be a non-empty string")
-    if any(ord(c) < 0x20 or c in "\x7f/" for c in value) or len(value) > 253:
-        raise ValueError(f"{field}: {value!r} is not a valid name")
+    if len(value) > 253 or not _SUBDOMAIN.fullmatch(value):
+        raise ValueError(
+            f"{field}: {value!r} is not a valid name (lowercase letters, digits, '-' and '.', "
+            "starting and ending with a letter or digit, at most 253)"
+        )
+    return value
+
+
+def check_namespace(value: object, field: str) -> str:
+    """Return ``value`` if it is a namespace name (an RFC 1123 label, at most 63)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{field}: {value!r} must be a non-empty string")
+    if len(value) > 63 or not _DNS_LABEL.fullmatch(value):
+        raise ValueError(
+            f"{field}: {value!r} is not a valid namespace (lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit, at most 63)"
+        )
     return value
 
 
@@ -164,9 +191,9 @@ class MeshPolicy:
     source_service_account: str | None = None
 
     def __post_init__(self) -> None:
-        check_name(self.source_namespace, "source_namespace")
+        check_namespace(self.source_namespace, "source_namespace")
         check_name(self.source_app_name, "source_app_name")
-        check_name(self.target_namespace, "target_namespace")
+        check_namespace(self.target_namespace, "target_namespace")
         if self.source_service_account is not None:
             check_name(self.source_service_account, "source_service_account")
         for field in ("target_app_name", "target_service"):
@@ -174,7 +201,7 @@ class MeshPolicy:
             if value is not None:
                 check_name(value, field)
         for key, value in self.target_selector_labels:
-            if not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
+            if not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
                 raise ValueError(
                     f"target_selector_labels: {key!r}: {value!r} is not a valid label"
                 )
@@ -216,7 +243,7 @@ class MeshPolicy:
         """The pod labels a unit policy selects (Juju labels pods with the app's name)."""
         if self.target_selector_labels:
             return dict(self.target_selector_labels)
-        return {"app.kubernetes.io/name": self.target_app_name or ""}
+        return {APP_NAME_LABEL: self.target_app_name or ""}
 
     @property
     def service_account(self) -> str:

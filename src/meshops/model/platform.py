@@ -21,7 +21,14 @@ import dataclasses
 import enum
 from typing import TypeVar
 
-from meshops.model.mesh import Method, check_host, check_name, check_path, check_port
+from meshops.model.mesh import (
+    Method,
+    check_host,
+    check_name,
+    check_namespace,
+    check_path,
+    check_port,
+)
 
 __all__ = [
     "Accept",
@@ -92,7 +99,7 @@ class Namespace:
     mesh: MeshMode = MeshMode.ambient
 
     def __post_init__(self) -> None:
-        check_name(self.name, "name")
+        check_namespace(self.name, "name")
         object.__setattr__(self, "mesh", _member(MeshMode, self.mesh, "mesh"))
 
     @property
@@ -114,7 +121,7 @@ class AppRef:
     name: str
 
     def __post_init__(self) -> None:
-        check_name(self.namespace, "namespace")
+        check_namespace(self.namespace, "namespace")
         check_name(self.name, "name")
 
     def __str__(self) -> str:
@@ -201,7 +208,7 @@ class App:
 
     def __post_init__(self) -> None:
         check_name(self.name, "name")
-        check_name(self.namespace, "namespace")
+        check_namespace(self.namespace, "namespace")
         if self.service_account is not None:
             check_name(self.service_account, "service_account")
 

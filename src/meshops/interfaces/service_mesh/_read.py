@@ -237,7 +237,7 @@ def read_cmr_data(
     try:
         data = CMRData.model_validate(value)
         mesh.check_name(data.app_name, "app_name")
-        mesh.check_name(data.juju_model_name, "juju_model_name")
+        mesh.check_namespace(data.juju_model_name, "juju_model_name")
     except pydantic.ValidationError as e:
         first = validation_problems(e, "cmr_data", source=source, app=app)[0]
         return None, first

@@ -62,9 +62,9 @@ def check_labels(labels: Mapping[str, str], field: str = "labels") -> dict[str, 
     for key, value in labels.items():
         where = f"{field}[{quote(key)}]"
         prefix, _, name = key.rpartition("/")
-        if not _LABEL_KEY.match(key) or len(prefix) > _LABEL_PREFIX_MAX or not name:
+        if not _LABEL_KEY.fullmatch(key) or len(prefix) > _LABEL_PREFIX_MAX or not name:
             raise FieldError(where, f"label key {quote(key)} is not a valid Kubernetes label key")
-        if not _LABEL_VALUE.match(value):
+        if not _LABEL_VALUE.fullmatch(value):
             raise FieldError(where, f"{quote(value)} is not a valid Kubernetes label value")
     return dict(labels)
 
