@@ -203,3 +203,52 @@ def test_status_codes_map_to_typed_errors(
     assert type(error) is cls
     assert error.temporary is temporary
     assert (error.code, error.reason, error.message) == (code, "R", "m")
+
+
+class Answer(httpx2.BaseTransport):
+    """Answers every request with one canned response (a proxy in front of the API)."""
+
+    def __init__(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.status, self.body, self.headers = status, body, headers
+        self.calls = 0
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        self.calls += 1
+        return httpx2.Response(self.status, content=self.body, headers=self.headers)
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "cls"),
+    [
+        (503, {"Content-Type": "text/html"}, Unavailable),
+        (502, {}, Unavailable),
+        (403, {"Content-Type": "text/plain"}, Forbidden),
+    ],
+)
+def test_error_responses_that_are_not_json_are_typed_too(
+    status: int, headers: dict[str, str], cls: type[KubernetesError]
+) -> None:
+    transport = Answer(status, b"<html>upstream trouble</html>\n", headers)
+    with pytest.raises(cls) as e:
+        make_api(transport).get(NAMESPACE, "a")
+    assert e.value.code == status
+    assert "upstream trouble" in e.value.message
+    assert transport.calls == (4 if cls.temporary else 1)
+
+
+def test_a_negative_retry_after_does_not_break_the_backoff(fake: Any) -> None:
+    sleeps = Sleeps()
+    fake.fail_next("GET", "", 429, times=1, retry_after=-5)
+    make_api(fake.transport, sleeps).list(AUTHORIZATION_POLICY, "a")
+    assert sleeps.delays == [0.0]
+
+
+def test_the_total_wait_of_an_api_is_bounded(fake: Any) -> None:
+    sleeps = Sleeps()
+    api = make_api(fake.transport, sleeps, max_sleep=6.0)
+    fake.fail_next("GET", "", 429, times=1, retry_after=5)
+    api.list(AUTHORIZATION_POLICY, "a")
+    fake.fail_next("GET", "", 429, times=1, retry_after=5)
+    with pytest.raises(Unavailable):
+        api.list(AUTHORIZATION_POLICY, "a")
+    assert sleeps.delays == [5.0]

@@ -273,3 +273,14 @@ def test_programming_errors_are_refused_before_any_request(
 def test_owner_and_scope_must_be_label_values(fake: Any) -> None:
     with pytest.raises(ValueError, match="owner 'a/b'"):
         reconciler(fake, owner="a/b")
+
+
+def test_delete_all_goes_on_when_a_crd_is_gone(fake: Any) -> None:
+    r = reconciler(fake)
+    r.reconcile([gateway("w"), policy("p1")])
+    fake.delete(
+        "apiextensions.k8s.io/v1", "CustomResourceDefinition", "gateways.gateway.networking.k8s.io"
+    )
+    result = r.delete_all()
+    assert [str(c) for c in result.changes] == ["delete AuthorizationPolicy a/p1"]
+    assert fake.list(AP, "AuthorizationPolicy", "a") == []

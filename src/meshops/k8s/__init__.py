@@ -14,7 +14,7 @@ from meshops.k8s.errors import (
     NotFound,
     Unavailable,
 )
-from meshops.k8s.labels import LabelConflict, hold_labels
+from meshops.k8s.labels import HeldLabels, LabelConflict, hold_labels
 from meshops.k8s.reconciler import Change, Reconciler, ReconcileResult
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Conflict",
     "CrdMissing",
     "Forbidden",
+    "HeldLabels",
     "Invalid",
     "KubernetesError",
     "LabelConflict",

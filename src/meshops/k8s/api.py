@@ -70,6 +70,9 @@ class Api:
         retries: how many times a transient failure is retried.
         backoff: the first retry's delay in seconds; each next one doubles it.
         sleep: how to wait between retries (tests pass a no-op).
+        max_sleep: the most this Api waits between retries, over all its calls; past
+            it, a transient failure is raised at once (a hook should end, and the next
+            event try again, rather than wait for minutes).
     """
 
     def __init__(
@@ -80,12 +83,15 @@ class Api:
         retries: int = 3,
         backoff: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
+        max_sleep: float = 30.0,
     ) -> None:
         self.client = client
         self.field_manager = field_manager
         self.retries = retries
         self.backoff = backoff
+        self.max_sleep = max_sleep
         self._sleep = sleep
+        self._slept = 0.0
 
     @classmethod
     def connect(
@@ -200,6 +206,16 @@ class Api:
                 return fn()
             except ApiError as e:
                 error = _translate_api_error(e, kind)
+            except httpx2.HTTPStatusError as e:
+                # lightkube raises ApiError only for JSON bodies; a proxy in front of the
+                # API server may answer in HTML.
+                error = _translate_http_error(e.response)
+            except KeyError as e:
+                # lightkube reads Content-Type without a default: an error response without
+                # one surfaces as a KeyError raised while handling the HTTPStatusError.
+                if not isinstance(e.__context__, httpx2.HTTPStatusError):
+                    raise
+                error = _translate_http_error(e.__context__.response)
             except httpx2.TimeoutException as e:
                 error = Unavailable(f"Kubernetes API timed out: {e}")
             except httpx2.TransportError as e:
@@ -210,10 +226,19 @@ class Api:
             # The server's own Retry-After wins (capped); otherwise exponential backoff.
             delay = self.backoff * (2**attempt)
             if error.retry_after is not None:
-                delay = min(error.retry_after, MAX_RETRY_AFTER)
+                delay = min(max(error.retry_after, 0.0), MAX_RETRY_AFTER)
+            if self._slept + delay > self.max_sleep:
+                raise error  # this Api has waited long enough: let the caller wait instead
             log.debug("retrying %s after %s (%.2fs)", kind, error, delay)
             self._sleep(delay)
+            self._slept += delay
             attempt += 1
+
+
+def _translate_http_error(response: httpx2.Response) -> KubernetesError:
+    code = response.status_code
+    text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
+    return from_status({"code": code, "message": f"HTTP {code} {response.reason_phrase}: {text}"})
 
 
 def _translate_api_error(e: ApiError, kind: Kind) -> KubernetesError:

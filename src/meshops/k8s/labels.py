@@ -38,13 +38,38 @@ class LabelConflict:
         return f"label {self.key}={self.value} was set{by}"
 
 
+@dataclasses.dataclass(frozen=True)
+class HeldLabels:
+    """What :func:`hold_labels` found and did.
+
+    Attributes:
+        held: the labels our field manager holds on the object now.
+        conflicts: labels we wanted that someone else set (then nothing was written).
+    """
+
+    held: Mapping[str, str]
+    conflicts: tuple[LabelConflict, ...] = ()
+
+
 def hold_labels(
-    api: Api, kind: Kind, name: str, namespace: str | None, labels: Mapping[str, str]
-) -> list[LabelConflict]:
+    api: Api,
+    kind: Kind,
+    name: str,
+    namespace: str | None,
+    labels: Mapping[str, str],
+    *,
+    add: bool = True,
+) -> HeldLabels:
     """Make ``labels`` exactly the set of labels ``api``'s field manager holds on an object.
 
-    Returns:
-        The labels someone else already set (nothing is written then); empty on success.
+    Args:
+        api: Kubernetes access; its field manager is the holder.
+        kind: the object's kind.
+        name: the object's name.
+        namespace: its namespace (None when cluster-scoped).
+        labels: the labels to hold.
+        add: when False, labels we do not hold yet are not added (those we hold and no
+            longer want are still removed): for labels that must wait for something.
 
     Raises:
         NotFound: the object does not exist.
@@ -55,15 +80,18 @@ def hold_labels(
     live = objects.labels(obj)
     owners = owners_of_labels(obj)
     manager = api.field_manager
-    conflicts = [
+    ours = {
+        key: live[key] for key, managers in owners.items() if manager in managers and key in live
+    }
+    if not add:
+        labels = {k: v for k, v in labels.items() if k in ours}
+    conflicts = tuple(
         LabelConflict(key, live[key], tuple(sorted(owners.get(key, set()) - {manager})))
         for key in sorted(labels)
-        if key in live and manager not in owners.get(key, set())
-    ]
+        if key in live and key not in ours
+    )
     if conflicts:
-        return conflicts
-    ours = {key for key, managers in owners.items() if manager in managers}
-    if ours == set(labels) and all(live.get(k) == v for k, v in labels.items()):
-        return []
-    api.apply(label_patch(kind, name, namespace, labels), kind)
-    return []
+        return HeldLabels(ours, conflicts)
+    if ours != dict(labels):
+        api.apply(label_patch(kind, name, namespace, labels), kind)
+    return HeldLabels(dict(labels))
