@@ -44,12 +44,11 @@ def test_render_prints_the_objects_as_yaml(capsys: pytest.CaptureFixture[str]) -
         ("Namespace", "", "shop"),
         ("Gateway", "monitoring", "waypoint"),
         ("Gateway", "shop", "waypoint"),
-        ("AuthorizationPolicy", "monitoring", "shop-grafana-prometheus-fc6be2ac"),
-        ("AuthorizationPolicy", "shop", "shop-cart-cart-db-133eaf02"),
-        ("AuthorizationPolicy", "shop", "shop-frontend-cart-c47390e5"),
-        ("AuthorizationPolicy", "shop", "shop-frontend-catalogue-689500c9"),
-        ("AuthorizationPolicy", "shop", "shop-prometheus-cart-de3fd53a"),
-        ("AuthorizationPolicy", "shop", "shop-prometheus-catalogue-7b9fc3d2"),
+        ("AuthorizationPolicy", "monitoring", "shop-prometheus-svc"),
+        ("AuthorizationPolicy", "shop", "shop-cart-db-pods"),
+        ("AuthorizationPolicy", "shop", "shop-cart-db-svc"),
+        ("AuthorizationPolicy", "shop", "shop-cart-svc"),
+        ("AuthorizationPolicy", "shop", "shop-catalogue-svc"),
     ]
 
 

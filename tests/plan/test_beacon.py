@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from meshops.model import Endpoint, MeshPolicy, Method, Problem, TargetType
-from meshops.plan.beacon import BeaconInputs, plan_beacon
+from meshops.plan.beacon import BeaconInputs, foreign_services, plan_beacon
 from meshops.plan.mesh import POLICY_SOURCE_LABEL, PolicySet
 
 
@@ -55,14 +57,15 @@ def test_policies_become_authorization_policies() -> None:
         PolicySet("service-mesh:2", "loki", (policy("promtail", "loki"),)),
     )
     plan = plan_beacon(BeaconInputs(namespace="m", app="beacon", consumers=consumers))
-    assert kinds(plan.objects) == [
-        "Gateway",
-        "AuthorizationPolicy",
-        "AuthorizationPolicy",
-        "AuthorizationPolicy",
+    assert kinds(plan.objects) == ["Gateway", "AuthorizationPolicy", "AuthorizationPolicy"]
+    by_name = {o["metadata"]["name"]: o for o in plan.objects[1:]}  # type: ignore[index]
+    assert sorted(by_name) == ["beacon-loki-svc", "beacon-prometheus-svc"]
+    prometheus = by_name["beacon-prometheus-svc"]
+    assert prometheus["metadata"]["labels"][POLICY_SOURCE_LABEL] == "prometheus"
+    assert [r["from"][0]["source"]["principals"][0] for r in prometheus["spec"]["rules"]] == [
+        "cluster.local/ns/m/sa/grafana",
+        "cluster.local/ns/m/sa/alertmanager",
     ]
-    sources = sorted(o["metadata"]["labels"][POLICY_SOURCE_LABEL] for o in plan.objects[1:])  # type: ignore[index]
-    assert sources == ["loki", "prometheus", "prometheus"]
 
 
 def test_manage_authorization_policies_off_builds_none() -> None:
@@ -136,3 +139,100 @@ def test_a_consumer_cannot_open_another_application() -> None:
     (problem,) = plan.problems
     assert (problem.app, problem.field) == ("evil", "policies[0].target_app_name")
     assert "'postgresql' is not the related application 'evil'" in problem.message
+
+
+def test_unmanaged_policies_keep_nothing_and_report_nothing() -> None:
+    read_problem = Problem("service-mesh:3", "policies", "not JSON", app="broken")
+    plan = plan_beacon(
+        BeaconInputs(
+            namespace="m",
+            app="beacon",
+            manage_authorization_policies=False,
+            refused=(("broken", (read_problem,)),),
+        )
+    )
+    assert plan.refused_apps == frozenset()
+    assert plan.problems == ()
+
+
+def svc_policy(service: str | None = None, **kw: object) -> MeshPolicy:
+    return policy("grafana", "prometheus", target_service=service, **kw)
+
+
+def test_a_consumer_may_target_its_own_services_only() -> None:
+    consumers = (
+        PolicySet(
+            "service-mesh:1",
+            "prometheus",
+            (svc_policy(), svc_policy("prometheus"), svc_policy("prometheus-web")),
+        ),
+    )
+    known = {"prometheus-web": "prometheus", "postgresql": "postgresql"}
+    plan = plan_beacon(
+        BeaconInputs(namespace="m", app="beacon", consumers=consumers, service_apps=known)
+    )
+    assert plan.problems == ()
+    targets = {o["spec"]["targetRefs"][0]["name"] for o in plan.objects[1:]}  # type: ignore[index]
+    assert targets == {"prometheus", "prometheus-web"}
+
+
+@pytest.mark.parametrize(
+    ("service_apps", "seen"),
+    [
+        ({"postgresql": "postgresql"}, "belongs to 'postgresql'"),
+        ({}, "belongs to None"),
+        (None, "could not be read"),
+    ],
+)
+def test_a_consumer_cannot_target_someone_elses_service(
+    service_apps: dict[str, str] | None, seen: str
+) -> None:
+    consumers = (
+        PolicySet("service-mesh:1", "prometheus", (svc_policy("postgresql"),)),
+        PolicySet("service-mesh:2", "loki", (policy("promtail", "loki"),)),
+    )
+    plan = plan_beacon(
+        BeaconInputs(namespace="m", app="beacon", consumers=consumers, service_apps=service_apps)
+    )
+    assert kinds(plan.objects) == ["Gateway", "AuthorizationPolicy"]
+    (problem,) = plan.problems
+    assert (problem.app, problem.field) == ("prometheus", "policies[0].target_service")
+    assert seen in problem.message
+
+
+@pytest.mark.parametrize(
+    ("labels", "ok"),
+    [
+        ((("app.kubernetes.io/name", "prometheus"),), True),
+        ((("app.kubernetes.io/name", "prometheus"), ("tier", "web")), True),
+        ((("app.kubernetes.io/name", "postgresql"),), False),
+        ((("tier", "web"),), False),
+        ((("istio.io/gateway-name", "beacon-waypoint"),), False),
+    ],
+)
+def test_selector_labels_must_pick_the_consumers_own_pods(
+    labels: tuple[tuple[str, str], ...], ok: bool
+) -> None:
+    unit = MeshPolicy(
+        "m",
+        "grafana",
+        "m",
+        target_type=TargetType.unit,
+        target_selector_labels=labels,
+        endpoints=(Endpoint(ports=(9090,)),),
+    )
+    plan = plan_beacon(
+        BeaconInputs(
+            namespace="m", app="beacon", consumers=(PolicySet("s", "prometheus", (unit,)),)
+        )
+    )
+    assert (plan.problems == ()) is ok
+    if not ok:
+        assert plan.problems[0].field == "policies[0].target_selector_labels"
+
+
+def test_foreign_services_lists_only_what_needs_a_look_up() -> None:
+    consumers = (
+        PolicySet("s", "prometheus", (svc_policy(), svc_policy("prometheus"), svc_policy("x"))),
+    )
+    assert foreign_services(consumers) == {"x"}

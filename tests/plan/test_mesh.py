@@ -13,7 +13,6 @@ from meshops.plan.mesh import (
     POLICY_SOURCE_LABEL,
     PolicySet,
     authorization_policies,
-    authorization_policy,
     namespace_labels,
     waypoint,
     workload_labels,
@@ -30,6 +29,16 @@ def app_policy(**kw: object) -> MeshPolicy:
     }
     base.update(kw)
     return MeshPolicy(**base)  # type: ignore[arg-type]
+
+
+def one(policy: MeshPolicy, *, app: str = "prometheus", **kw: Any) -> dict[str, Any]:
+    """The one AuthorizationPolicy a set of one policy gives."""
+    objects, problems = authorization_policies(
+        [PolicySet("s", app, (policy,))], prefix="beacon", **kw
+    )
+    assert problems == []
+    (obj,) = objects
+    return obj
 
 
 def test_waypoint_is_an_hbone_gateway_for_services() -> None:
@@ -195,11 +204,11 @@ SPEC_CASES = [
 
 @pytest.mark.parametrize(("policy", "spec"), SPEC_CASES)
 def test_authorization_policy_spec(policy: MeshPolicy, spec: dict[str, object]) -> None:
-    obj = authorization_policy(policy, prefix="beacon", source="grafana")
+    obj = one(policy)
     assert obj["apiVersion"] == "security.istio.io/v1"
     assert obj["kind"] == "AuthorizationPolicy"
     assert obj["metadata"]["namespace"] == policy.target_namespace
-    assert obj["metadata"]["labels"] == {POLICY_SOURCE_LABEL: "grafana"}
+    assert obj["metadata"]["labels"] == {POLICY_SOURCE_LABEL: "prometheus"}
     assert obj["spec"] == spec
 
 
@@ -228,65 +237,118 @@ def test_unit_policy_with_l7_fields_is_a_problem_not_dropped() -> None:
     assert "unit policy" in problem.message
 
 
-def test_names_are_stable_valid_and_distinct() -> None:
+def test_names_are_readable_stable_and_distinct() -> None:
+    app = one(app_policy())
+    assert app["metadata"]["name"] == "beacon-prometheus-svc"
+    pods = one(app_policy(target_type=TargetType.unit, endpoints=()))
+    assert pods["metadata"]["name"] == "beacon-prometheus-pods"
+    other_service = one(app_policy(target_service="prometheus-web"))
+    assert other_service["metadata"]["name"] == "beacon-prometheus-svc-prometheus-web"
+    # the name does not depend on what the policies say: a change updates the object
+    changed = one(app_policy(endpoints=(Endpoint(ports=(1,)),)))
+    assert changed["metadata"]["name"] == app["metadata"]["name"]
+
+
+def test_long_names_stay_valid_and_distinct() -> None:
     long = "a" * 60
-    p1 = app_policy(source_app_name=long, target_app_name=long + "b")
-    p2 = app_policy(
-        source_app_name=long, target_app_name=long + "b", endpoints=(Endpoint(ports=(1,)),)
-    )
-    n1 = authorization_policy(p1, prefix="istio-beacon-k8s", source=long)["metadata"]["name"]
-    n2 = authorization_policy(p2, prefix="istio-beacon-k8s", source=long)["metadata"]["name"]
-    assert n1 != n2
-    assert (
-        n1 == authorization_policy(p1, prefix="istio-beacon-k8s", source=long)["metadata"]["name"]
-    )
-    for name in (n1, n2):
+    names = {
+        one(app_policy(target_app_name=long + s), app=long + s)["metadata"]["name"]
+        for s in ("b", "c")
+    }
+    assert len(names) == 2
+    for name in names:
         assert len(name) <= 63
         assert name.replace("-", "").isalnum() and name.islower()
 
 
-def test_unicode_and_odd_names_still_give_valid_objects() -> None:
-    p = app_policy(source_app_name="grafäna_Ü", target_app_name="prö")
-    obj = authorization_policy(p, prefix="beacon", source="grafäna_Ü")
-    name = obj["metadata"]["name"]
-    assert len(name) <= 63 and all(c.isascii() and (c.isalnum() or c == "-") for c in name)
-    label = obj["metadata"]["labels"][POLICY_SOURCE_LABEL]
-    assert len(label) <= 63 and label.isascii()
-
-
-def test_identical_policies_collapse_into_one_object() -> None:
-    objects, problems = authorization_policies(
-        [PolicySet("s", "grafana", (app_policy(), app_policy()))], prefix="beacon"
+def test_policies_of_one_target_are_rules_of_one_object() -> None:
+    sources = ("grafana", "loki", "tempo")
+    objects, _ = authorization_policies(
+        [PolicySet("s", "prometheus", tuple(app_policy(source_app_name=s) for s in sources))],
+        prefix="beacon",
     )
-    assert len(objects) == 1
+    (obj,) = objects
+    principals = [r["from"][0]["source"]["principals"][0] for r in obj["spec"]["rules"]]
+    assert principals == [f"cluster.local/ns/m/sa/{s}" for s in sources]
+
+
+@pytest.mark.parametrize(
+    "name", ["grafäna", "Grafana", "*", "graf*", "a b", "x\n", "\ud800", "-a", "a" * 254]
+)
+def test_names_that_are_no_kubernetes_name_are_refused(name: str) -> None:
+    """Such names would make invalid objects, or wildcard principals (``sa/*``)."""
+    with pytest.raises(ValueError, match=r"source_app_name: .* is not a valid name"):
+        app_policy(source_app_name=name)
+
+
+def test_identical_policies_collapse_into_one_rule() -> None:
+    objects, problems = authorization_policies(
+        [PolicySet("s", "prometheus", (app_policy(), app_policy()))], prefix="beacon"
+    )
     assert problems == []
+    (obj,) = objects
+    assert len(obj["spec"]["rules"]) == 1
 
 
 def test_objects_are_sorted_by_namespace_and_name() -> None:
     sets = [
-        PolicySet("s", app, (app_policy(source_app_name=app),)) for app in ("zeta", "alpha", "mid")
+        PolicySet("s", app, (app_policy(target_app_name=app),)) for app in ("zeta", "alpha", "mid")
     ]
     objects, _ = authorization_policies(sets, prefix="beacon")
     names = [o["metadata"]["name"] for o in objects]
     assert names == sorted(names)
 
 
-def test_unit_policy_also_allows_the_waypoint_in_front_of_the_service() -> None:
+def test_unit_policy_behind_a_waypoint_allows_it_and_gets_a_twin_on_the_service() -> None:
     unit = app_policy(target_type=TargetType.unit, endpoints=(Endpoint(ports=(9090,)),))
-    objects, _ = authorization_policies(
-        [PolicySet("s", "grafana", (unit, app_policy()))],
-        prefix="b",
-        waypoints={"m": "b-waypoint"},
+    objects, problems = authorization_policies(
+        [PolicySet("s", "prometheus", (unit,))], prefix="b", waypoints={"m": "b-waypoint"}
     )
-    by_kind = {"selector" in o["spec"]: o["spec"]["rules"] for o in objects}
-    assert by_kind[True][1] == {
-        "from": [{"source": {"principals": ["cluster.local/ns/m/sa/b-waypoint"]}}]
+    assert problems == []
+    (at_pods,) = [o["spec"] for o in objects if "selector" in o["spec"]]
+    (twin,) = [o["spec"] for o in objects if "targetRefs" in o["spec"]]
+    grafana = [{"source": {"principals": ["cluster.local/ns/m/sa/grafana"]}}]
+    # the pods accept the caller, and whatever the waypoint lets through...
+    assert at_pods["rules"] == [
+        {"from": grafana, "to": [{"operation": {"ports": ["9090"]}}]},
+        {"from": [{"source": {"principals": ["cluster.local/ns/m/sa/b-waypoint"]}}]},
+    ]
+    # ... and the waypoint lets through only the same caller, on the same ports
+    assert twin == {
+        "targetRefs": [{"kind": "Service", "group": "", "name": "prometheus"}],
+        "action": "ALLOW",
+        "rules": [{"from": grafana, "to": [{"operation": {"ports": ["9090"]}}]}],
     }
-    # an app policy is enforced at the waypoint itself: nothing to add
-    assert len(by_kind[False]) == 1
-    # a namespace without a waypoint: only the caller
-    objects, _ = authorization_policies([PolicySet("s", "grafana", (unit,))], prefix="b")
+
+
+def test_unit_policy_for_every_port_has_a_twin_for_every_port() -> None:
+    unit = app_policy(target_type=TargetType.unit, endpoints=())
+    objects, _ = authorization_policies(
+        [PolicySet("s", "prometheus", (unit,))], prefix="b", waypoints={"m": "w"}
+    )
+    (twin,) = [o["spec"] for o in objects if "targetRefs" in o["spec"]]
+    assert twin["rules"] == [
+        {"from": [{"source": {"principals": ["cluster.local/ns/m/sa/grafana"]}}]}
+    ]
+
+
+def test_unit_policy_without_a_waypoint_is_enforced_at_the_pods_only() -> None:
+    unit = app_policy(target_type=TargetType.unit, endpoints=(Endpoint(ports=(9090,)),))
+    objects, _ = authorization_policies([PolicySet("s", "prometheus", (unit,))], prefix="b")
+    assert len(objects) == 1
     assert len(objects[0]["spec"]["rules"]) == 1
+
+
+def test_two_parties_whose_objects_would_share_a_name_are_a_problem() -> None:
+    # "a-svc" protecting its Service, and "a" protecting its Service "svc": both "p-a-svc-svc"
+    first = PolicySet("s1", "a-svc", (app_policy(target_app_name="a-svc"),))
+    second = PolicySet("s2", "a", (app_policy(target_app_name="a", target_service="svc"),))
+    objects, problems = authorization_policies([first, second], prefix="p")
+    assert [o["metadata"]["name"] for o in objects] == ["p-a-svc-svc"]
+    assert objects[0]["spec"]["targetRefs"][0]["name"] == "a-svc"
+    (problem,) = problems
+    assert problem.app == "a"
+    assert "'p-a-svc-svc' is already taken" in problem.message
 
 
 @pytest.mark.parametrize(("policy", "spec"), SPEC_CASES)
@@ -299,8 +361,11 @@ def test_objects_validate_against_the_upstream_crds(
         namespaces=[policy.target_namespace],
     )
     api = Api(make_client(fake.transport, field_manager="t"), field_manager="t")
-    obj = authorization_policy(
-        policy, prefix="beacon", source="grafana", waypoint="beacon-waypoint"
+    objects, _ = authorization_policies(
+        [PolicySet("s", "prometheus", (policy,))],
+        prefix="beacon",
+        waypoints={policy.target_namespace: "beacon-waypoint"},
     )
-    api.apply(obj, AUTHORIZATION_POLICY)  # a 422 raises meshops.k8s.Invalid
+    for obj in objects:
+        api.apply(obj, AUTHORIZATION_POLICY)  # a 422 raises meshops.k8s.Invalid
     api.apply(waypoint(policy.target_namespace, "beacon-waypoint"), GATEWAY)

@@ -29,7 +29,7 @@ from meshops.model.platform import (
     Port,
     Protocol,
 )
-from meshops.plan.mesh import authorization_policy
+from meshops.plan.mesh import PolicySet, authorization_policies
 from meshops.plan.platform import WAYPOINT, mesh_policies, namespace_object, platform_objects
 
 Obj = dict[str, Any]
@@ -131,7 +131,7 @@ CASES: list[tuple[str, Platform, list[Obj]]] = [
                 "apiVersion": "security.istio.io/v1",
                 "kind": "AuthorizationPolicy",
                 "metadata": {
-                    "name": "shop-frontend-cart-3b2076d8",
+                    "name": "shop-cart-svc",
                     "namespace": "shop",
                     "labels": {"meshops.io/policy-source": "cart"},
                 },
@@ -180,7 +180,7 @@ CASES: list[tuple[str, Platform, list[Obj]]] = [
                 "apiVersion": "security.istio.io/v1",
                 "kind": "AuthorizationPolicy",
                 "metadata": {
-                    "name": "shop-frontend-cart-551ef826",
+                    "name": "shop-cart-svc",
                     "namespace": "shop",
                     "labels": {"meshops.io/policy-source": "cart"},
                 },
@@ -219,7 +219,7 @@ CASES: list[tuple[str, Platform, list[Obj]]] = [
                 "apiVersion": "security.istio.io/v1",
                 "kind": "AuthorizationPolicy",
                 "metadata": {
-                    "name": "p-cart-db-d21a6dbd",
+                    "name": "p-db-pods",
                     "namespace": "shop",
                     "labels": {"meshops.io/policy-source": "db"},
                 },
@@ -239,6 +239,28 @@ CASES: list[tuple[str, Platform, list[Obj]]] = [
                                 {"source": {"principals": ["cluster.local/ns/shop/sa/waypoint"]}}
                             ]
                         },
+                    ],
+                },
+            },
+            # ... so the waypoint lets only the same callers through the Service
+            {
+                "apiVersion": "security.istio.io/v1",
+                "kind": "AuthorizationPolicy",
+                "metadata": {
+                    "name": "p-db-svc",
+                    "namespace": "shop",
+                    "labels": {"meshops.io/policy-source": "db"},
+                },
+                "spec": {
+                    "targetRefs": [{"kind": "Service", "group": "", "name": "db"}],
+                    "action": "ALLOW",
+                    "rules": [
+                        {
+                            "from": [
+                                {"source": {"principals": ["cluster.local/ns/shop/sa/cart"]}}
+                            ],
+                            "to": [{"operation": {"ports": ["5432"]}}],
+                        }
                     ],
                 },
             },
@@ -268,7 +290,7 @@ def test_expected_objects_validate_against_the_upstream_crds(
         api.apply(obj, kind_of(obj))  # raises meshops.k8s.errors.Invalid on a 422
 
 
-def test_callers_from_two_namespaces_one_policy_each_in_the_target_namespace() -> None:
+def test_callers_from_two_namespaces_are_rules_of_one_policy_in_the_target_namespace() -> None:
     catalogue = App(
         "catalogue",
         "shop",
@@ -287,10 +309,9 @@ def test_callers_from_two_namespaces_one_policy_each_in_the_target_namespace() -
         ("Namespace", None, "shop"),
         ("Gateway", "monitoring", "waypoint"),
         ("Gateway", "shop", "waypoint"),
-        ("AuthorizationPolicy", "shop", "p-frontend-catalogue-0494fa66"),
-        ("AuthorizationPolicy", "shop", "p-prometheus-catalogue-8f3b1ad4"),
+        ("AuthorizationPolicy", "shop", "p-catalogue-svc"),
     ]
-    principals = [o["spec"]["rules"][0]["from"][0]["source"]["principals"] for o in objects[4:]]
+    principals = [r["from"][0]["source"]["principals"] for r in objects[4]["spec"]["rules"]]
     assert principals == [
         ["cluster.local/ns/shop/sa/frontend"],
         ["cluster.local/ns/monitoring/sa/prometheus"],
@@ -316,7 +337,10 @@ def test_policies_are_the_ones_plan_mesh_builds_for_the_charm() -> None:
         endpoints=(Endpoint(ports=(8080,), methods=(Method.post,), paths=("/cart/*",)),),
         source_service_account="frontend",
     )
-    assert objects[-1] == authorization_policy(policy, prefix="shop", source="cart")
+    expected, _ = authorization_policies(
+        [PolicySet("apps[1]", "cart", (policy,))], prefix="shop", waypoints={"shop": WAYPOINT}
+    )
+    assert objects[-1:] == expected
 
 
 def test_mesh_policies_one_set_per_accepting_app_in_rule_then_caller_order() -> None:

@@ -9,10 +9,10 @@ its namespaces' objects from the same :mod:`meshops.plan.mesh` functions.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from meshops.model.mesh import MeshPolicy
+from meshops.model.mesh import APP_NAME_LABEL, MeshPolicy
 from meshops.model.problems import Problem
 from meshops.plan.mesh import (
     PolicySet,
@@ -41,6 +41,9 @@ class BeaconInputs:
         refused: consumers whose data could not be read, with the problems.
         cross_model: for apps related across models, the name the consumer sees them
             by (the offer's remote alias) mapped to their real (app, model).
+        service_apps: the namespace's Services and the application each belongs to (its
+            ``app.kubernetes.io/name`` label), for policies whose ``target_service`` is
+            not named after the consumer; None when they could not be read.
     """
 
     namespace: str
@@ -52,6 +55,7 @@ class BeaconInputs:
     cross_model: Mapping[str, tuple[str, str]] = dataclasses.field(
         default_factory=lambda: dict[str, tuple[str, str]]()
     )
+    service_apps: Mapping[str, str] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +69,8 @@ class BeaconPlan:
         consumer_labels: labels consumers put on their pods when the namespace is not
             on the mesh; used when :attr:`namespace_labels` could not be applied too.
         problems: input that could not be used.
-        refused_apps: consumers whose objects from an earlier, valid state are kept.
+        refused_apps: consumers whose objects from an earlier, valid state are kept (none
+            when authorization policies are not managed).
     """
 
     waypoint: str
@@ -84,9 +89,13 @@ def plan_beacon(inputs: BeaconInputs) -> BeaconPlan:
     """The beacon's desired state for ``inputs``."""
     name = waypoint_name(inputs.app)
     objects: list[Obj] = [waypoint(inputs.namespace, name)]
-    problems: list[Problem] = [p for _, ps in inputs.refused for p in ps]
-    refused = {app for app, _ in inputs.refused}
+    problems: list[Problem] = []
+    refused: set[str] = set()
     if inputs.manage_authorization_policies:
+        # Consumers' data matters only while their policies are managed: with the
+        # option off, every AuthorizationPolicy goes, the last good ones included.
+        problems.extend(p for _, ps in inputs.refused for p in ps)
+        refused.update(app for app, _ in inputs.refused)
         sets: list[PolicySet] = []
         for policy_set in inputs.consumers:
             checked, set_problems = _check_set(policy_set, inputs)
@@ -111,36 +120,35 @@ def plan_beacon(inputs: BeaconInputs) -> BeaconPlan:
     )
 
 
+def foreign_services(consumers: Iterable[PolicySet]) -> set[str]:
+    """Services that consumers' policies target and that are not named after them.
+
+    The charm looks these up (:attr:`BeaconInputs.service_apps`) only when there are any.
+    """
+    return {
+        p.target_service
+        for c in consumers
+        for p in c.policies
+        if p.target_service is not None and p.target_service != c.app
+    }
+
+
 def _check_set(policy_set: PolicySet, inputs: BeaconInputs) -> tuple[PolicySet, list[Problem]]:
     """Resolve cross-model sources; refuse policies that open someone else's workloads.
 
-    A consumer speaks for itself only: its policies must target its own application
-    (when they name one) in this model's namespace. Otherwise any related charm could
-    let itself call any other application of the model.
+    A consumer speaks for itself only: its policies may open its own application's
+    Services and pods in this model's namespace, nothing else. Otherwise any related
+    charm could let itself (or anyone) call any other application of the model, or cut
+    everyone else off from it.
     """
     problems: list[Problem] = []
     resolved: list[MeshPolicy] = []
     for i, policy in enumerate(policy_set.policies):
-        if policy.target_app_name is not None and policy.target_app_name != policy_set.app:
+        refusal = _not_its_own(policy, policy_set.app, inputs)
+        if refusal is not None:
+            field, message = refusal
             problems.append(
-                Problem(
-                    policy_set.source,
-                    f"policies[{i}].target_app_name",
-                    f"{policy.target_app_name!r} is not the related application "
-                    f"{policy_set.app!r}; a consumer may only open its own workloads",
-                    app=policy_set.app,
-                )
-            )
-            continue
-        if policy.target_namespace != inputs.namespace:
-            problems.append(
-                Problem(
-                    policy_set.source,
-                    f"policies[{i}].target_namespace",
-                    f"{policy.target_namespace!r} is not this model's namespace "
-                    f"{inputs.namespace!r}; a consumer may only open its own workloads",
-                    app=policy_set.app,
-                )
+                Problem(policy_set.source, f"policies[{i}].{field}", message, app=policy_set.app)
             )
             continue
         remote = inputs.cross_model.get(policy.source_app_name)
@@ -149,3 +157,35 @@ def _check_set(policy_set: PolicySet, inputs: BeaconInputs) -> tuple[PolicySet, 
             policy = dataclasses.replace(policy, source_app_name=app, source_namespace=model)
         resolved.append(policy)
     return dataclasses.replace(policy_set, policies=tuple(resolved)), problems
+
+
+def _not_its_own(policy: MeshPolicy, app: str, inputs: BeaconInputs) -> tuple[str, str] | None:
+    """Why ``policy`` reaches beyond ``app``'s own workloads (field, message), if it does."""
+    tail = "a consumer may only open its own workloads"
+    if policy.target_namespace != inputs.namespace:
+        return (
+            "target_namespace",
+            f"{policy.target_namespace!r} is not this model's namespace "
+            f"{inputs.namespace!r}; {tail}",
+        )
+    if policy.target_app_name is not None and policy.target_app_name != app:
+        return (
+            "target_app_name",
+            f"{policy.target_app_name!r} is not the related application {app!r}; {tail}",
+        )
+    service = policy.target_service
+    if service is not None and service != app:
+        owner = (inputs.service_apps or {}).get(service)
+        if owner != app:
+            seen = "could not be read" if inputs.service_apps is None else f"belongs to {owner!r}"
+            return (
+                "target_service",
+                f"Service {service!r} is not labelled {APP_NAME_LABEL}={app} ({seen}); {tail}",
+            )
+    labels = dict(policy.target_selector_labels)
+    if labels and labels.get(APP_NAME_LABEL) != app:
+        return (
+            "target_selector_labels",
+            f"{labels!r} must include {APP_NAME_LABEL}: {app!r}, to select only its pods; {tail}",
+        )
+    return None

@@ -11,8 +11,15 @@ sees requests (L7: hosts, methods, paths). So:
   Traffic that reaches those pods through their Service passes the waypoint, and the
   pods' ztunnel then sees the waypoint's identity, not the caller's: an ALLOW policy
   on the pods that did not name the waypoint would cut off every call through the
-  Service (which the app policies at the waypoint govern). So a unit policy also allows
-  the namespace's waypoint, when there is one.
+  Service. So, when a waypoint is in front of the Service, a unit policy also allows
+  the waypoint at the pods, and puts a twin rule (same callers, same ports) in the
+  policy on the app's Service, enforced at the waypoint: without it, any caller could
+  reach the pods through the Service. (Calls straight to a pod's address never pass
+  the waypoint: only unit policies govern those.)
+
+Each party gets one AuthorizationPolicy per Service and one per group of pods it
+protects, each of its policies a rule in it, named after the party and the target (so a
+changed policy updates its object in place).
 
 Sources are SPIFFE principals ``cluster.local/ns/<namespace>/sa/<service account>``.
 
@@ -20,20 +27,19 @@ Example:
     >>> from meshops.model import Endpoint, MeshPolicy, Method
     >>> p = MeshPolicy("shop", "frontend", "shop", target_app_name="cart",
     ...                endpoints=(Endpoint(ports=(8080,), methods=(Method.get,)),))
-    >>> objs, problems = authorization_policies([PolicySet("frontend", "frontend", (p,))],
-    ...                                         prefix="beacon")
-    >>> objs[0]["spec"]["rules"][0]["to"]
-    [{'operation': {'ports': ['8080'], 'methods': ['GET']}}]
+    >>> objs, problems = authorization_policies([PolicySet("apps[1]", "cart", (p,))],
+    ...                                         prefix="shop")
+    >>> objs[0]["metadata"]["name"], objs[0]["spec"]["rules"][0]["to"]
+    ('shop-cart-svc', [{'operation': {'ports': ['8080'], 'methods': ['GET']}}])
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from meshops.model.mesh import Endpoint, MeshPolicy, TargetType
+from meshops.model.mesh import APP_NAME_LABEL, Endpoint, MeshPolicy, TargetType
 from meshops.model.names import dns_label, label_value, principal, stable_hash
 from meshops.model.problems import Problem
 
@@ -110,6 +116,12 @@ def authorization_policies(
 ) -> tuple[list[Obj], list[Problem]]:
     """ALLOW AuthorizationPolicies for every valid set, and problems for the others.
 
+    Each set gets one AuthorizationPolicy per thing its policies protect: one on each
+    Service (its app policies, and the twins of its unit policies), one on each group
+    of pods (its unit policies). Each policy is a rule in it; Istio allows a request
+    that any rule of any ALLOW policy matches, so this is the same as one object per
+    policy, with fewer objects, and names that stay the same when policies change.
+
     A set with a policy that cannot be enforced as written (an L7 field in a unit
     policy) produces no objects at all, and one problem per bad policy: half of what a
     party asked for is not what it asked for.
@@ -125,44 +137,72 @@ def authorization_policies(
     objects: dict[tuple[str, str], Obj] = {}
     problems: list[Problem] = []
     for policy_set in sets:
-        built: list[Obj] = []
-        set_problems: list[Problem] = []
-        for i, policy in enumerate(policy_set.policies):
-            try:
-                waypoint_ = (waypoints or {}).get(policy.target_namespace)
-                built.append(
-                    authorization_policy(
-                        policy, prefix=prefix, source=policy_set.app, waypoint=waypoint_
-                    )
-                )
-            except ValueError as e:
+        built, set_problems = _build_set(policy_set, prefix, waypoints or {})
+        for obj in built:
+            key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+            if key in objects:
                 set_problems.append(
-                    Problem(policy_set.source, f"policies[{i}]", str(e), app=policy_set.app)
+                    Problem(
+                        policy_set.source,
+                        "policies",
+                        f"its AuthorizationPolicy name {key[1]!r} is already taken by "
+                        f"another party's",
+                        app=policy_set.app,
+                    )
                 )
         if set_problems:
             problems.extend(set_problems)
             continue
         for obj in built:
-            meta = obj["metadata"]
-            objects[(meta["namespace"], meta["name"])] = obj
+            objects[(obj["metadata"]["namespace"], obj["metadata"]["name"])] = obj
     return [objects[k] for k in sorted(objects)], problems
 
 
-def authorization_policy(
-    policy: MeshPolicy, *, prefix: str, source: str, waypoint: str | None = None
-) -> Obj:
-    """The AuthorizationPolicy that enforces one policy.
+#: What an AuthorizationPolicy protects: (namespace, a Service's name) or
+#: (namespace, the pod selector's labels as sorted pairs).
+_Target = tuple[str, tuple[tuple[str, str], ...] | str]
 
-    Args:
-        policy: the policy.
-        prefix: the start of the object's name.
-        source: the party that asked for it (becomes the :data:`POLICY_SOURCE_LABEL`).
-        waypoint: the waypoint in front of the target's Service, if any; a unit policy
-            also allows it (see the module's docstring).
 
-    Raises:
-        ValueError: a unit policy names hosts, methods or paths.
-    """
+def _build_set(
+    policy_set: PolicySet, prefix: str, waypoints: Mapping[str, str]
+) -> tuple[list[Obj], list[Problem]]:
+    rules: dict[_Target, list[Obj]] = {}
+    problems: list[Problem] = []
+    for i, policy in enumerate(policy_set.policies):
+        try:
+            _check_enforceable(policy)
+        except ValueError as e:
+            problems.append(
+                Problem(policy_set.source, f"policies[{i}]", str(e), app=policy_set.app)
+            )
+            continue
+        rule = _rule(policy)
+        if policy.target_type is TargetType.app:
+            _add(rules, (policy.target_namespace, policy.service), rule)
+            continue
+        pods = tuple(sorted(policy.selector.items()))
+        _add(rules, (policy.target_namespace, pods), rule)
+        waypoint_ = waypoints.get(policy.target_namespace)
+        if waypoint_:
+            # Calls through the Service reach the pods from the waypoint...
+            by_waypoint = {"from": [_source(principal(policy.target_namespace, waypoint_))]}
+            _add(rules, (policy.target_namespace, pods), by_waypoint)
+            # ... so the waypoint must let through only what the pods would.
+            if policy.target_app_name:
+                _add(rules, (policy.target_namespace, policy.target_app_name), rule)
+    if problems:
+        return [], problems
+    built = [_object(target, r, prefix, policy_set.app) for target, r in rules.items()]
+    return built, []
+
+
+def _add(rules: dict[_Target, list[Obj]], target: _Target, rule: Obj) -> None:
+    found = rules.setdefault(target, [])
+    if rule not in found:
+        found.append(rule)
+
+
+def _check_enforceable(policy: MeshPolicy) -> None:
     if policy.target_type is TargetType.unit:
         for j, endpoint in enumerate(policy.endpoints):
             if endpoint.is_l7:
@@ -170,37 +210,43 @@ def authorization_policy(
                     f"endpoints[{j}]: a unit policy is enforced at L4 (ztunnel) and can only "
                     f"name ports, not hosts, methods or paths: {_describe(endpoint)}"
                 )
-        target: Obj = {"selector": {"matchLabels": dict(sorted(policy.selector.items()))}}
-        target_name = "-".join(sorted(policy.selector.values())) or "pods"
-    else:
-        target = {"targetRefs": [{"kind": "Service", "group": "", "name": policy.service}]}
-        target_name = policy.service
-    rule: Obj = {
-        "from": [
-            {
-                "source": {
-                    "principals": [principal(policy.source_namespace, policy.service_account)]
-                }
-            }
-        ]
-    }
+
+
+def _source(identity: str) -> Obj:
+    return {"source": {"principals": [identity]}}
+
+
+def _rule(policy: MeshPolicy) -> Obj:
+    """The rule that allows what ``policy`` allows: its caller, and its operations."""
+    rule: Obj = {"from": [_source(principal(policy.source_namespace, policy.service_account))]}
     operations = [_operation(e) for e in policy.endpoints]
     if operations and all(operations):
         rule["to"] = [{"operation": op} for op in operations]
-    rules = [rule]
-    if policy.target_type is TargetType.unit and waypoint:
-        rules.append(
-            {"from": [{"source": {"principals": [principal(policy.target_namespace, waypoint)]}}]}
+    return rule
+
+
+def _object(target: _Target, rules: list[Obj], prefix: str, source: str) -> Obj:
+    namespace, what = target
+    if isinstance(what, str):
+        spec: Obj = {"targetRefs": [{"kind": "Service", "group": "", "name": what}]}
+        parts = (prefix, source, "svc") if what == source else (prefix, source, "svc", what)
+    else:
+        labels = dict(what)
+        spec = {"selector": {"matchLabels": labels}}
+        default = labels == {APP_NAME_LABEL: source}
+        parts = (
+            (prefix, source, "pods")
+            if default
+            else (prefix, source, "pods", stable_hash(*map(str, what)))
         )
-    spec: Obj = {**target, "action": "ALLOW", "rules": rules}
-    digest = stable_hash(json.dumps(spec, sort_keys=True), policy.target_namespace)
-    name = dns_label(prefix, policy.source_app_name, target_name, digest)
+    spec["action"] = "ALLOW"
+    spec["rules"] = rules
     return {
         "apiVersion": "security.istio.io/v1",
         "kind": "AuthorizationPolicy",
         "metadata": {
-            "name": name,
-            "namespace": policy.target_namespace,
+            "name": dns_label(*parts),
+            "namespace": namespace,
             "labels": {POLICY_SOURCE_LABEL: label_value(source)},
         },
         "spec": spec,
