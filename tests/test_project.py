@@ -44,3 +44,21 @@ def test_layering_contracts() -> None:
 
 def test_pyright() -> None:
     run("pyright")
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+@pytest.mark.parametrize(
+    "charm", sorted(p.parent.name for p in REPO.glob("charms/*/charmcraft.yaml"))
+)
+def test_charm_requirements_pin_what_the_lock_pins(charm: str) -> None:
+    """A packed charm runs the same dependencies the tests ran."""
+    assert _pins(REPO / "charms" / charm / "requirements.txt") == _pins(REPO / "requirements.lock")

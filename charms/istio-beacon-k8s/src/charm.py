@@ -31,10 +31,11 @@ from meshops.k8s import (
     hold_labels,
     objects,
 )
-from meshops.k8s.kinds import AUTHORIZATION_POLICY, GATEWAY, NAMESPACE
+from meshops.k8s.kinds import AUTHORIZATION_POLICY, GATEWAY, NAMESPACE, SERVICE
 from meshops.k8s.reconciler import Key
 from meshops.model import Problem, label_value
-from meshops.plan.beacon import BeaconInputs, BeaconPlan, plan_beacon
+from meshops.model.mesh import APP_NAME_LABEL
+from meshops.plan.beacon import BeaconInputs, foreign_services, plan_beacon
 from meshops.plan.mesh import POLICY_SOURCE_LABEL, PolicySet, waypoint_name, workload_labels
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,27 @@ PROBLEMS_SHOWN = 3
 
 @dataclasses.dataclass
 class _Outcome:
-    """What the last reconcile found, for collect-status."""
+    """What the leader's last reconcile found; shared with every unit for its status.
+
+    Attributes:
+        blocked: what needs a human.
+        waiting: what the next event may resolve.
+        refused: consumers whose new policies were refused.
+    """
 
     blocked: list[str] = dataclasses.field(default_factory=list[str])
     waiting: list[str] = dataclasses.field(default_factory=list[str])
-    problems: list[Problem] = dataclasses.field(default_factory=list[Problem])
+    refused: list[str] = dataclasses.field(default_factory=list[str])
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, raw: str) -> _Outcome:
+        data = json.loads(raw)
+        return cls(
+            **{f: [str(m) for m in data.get(f, [])] for f in ("blocked", "waiting", "refused")}
+        )
 
 
 class IstioBeaconCharm(ops.CharmBase):
@@ -60,15 +77,11 @@ class IstioBeaconCharm(ops.CharmBase):
 
     def __init__(self, framework: ops.Framework) -> None:
         super().__init__(framework)
-        self._outcome = _Outcome()
-        # Until a reconcile has checked the namespace, assume its labels are in place
-        # exactly when the config asks for them.
-        initial = workload_labels(
-            self.model.name,
-            waypoint_name(self.app.name),
-            namespace_on_mesh=bool(self.config["model-on-mesh"]),
-        )
-        self._mesh = ServiceMeshProvider(self, labels=initial, mesh_type="istio")
+        self._outcome: _Outcome | None = None  # set when this dispatch reconciled
+        # The provider republishes its labels on some events by itself: give it the
+        # labels consumers were last told, so that only a reconcile that has checked
+        # the namespace changes what they are told.
+        self._mesh = ServiceMeshProvider(self, labels=self._published_labels(), mesh_type="istio")
         on = self.on
         for event in (
             on.install,
@@ -81,7 +94,6 @@ class IstioBeaconCharm(ops.CharmBase):
             on[MESH_RELATION].relation_broken,
             on[CMR_RELATION].relation_changed,
             on[CMR_RELATION].relation_broken,
-            on[PEER_RELATION].relation_changed,
         ):
             framework.observe(event, self._on_event)
         framework.observe(on.remove, self._on_remove)
@@ -108,55 +120,76 @@ class IstioBeaconCharm(ops.CharmBase):
     # -- events --------------------------------------------------------------------------
 
     def _on_event(self, _: ops.EventBase) -> None:
-        self._reconcile()
+        if self.unit.is_leader():
+            self._outcome = self._reconcile()
+            self._share(self._outcome)
 
-    def _reconcile(self) -> None:
-        plan = plan_beacon(self._inputs())
-        self._outcome = _Outcome(problems=list(plan.problems))
-        for problem in plan.problems:
-            log.warning("refused: %s", problem)
-        if not self.unit.is_leader():
-            return
+    def _reconcile(self) -> _Outcome:
+        """Make the cluster hold what the plan wants; return what needs reporting."""
+        outcome = _Outcome()
         try:
             api = self._api()
-            labelled = self._hold_namespace_labels(api, plan)
-            self._mesh.set_labels(plan.labels_for_consumers(namespace_labelled=labelled))
+            plan = plan_beacon(self._inputs(api))
+            outcome.refused = sorted(plan.refused_apps)
+            for problem in plan.problems:
+                log.warning("refused: %s", problem)
             refused = {label_value(app) for app in plan.refused_apps}
             result = self._reconciler(api).reconcile(
                 plan.objects,
                 keep=lambda obj: objects.labels(obj).get(POLICY_SOURCE_LABEL) in refused,
             )
-        except KubernetesError as e:
-            self._kubernetes_failed(e)
-        else:
+            for change in result.of("create", "update", "delete"):
+                log.debug("%s", change)
+            log.info(
+                "%d created, %d updated, %d deleted, %d unchanged",
+                *(len(result.of(a)) for a in ("create", "update", "delete", "unchanged")),
+            )
             for change in result.problems:
                 where = f"{change.namespace}/{change.name}"
-                self._outcome.blocked.append(
-                    f"{change.kind.kind} {where} not applied: {change.error}"
+                outcome.blocked.append(f"{change.kind.kind} {where} not applied: {change.error}")
+            programmed = self._waypoint_programmed(result.live, plan.waypoint)
+            if not programmed:
+                outcome.waiting.append(f"waiting for Istio to program waypoint {plan.waypoint}")
+            # Sending the namespace's traffic to the waypoint before Istio runs it would
+            # cut that traffic off: the labels are added once the waypoint is programmed.
+            held = hold_labels(
+                api, NAMESPACE, self.model.name, None, plan.namespace_labels, add=programmed
+            )
+            for conflict in held.conflicts:
+                outcome.blocked.append(
+                    f"model-on-mesh: namespace {self.model.name} {conflict}; remove it or set "
+                    "model-on-mesh=false"
                 )
-            for change in result.of("create", "update", "delete"):
-                log.info("%s", change)
-            if not self._waypoint_programmed(result.live, plan.waypoint):
-                self._outcome.waiting.append(
-                    f"waiting for Istio to program waypoint {plan.waypoint}"
-                )
-        self._publish_outcome()
+            labelled = bool(plan.namespace_labels) and held.held == plan.namespace_labels
+            self._mesh.set_labels(plan.labels_for_consumers(namespace_labelled=labelled))
+        except KubernetesError as e:
+            outcome.blocked, outcome.waiting = [], []
+            self._kubernetes_failed(e, outcome)
+        return outcome
 
     def _on_remove(self, _: ops.RemoveEvent) -> None:
         if self.app.planned_units() > 0:
             return  # a unit is going, not the application: the others keep the mesh
         try:
             api = self._api()
-            self._reconciler(api).delete_all()
+        except KubernetesError as e:
+            log.error("cannot reach Kubernetes to remove what this beacon created: %s", e)
+            return
+        # The namespace labels first: they send traffic to the waypoint about to go.
+        try:
             hold_labels(api, NAMESPACE, self.model.name, None, {})
         except NotFound:
-            pass  # the namespace is already gone, and everything in it
+            pass  # the namespace is gone, and everything in it
+        except KubernetesError as e:
+            log.error("could not remove the namespace labels: %s", e)
+        try:
+            self._reconciler(api).delete_all()
         except KubernetesError as e:
             log.error("could not remove everything this beacon created: %s", e)
 
     # -- steps -----------------------------------------------------------------------------
 
-    def _inputs(self) -> BeaconInputs:
+    def _inputs(self, api: Api) -> BeaconInputs:
         consumers: list[PolicySet] = []
         refused: list[tuple[str, tuple[Problem, ...]]] = []
         for consumer in self._mesh.consumers():
@@ -177,58 +210,83 @@ class IstioBeaconCharm(ops.CharmBase):
             consumers=tuple(consumers),
             refused=tuple(refused),
             cross_model=cross_model,
+            service_apps=self._service_apps(api) if foreign_services(consumers) else None,
         )
 
-    def _hold_namespace_labels(self, api: Api, plan: BeaconPlan) -> bool:
-        """Hold the namespace labels the plan wants; False when someone else holds them."""
-        conflicts = hold_labels(api, NAMESPACE, self.model.name, None, plan.namespace_labels)
-        for conflict in conflicts:
-            self._outcome.blocked.append(
-                f"model-on-mesh: namespace {self.model.name} {conflict}; remove it or set "
-                "model-on-mesh=false"
-            )
-        return not conflicts
+    def _service_apps(self, api: Api) -> dict[str, str] | None:
+        """The model's Services and the app each belongs to; None if they can't be read."""
+        try:
+            services = api.list(SERVICE, self.model.name)
+        except KubernetesError as e:
+            log.warning("cannot read the model's Services to check policies' targets: %s", e)
+            return None
+        return {objects.name(s): objects.labels(s).get(APP_NAME_LABEL, "") for s in services}
+
+    def _published_labels(self) -> dict[str, str]:
+        """The labels consumers were last told (a guess from config before any)."""
+        if self.unit.is_leader():
+            for relation in self.model.relations[MESH_RELATION]:
+                raw = relation.data[self.app].get("labels")
+                try:
+                    labels = json.loads(raw) if raw else None
+                except ValueError:
+                    labels = None
+                if isinstance(labels, dict):
+                    return {str(k): str(v) for k, v in labels.items()}  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+        return workload_labels(
+            self.model.name,
+            waypoint_name(self.app.name),
+            namespace_on_mesh=bool(self.config["model-on-mesh"]),
+        )
 
     def _waypoint_programmed(self, live: Mapping[Key, dict[str, Any]], name: str) -> bool:
         waypoint = live.get((GATEWAY, self.model.name, name))
         return waypoint is not None and objects.condition_true(waypoint, "Programmed")
 
-    def _kubernetes_failed(self, error: KubernetesError) -> None:
+    def _kubernetes_failed(self, error: KubernetesError, outcome: _Outcome) -> None:
         log.error("Kubernetes: %s", error)
         if isinstance(error, CrdMissing):
-            self._outcome.blocked.append(f"{error.crd} missing: deploy istio-k8s (Istio ambient)")
+            outcome.blocked.append(f"{error.crd} missing: deploy istio-k8s (Istio ambient)")
         elif isinstance(error, Forbidden):
-            self._outcome.blocked.append(
+            outcome.blocked.append(
                 "Kubernetes API refused access: deploy with --trust (juju trust "
                 f"{self.app.name} --scope=cluster)"
             )
         elif error.temporary:
-            self._outcome.waiting.append(
+            outcome.waiting.append(
                 f"Kubernetes API unavailable ({error.code or 'no answer'}); will retry"
             )
         else:
-            self._outcome.blocked.append(f"Kubernetes API error: {error.message[:80]}")
+            outcome.blocked.append(f"Kubernetes API error: {error.message[:80]}")
 
     # -- status --------------------------------------------------------------------------
 
-    def _publish_outcome(self) -> None:
-        """Share the leader's outcome with the other units through the peer relation."""
+    def _share(self, outcome: _Outcome) -> None:
+        """Keep the leader's outcome in the peer relation, for every unit and every event."""
         peers = self.model.get_relation(PEER_RELATION)
-        if peers is None:
-            return
-        data = {"blocked": self._outcome.blocked, "waiting": self._outcome.waiting}
-        peers.data[self.app]["outcome"] = json.dumps(data, sort_keys=True)
+        if peers is not None:
+            peers.data[self.app]["outcome"] = outcome.to_json()
+
+    def _shared(self) -> _Outcome | None:
+        peers = self.model.get_relation(PEER_RELATION)
+        raw = peers.data[self.app].get("outcome") if peers is not None else None
+        if not raw:
+            return None
+        try:
+            return _Outcome.from_json(raw)
+        except (ValueError, TypeError, AttributeError):
+            log.warning("unreadable outcome in peer data: %r", raw)
+            return None
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
-        if not self.unit.is_leader():
-            self._collect_leader_outcome()
-        outcome = self._outcome
+        # Events this charm does not reconcile on still show the last known outcome.
+        outcome = self._outcome or self._shared() or _Outcome()
         for message in outcome.blocked:
             event.add_status(ops.BlockedStatus(message))
         for message in outcome.waiting:
             event.add_status(ops.WaitingStatus(message))
-        if outcome.problems:
-            apps = sorted({p.app or p.source for p in outcome.problems})
+        if outcome.refused:
+            apps = outcome.refused
             shown = ", ".join(apps[:PROBLEMS_SHOWN]) + (
                 "..." if len(apps) > PROBLEMS_SHOWN else ""
             )
@@ -236,18 +294,6 @@ class IstioBeaconCharm(ops.CharmBase):
         role = "" if self.unit.is_leader() else "standby; "
         on_mesh = "model on mesh" if self.config["model-on-mesh"] else "model off mesh"
         event.add_status(ops.ActiveStatus(f"{role}{on_mesh}"))
-
-    def _collect_leader_outcome(self) -> None:
-        peers = self.model.get_relation(PEER_RELATION)
-        raw = peers.data[self.app].get("outcome") if peers is not None else None
-        if not raw:
-            return
-        try:
-            data = json.loads(raw)
-            self._outcome.blocked.extend(str(m) for m in data.get("blocked", []))
-            self._outcome.waiting.extend(str(m) for m in data.get("waiting", []))
-        except (ValueError, AttributeError):
-            log.warning("unreadable outcome in peer data: %r", raw)
 
 
 if __name__ == "__main__":  # pragma: nocover

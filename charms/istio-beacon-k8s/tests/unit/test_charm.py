@@ -64,9 +64,22 @@ def policies_in(fake: Any) -> list[dict[str, Any]]:
 
 
 def sources_of(fake: Any) -> list[str]:
+    """Every caller some AuthorizationPolicy of ours allows (the waypoint aside)."""
     return sorted(
-        p["spec"]["rules"][0]["from"][0]["source"]["principals"][0] for p in policies_in(fake)
+        {
+            principal
+            for p in policies_in(fake)
+            for rule in p["spec"]["rules"]
+            for principal in rule["from"][0]["source"]["principals"]
+            if not principal.endswith(f"/sa/{WAYPOINT}")
+        }
     )
+
+
+def settle(ctx: Any, fake: Any, *relations: testing.RelationBase, **kw: Any) -> None:
+    """Deploy, and let Istio program the waypoint."""
+    ctx.run(ctx.on.install(), state(*relations, **kw))
+    program_waypoint(fake)
 
 
 def program_waypoint(fake: Any) -> None:
@@ -150,8 +163,20 @@ def test_leader_shares_its_outcome_with_peers(ctx: Any, fake: Any) -> None:
     shared = json.loads(out.get_relation(peers.id).local_app_data["outcome"])
     assert shared == {
         "blocked": [],
+        "refused": [],
         "waiting": [f"waiting for Istio to program waypoint {WAYPOINT}"],
     }
+
+
+def test_events_the_charm_does_not_reconcile_on_keep_the_last_status(ctx: Any, fake: Any) -> None:
+    peers = testing.PeerRelation("beacon-peers")
+    out = ctx.run(ctx.on.config_changed(), state(peers))
+    waiting = testing.WaitingStatus(f"waiting for Istio to program waypoint {WAYPOINT}")
+    assert out.unit_status == waiting
+    fake.clear_log()
+    out = ctx.run(ctx.on.start(), out)
+    assert out.unit_status == waiting
+    assert fake.requests == []
 
 
 # -- model-on-mesh ---------------------------------------------------------------------
@@ -161,7 +186,13 @@ def test_model_on_mesh_labels_the_namespace_and_tells_consumers_none_needed(
     ctx: Any, fake: Any
 ) -> None:
     rel = testing.Relation("service-mesh", remote_app_name="prometheus")
-    out = ctx.run(ctx.on.config_changed(), state(rel, config={"model-on-mesh": True}))
+    on_mesh = state(rel, config={"model-on-mesh": True})
+    out = ctx.run(ctx.on.config_changed(), on_mesh)
+    # not before Istio runs the waypoint: the namespace's traffic would go nowhere
+    assert ns_labels(fake) == {}
+    assert json.loads(out.get_relation(rel.id).local_app_data["labels"])["istio.io/use-waypoint"]
+    program_waypoint(fake)
+    out = ctx.run(ctx.on.update_status(), on_mesh)
     assert ns_labels(fake) == {
         "istio.io/dataplane-mode": "ambient",
         "istio.io/use-waypoint": WAYPOINT,
@@ -185,6 +216,7 @@ def test_model_on_mesh_back_to_false_removes_only_our_labels(ctx: Any, fake: Any
     ns = fake.get("v1", "Namespace", MODEL)
     ns["metadata"]["labels"] = {"team": "observability"}
     fake.add(ns)
+    settle(ctx, fake)
     ctx.run(ctx.on.config_changed(), state(config={"model-on-mesh": True}))
     assert ns_labels(fake)["istio.io/dataplane-mode"] == "ambient"
     ctx.run(ctx.on.config_changed(), state(config={"model-on-mesh": False}))
@@ -197,6 +229,7 @@ def test_someone_elses_mesh_label_blocks_and_is_left_alone(ctx: Any, fake: Any) 
     del ns["metadata"]["managedFields"]  # so the fake records "test" as having set it
     fake.add(ns)
     rel = testing.Relation("service-mesh", remote_app_name="prometheus")
+    settle(ctx, fake, rel)
     out = ctx.run(ctx.on.config_changed(), state(rel, config={"model-on-mesh": True}))
     assert out.unit_status == testing.BlockedStatus(
         f"model-on-mesh: namespace {MODEL} label istio.io/dataplane-mode=none was set by test; "
@@ -220,20 +253,32 @@ def test_consumer_policies_become_authorization_policies(ctx: Any, fake: Any) ->
         ],
     )
     ctx.run(ctx.on.relation_changed(rel), state(rel))
-    aps = {
-        p["spec"]["rules"][0]["from"][0]["source"]["principals"][0]: p for p in policies_in(fake)
+    by_name = {p["metadata"]["name"]: p["spec"] for p in policies_in(fake)}
+    assert sorted(by_name) == [f"{APP}-prometheus-pods", f"{APP}-prometheus-svc"]
+    grafana = {"source": {"principals": [f"cluster.local/ns/{MODEL}/sa/grafana"]}}
+    alertmanager = {"source": {"principals": [f"cluster.local/ns/{MODEL}/sa/alertmanager"]}}
+    # at the waypoint, on the Service: grafana's L7 rule, and alertmanager's twin rule
+    assert by_name[f"{APP}-prometheus-svc"] == {
+        "targetRefs": [{"kind": "Service", "group": "", "name": "prometheus"}],
+        "action": "ALLOW",
+        "rules": [
+            {
+                "from": [grafana],
+                "to": [
+                    {"operation": {"ports": ["9090"], "methods": ["GET"], "paths": ["/api/v1/*"]}}
+                ],
+            },
+            {"from": [alertmanager], "to": [{"operation": {"ports": ["9090"]}}]},
+        ],
     }
-    app_ap = aps[f"cluster.local/ns/{MODEL}/sa/grafana"]
-    assert app_ap["spec"]["targetRefs"] == [{"kind": "Service", "group": "", "name": "prometheus"}]
-    assert app_ap["spec"]["rules"][0]["to"] == [
-        {"operation": {"ports": ["9090"], "methods": ["GET"], "paths": ["/api/v1/*"]}}
-    ]
-    unit_ap = aps[f"cluster.local/ns/{MODEL}/sa/alertmanager"]
-    assert unit_ap["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}
-    assert unit_ap["spec"]["rules"][0]["to"] == [{"operation": {"ports": ["9090"]}}]
-    # calls through the Service arrive from the waypoint, whose policies govern them
-    assert unit_ap["spec"]["rules"][1] == {
-        "from": [{"source": {"principals": [f"cluster.local/ns/{MODEL}/sa/{WAYPOINT}"]}}]
+    # at ztunnel, on the pods: alertmanager, and whatever the waypoint lets through
+    assert by_name[f"{APP}-prometheus-pods"] == {
+        "selector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        "action": "ALLOW",
+        "rules": [
+            {"from": [alertmanager], "to": [{"operation": {"ports": ["9090"]}}]},
+            {"from": [{"source": {"principals": [f"cluster.local/ns/{MODEL}/sa/{WAYPOINT}"]}}]},
+        ],
     }
 
 
@@ -248,10 +293,18 @@ def test_relation_broken_removes_that_relations_policies(ctx: Any, fake: Any) ->
 
 def test_manage_authorization_policies_false_removes_ours(ctx: Any, fake: Any) -> None:
     rel = mesh_relation("prometheus", [policy("grafana", "prometheus")])
-    ctx.run(ctx.on.relation_changed(rel), state(rel))
-    assert len(policies_in(fake)) == 1
-    ctx.run(ctx.on.config_changed(), state(rel, config={"manage-authorization-policies": False}))
+    loki = mesh_relation("loki", [policy("promtail", "loki")])
+    ctx.run(ctx.on.relation_changed(rel), state(rel, loki))
+    assert len(policies_in(fake)) == 2
+    # loki's data turns bad: its last good policy is kept while policies are managed...
+    broken = mesh_relation("loki", "{", id=loki.id)
+    ctx.run(ctx.on.relation_changed(broken), state(rel, broken))
+    assert len(policies_in(fake)) == 2
+    # ... and goes with all the others when they are not
+    off = {"manage-authorization-policies": False}
+    out = ctx.run(ctx.on.config_changed(), state(rel, broken, config=off))
     assert policies_in(fake) == []
+    assert "refused" not in out.unit_status.message
 
 
 def test_cross_model_source_uses_the_cmr_data(ctx: Any, fake: Any) -> None:
@@ -293,7 +346,10 @@ def test_bad_consumer_data_is_refused_and_named_others_apply(
     program_waypoint(fake)
     out = ctx.run(ctx.on.update_status(), state(good, evil))
     assert out.unit_status == testing.ActiveStatus("refused policies of bad (see juju debug-log)")
-    assert any(field in r.getMessage() and "bad" in r.getMessage() for r in caplog.records)
+    refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("refused:")]
+    assert refusals, "the refusal is logged"
+    assert all("(bad)" in m for m in refusals)
+    assert any(field in m.split("(bad): ", 1)[1] for m in refusals)
 
 
 def test_a_consumer_turning_bad_keeps_its_last_good_policies(ctx: Any, fake: Any) -> None:
@@ -309,13 +365,17 @@ def test_a_consumer_turning_bad_keeps_its_last_good_policies(ctx: Any, fake: Any
     assert sources_of(fake) == [f"cluster.local/ns/{MODEL}/sa/loki"]
 
 
-def test_changing_a_policy_replaces_its_object(ctx: Any, fake: Any) -> None:
+def test_changing_a_policy_updates_its_object_in_place(ctx: Any, fake: Any) -> None:
     rel = mesh_relation("prometheus", [policy("grafana", "prometheus", ports=[80])])
     ctx.run(ctx.on.relation_changed(rel), state(rel))
+    (before,) = policies_in(fake)
+    fake.clear_log()
     rel2 = mesh_relation("prometheus", [policy("grafana", "prometheus", ports=[81])], id=rel.id)
     ctx.run(ctx.on.relation_changed(rel2), state(rel2))
-    (ap,) = policies_in(fake)
-    assert ap["spec"]["rules"][0]["to"] == [{"operation": {"ports": ["81"]}}]
+    (after,) = policies_in(fake)
+    assert after["metadata"]["name"] == before["metadata"]["name"]
+    assert after["spec"]["rules"][0]["to"] == [{"operation": {"ports": ["81"]}}]
+    assert [r.method for r in fake.requests if r.is_write] == ["PATCH"]
 
 
 # -- Kubernetes trouble ------------------------------------------------------------------
@@ -344,6 +404,23 @@ def test_a_passing_failure_is_retried_within_the_hook(ctx: Any, fake: Any) -> No
     fake.fail_next("PATCH", "/gateways/", 503, times=2, retry_after=0)
     ctx.run(ctx.on.config_changed(), state())
     assert fake.get(GW, "Gateway", WAYPOINT, MODEL) is not None
+
+
+def test_a_failing_api_does_not_change_what_consumers_are_told(ctx: Any, fake: Any) -> None:
+    ns = fake.get("v1", "Namespace", MODEL)
+    ns["metadata"]["labels"] = {"istio.io/use-waypoint": "theirs"}
+    del ns["metadata"]["managedFields"]
+    fake.add(ns)
+    rel = testing.Relation("service-mesh", remote_app_name="prometheus")
+    on_mesh = {"model-on-mesh": True}
+    settle(ctx, fake, rel, config=on_mesh)
+    out = ctx.run(ctx.on.update_status(), state(rel, config=on_mesh))
+    told = json.loads(out.get_relation(rel.id).local_app_data["labels"])
+    assert told["istio.io/dataplane-mode"] == "ambient"  # the namespace is not ours to label
+    fake.fail_next("*", "", 503, times=100, retry_after=0)
+    out = ctx.run(ctx.on.leader_elected(), out)
+    assert out.unit_status.name == "waiting"
+    assert json.loads(out.get_relation(rel.id).local_app_data["labels"]) == told
 
 
 def test_forbidden_asks_for_trust(ctx: Any, fake: Any) -> None:
@@ -388,12 +465,33 @@ def test_remove_deletes_everything_we_created_and_nothing_else(ctx: Any, fake: A
     ns["metadata"]["labels"] = {"team": "o11y"}
     fake.add(ns)
     rel = mesh_relation("prometheus", [policy("grafana", "prometheus")])
+    settle(ctx, fake, rel)
     ctx.run(ctx.on.config_changed(), state(rel, config={"model-on-mesh": True}))
     assert len(policies_in(fake)) == 2
+    assert ns_labels(fake)["istio.io/use-waypoint"] == WAYPOINT
     ctx.run(ctx.on.remove(), state(rel, config={"model-on-mesh": True}, planned_units=0))
     assert [p["metadata"]["name"] for p in policies_in(fake)] == ["theirs"]
     assert fake.get(GW, "Gateway", WAYPOINT, MODEL) is None
     assert ns_labels(fake) == {"team": "o11y"}
+
+
+def test_remove_after_the_gateway_crd_went_still_cleans_up(ctx: Any, fake: Any) -> None:
+    rel = mesh_relation("prometheus", [policy("grafana", "prometheus")])
+    settle(ctx, fake, rel)
+    ctx.run(ctx.on.config_changed(), state(rel, config={"model-on-mesh": True}))
+    # istio-k8s removed first: the Gateway API CRDs (and with them the waypoint) are gone
+    fake.delete(
+        "apiextensions.k8s.io/v1", "CustomResourceDefinition", "gateways.gateway.networking.k8s.io"
+    )
+    ctx.run(ctx.on.remove(), state(rel, config={"model-on-mesh": True}, planned_units=0))
+    assert policies_in(fake) == []
+    assert ns_labels(fake) == {}
+
+
+def test_remove_with_the_api_down_does_not_fail_the_hook(ctx: Any, fake: Any) -> None:
+    settle(ctx, fake)
+    fake.fail_next("*", "", 503, times=100, retry_after=0)
+    ctx.run(ctx.on.remove(), state(planned_units=0))
 
 
 def test_removing_one_unit_keeps_the_mesh(ctx: Any, fake: Any) -> None:
@@ -421,12 +519,13 @@ def test_every_object_validates_against_the_upstream_crds(ctx: Any, fake: Any) -
     )
     out = ctx.run(ctx.on.relation_changed(rel), state(rel))
     assert out.unit_status.name != "blocked"
+    # one on the Service (the app policy and the unit policy's twin), one on the pods
     assert len(policies_in(fake)) == 2
     assert all(r.status < 400 for r in fake.requests)
 
 
-def test_peer_and_cross_model_events_reconcile(ctx: Any, fake: Any) -> None:
-    peers = testing.PeerRelation("beacon-peers", peers_data={1: {}})
+def test_cross_model_events_reconcile(ctx: Any, fake: Any) -> None:
+    peers = testing.PeerRelation("beacon-peers")
     cmr = testing.Relation(
         "provide-cmr-mesh",
         remote_app_name="remote-grafana",
@@ -435,7 +534,7 @@ def test_peer_and_cross_model_events_reconcile(ctx: Any, fake: Any) -> None:
         },
     )
     rel = mesh_relation("prometheus", [policy("remote-grafana", "prometheus")])
-    ctx.run(ctx.on.relation_changed(peers, remote_unit=1), state(peers, cmr, rel))
+    ctx.run(ctx.on.relation_changed(cmr), state(peers, cmr, rel))
     assert sources_of(fake) == ["cluster.local/ns/cos/sa/grafana"]
     # once the cross-model relation goes, the alias is taken as an app of this model
     ctx.run(ctx.on.relation_broken(cmr), state(peers, cmr, rel))
