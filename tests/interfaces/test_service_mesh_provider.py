@@ -203,7 +203,7 @@ def bad_endpoint(**changes: Any) -> dict[str, Any]:
         (
             bad(target_type="unit", target_app_name=None, target_selector_labels={"a b": "c"}),
             "target_selector_labels",
-            "'a b': 'c' is not a valid label",
+            "label key 'a b' is not a valid Kubernetes label key",
         ),
         (
             {k: v for k, v in bad().items() if k != "source_namespace"},

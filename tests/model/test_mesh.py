@@ -78,7 +78,7 @@ def test_endpoint_accepts_what_istio_accepts() -> None:
                 "target_app_name": None,
                 "target_selector_labels": (("a b", "c"),),
             },
-            "is not a valid label",
+            "label key 'a b' is not a valid Kubernetes label key",
         ),
     ],
 )

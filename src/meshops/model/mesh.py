@@ -51,6 +51,18 @@ class TargetType(str, enum.Enum):
     unit = "unit"
 
 
+def check_label(key: object, value: object, field: str) -> tuple[str, str]:
+    """Return ``(key, value)`` if they make a valid Kubernetes label, else raise naming it."""
+    if not isinstance(key, str) or not isinstance(value, str):
+        raise ValueError(f"{field}: label {key!r}: {value!r} must be strings")
+    prefix, _, name = key.rpartition("/")
+    if not _LABEL_KEY.fullmatch(key) or len(prefix) > 253 or not name:
+        raise ValueError(f"{field}: label key {key!r} is not a valid Kubernetes label key")
+    if not _LABEL_VALUE.fullmatch(value):
+        raise ValueError(f"{field}: {value!r} is not a valid Kubernetes label value")
+    return key, value
+
+
 def check_port(port: object, field: str) -> int:
     """Return ``port`` if it is an int in 1-65535, else raise naming ``field``."""
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
@@ -201,10 +213,7 @@ class MeshPolicy:
             if value is not None:
                 check_name(value, field)
         for key, value in self.target_selector_labels:
-            if not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
-                raise ValueError(
-                    f"target_selector_labels: {key!r}: {value!r} is not a valid label"
-                )
+            check_label(key, value, "target_selector_labels")
         if self.target_type is TargetType.app:
             self._check_app_policy()
         else:

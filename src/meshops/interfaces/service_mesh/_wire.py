@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import enum
 import json
-import re
 import warnings
 from collections.abc import Mapping
 from typing import Annotated, Any
@@ -27,15 +26,6 @@ from meshops.interfaces.service_mesh._errors import FieldError, as_field_error, 
 
 Method = model.Method
 PolicyTargetType = model.TargetType
-
-# Kubernetes label syntax. meshops.model keeps the same expressions private; if it
-# grows a public label check, use that instead.
-_LABEL_KEY = re.compile(
-    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-)
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
-_LABEL_PREFIX_MAX = 253
 
 # We read what another charm wrote: unknown keys are ignored, never an error.
 _WIRE = pydantic.ConfigDict(frozen=True, extra="ignore")
@@ -61,11 +51,10 @@ def check_labels(labels: Mapping[str, str], field: str = "labels") -> dict[str, 
     """
     for key, value in labels.items():
         where = f"{field}[{quote(key)}]"
-        prefix, _, name = key.rpartition("/")
-        if not _LABEL_KEY.fullmatch(key) or len(prefix) > _LABEL_PREFIX_MAX or not name:
-            raise FieldError(where, f"label key {quote(key)} is not a valid Kubernetes label key")
-        if not _LABEL_VALUE.fullmatch(value):
-            raise FieldError(where, f"{quote(value)} is not a valid Kubernetes label value")
+        try:
+            model.mesh.check_label(key, value, where)
+        except ValueError as e:
+            raise FieldError(where, str(e).removeprefix(f"{where}: ")) from None
     return dict(labels)
 
 
