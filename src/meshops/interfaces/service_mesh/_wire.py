@@ -23,6 +23,7 @@ import pydantic
 
 from meshops import model
 from meshops.interfaces.service_mesh._errors import FieldError, as_field_error, join_field, quote
+from meshops.model.mesh import check_label
 
 Method = model.Method
 PolicyTargetType = model.TargetType
@@ -52,7 +53,7 @@ def check_labels(labels: Mapping[str, str], field: str = "labels") -> dict[str, 
     for key, value in labels.items():
         where = f"{field}[{quote(key)}]"
         try:
-            model.mesh.check_label(key, value, where)
+            check_label(key, value, where)
         except ValueError as e:
             raise FieldError(where, str(e).removeprefix(f"{where}: ")) from None
     return dict(labels)
