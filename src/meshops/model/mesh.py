@@ -114,24 +114,27 @@ def check_name(value: object, field: str) -> str:
     '.', start and end with a letter or digit, and hold at most 253 characters. This
     also keeps out '*', which Istio would read as a wildcard in a principal.
     """
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{field}: {value!r} must be a non-empty string")
-    if len(value) > 253 or not _SUBDOMAIN.fullmatch(value):
-        raise ValueError(
-            f"{field}: {value!r} is not a valid name (lowercase letters, digits, '-' and '.', "
-            "starting and ending with a letter or digit, at most 253)"
-        )
-    return value
+    return _check_dns(
+        value, field, _SUBDOMAIN, 253, "name", "lowercase letters, digits, '-' and '.'"
+    )
 
 
 def check_namespace(value: object, field: str) -> str:
     """Return ``value`` if it is a namespace name (an RFC 1123 label, at most 63)."""
+    return _check_dns(
+        value, field, _DNS_LABEL, 63, "namespace", "lowercase letters, digits and '-'"
+    )
+
+
+def _check_dns(
+    value: object, field: str, pattern: re.Pattern[str], limit: int, what: str, chars: str
+) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{field}: {value!r} must be a non-empty string")
-    if len(value) > 63 or not _DNS_LABEL.fullmatch(value):
+    if len(value) > limit or not pattern.fullmatch(value):
         raise ValueError(
-            f"{field}: {value!r} is not a valid namespace (lowercase letters, digits and '-', "
-            "starting and ending with a letter or digit, at most 63)"
+            f"{field}: {value!r} is not a valid {what} ({chars}, "
+            f"starting and ending with a letter or digit, at most {limit})"
         )
     return value
 
