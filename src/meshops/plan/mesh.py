@@ -273,8 +273,3 @@ def _describe(endpoint: Endpoint) -> str:
         if values:
             parts.append(f"{field}={[getattr(v, 'value', v) for v in values]!r}")
     return ", ".join(parts)
-
-
-def labels_for(source: str) -> Mapping[str, str]:
-    """The labels :func:`authorization_policies` puts on objects built for ``source``."""
-    return {POLICY_SOURCE_LABEL: label_value(source)}
