@@ -68,29 +68,25 @@ def build_mesh_policies(
             else:
                 source_app, source_namespace = app.name, target_namespace
             if isinstance(policy, UnitPolicy):
-                result.append(
-                    MeshPolicy(
-                        source_namespace=source_namespace,
-                        source_app_name=source_app,
-                        target_namespace=target_namespace,
-                        target_app_name=target_app_name,
-                        target_service=None,
-                        target_type=PolicyTargetType.unit,
-                        endpoints=[Endpoint(ports=policy.ports)] if policy.ports else [],
-                    )
-                )
+                target_type, service = PolicyTargetType.unit, None
+                endpoints = [Endpoint(ports=policy.ports)] if policy.ports else []
             else:
-                result.append(
-                    MeshPolicy(
-                        source_namespace=source_namespace,
-                        source_app_name=source_app,
-                        target_namespace=target_namespace,
-                        target_app_name=target_app_name,
-                        target_service=policy.service,
-                        target_type=PolicyTargetType.app,
-                        endpoints=policy.endpoints,
-                    )
+                target_type, service, endpoints = (
+                    PolicyTargetType.app,
+                    policy.service,
+                    policy.endpoints,
                 )
+            result.append(
+                MeshPolicy(
+                    source_namespace=source_namespace,
+                    source_app_name=source_app,
+                    target_namespace=target_namespace,
+                    target_app_name=target_app_name,
+                    target_service=service,
+                    target_type=target_type,
+                    endpoints=endpoints,
+                )
+            )
     return result
 
 
