@@ -307,19 +307,6 @@ def test_manage_authorization_policies_false_removes_ours(ctx: Any, fake: Any) -
     assert "refused" not in out.unit_status.message
 
 
-def test_cross_model_source_uses_the_cmr_data(ctx: Any, fake: Any) -> None:
-    cmr = testing.Relation(
-        "provide-cmr-mesh",
-        remote_app_name="remote-grafana",
-        remote_app_data={
-            "cmr_data": json.dumps({"app_name": "grafana", "juju_model_name": "cos"})
-        },
-    )
-    rel = mesh_relation("prometheus", [policy("remote-grafana", "prometheus")])
-    ctx.run(ctx.on.relation_changed(cmr), state(rel, cmr))
-    assert sources_of(fake) == ["cluster.local/ns/cos/sa/grafana"]
-
-
 @pytest.mark.parametrize(
     ("bad", "field"),
     [
@@ -524,7 +511,9 @@ def test_every_object_validates_against_the_upstream_crds(ctx: Any, fake: Any) -
     assert all(r.status < 400 for r in fake.requests)
 
 
-def test_cross_model_events_reconcile(ctx: Any, fake: Any) -> None:
+def test_cross_model_source_uses_the_cmr_data_while_the_relation_lasts(
+    ctx: Any, fake: Any
+) -> None:
     peers = testing.PeerRelation("beacon-peers")
     cmr = testing.Relation(
         "provide-cmr-mesh",
