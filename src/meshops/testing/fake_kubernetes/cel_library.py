@@ -107,10 +107,26 @@ def _max(items: list[Any]) -> Any:
 # --- regex -----------------------------------------------------------------------------
 
 
+_TOP_LEVEL_FLAGS = re.compile(r"^((?:[^\\(]|\\.)*?)\(\?([a-zA-Z]+)\)")
+
+
 @functools.lru_cache(maxsize=2048)
 def regex(pattern: str) -> re.Pattern[str]:
-    r"""A compiled RE2-syntax pattern (Python's ``re`` covers what CRDs use; ``\z`` is ``\Z``)."""
-    return re.compile(pattern.replace(r"\z", r"\Z"))
+    r"""A compiled RE2-syntax pattern (Python's ``re`` covers what CRDs use; ``\z`` is ``\Z``).
+
+    RE2 lets a flag group such as ``(?i)`` stand anywhere, applying from there on; Python
+    wants it first, so one that follows top-level text becomes a scoped group.
+
+    Example:
+        >>> bool(regex(r"^(?i)\.?[a-z_]+$").match("Foo"))
+        True
+    """
+    pattern = pattern.replace(r"\z", r"\Z")
+    flags = _TOP_LEVEL_FLAGS.match(pattern)
+    if flags and flags.group(1):
+        head, letters = flags.group(1), flags.group(2)
+        pattern = f"{head}(?{letters}:{pattern[flags.end() :]})"
+    return re.compile(pattern)
 
 
 def _find(text: str, pattern: str) -> str:

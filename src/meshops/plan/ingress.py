@@ -1,0 +1,773 @@
+"""Ingress: the Gateway, and the routes, grants and policies that serve what requirers ask.
+
+Input is a :class:`~meshops.model.ingress.GatewayConfig` and one :class:`RouteSet` per
+requirer (a related application, or an app in the platform file); output is every
+object the gateway needs, the problems found, and which routes are served.
+
+Listeners. The gateway always listens on ``http-port``; with TLS also on ``https-port``
+(HTTPS, terminated with the configured Secret), and then the HTTP listener only
+redirects (301) to HTTPS. A route with no port, or on ``http-port``, is a *web* route:
+it is served on the HTTP listener, or on the HTTPS one when the gateway has TLS. HTTP
+and gRPC routes on any other port get a listener of their own on that port, HTTPS when
+the gateway has TLS; TCP routes a TCP listener; TLS routes a passthrough listener,
+chosen by SNI. HTTP(S) listeners carry the gateway's external hostname, if it has one.
+Each listener is named ``<protocol>-<port>`` (``http-80``, ``https-443``, ``tcp-5432``).
+
+Where objects go. Routes live in the requirer's namespace (a cross-namespace backend
+gets a ReferenceGrant in its own namespace); the Gateway, the redirect route and the
+DestinationRules (TLS or HTTP/2 towards a backend, for the gateway only) live in the
+gateway's namespace; each backend app gets an AuthorizationPolicy in its namespace that
+lets the gateway, by its service account, reach the backend's ports.
+
+Conflicts, decided per route. Requirers are taken in ``order`` (a relation's id, which
+Juju hands out in creation order: the older relation first). A route *claims* each
+(listener, hostname, match) it would serve; a TCP route claims its listener, a TLS route
+its (listener, SNI hostname), and a port claims its protocol. A route that claims
+something an earlier requirer already holds is refused, and only that route: the
+earlier requirer keeps it, every other route of both keeps serving. An HTTP and a gRPC
+route may not share a listener and hostname (the Gateway API accepts only one of them),
+so those conflict too.
+
+Bad input (a route whose hostname the gateway does not answer, a TCP route on a web
+port, two of one requirer's routes on one port with protocols that cannot share it)
+refuses every route of that requirer, with a problem naming it; the caller may keep
+what that requirer had before (see :data:`ROUTE_SOURCE_LABEL`).
+
+Example:
+    >>> from meshops.model.ingress import Backend, GatewayConfig, Protocol, Route
+    >>> gw = GatewayConfig("ingress", "edge")
+    >>> shop = RouteSet("ingress:3", "shop", "prod", 3,
+    ...                 (web_route("shop", "prod", 8080, strip_prefix=True),))
+    >>> plan = plan_ingress(gw, [shop])
+    >>> [(o["kind"], o["metadata"]["name"]) for o in plan.objects]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('Gateway', 'ingress'), ('HTTPRoute', 'ingress-shop-ingress'),
+     ('AuthorizationPolicy', 'ingress-shop-ingress-3')]
+    >>> plan.served["ingress:3"]
+    ('ingress',)
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from meshops.model.ingress import (
+    Backend,
+    GatewayConfig,
+    GatewayProtocol,
+    GRPCMatch,
+    HeaderModifier,
+    HTTPMatch,
+    PathMatch,
+    PathMatchType,
+    PathModifier,
+    PathModifierType,
+    Protocol,
+    RequestRedirect,
+    Route,
+    URLRewrite,
+    hostnames_intersect,
+)
+from meshops.model.mesh import APP_NAME_LABEL
+from meshops.model.names import dns_label, label_value, principal
+from meshops.model.problems import Problem
+
+__all__ = [
+    "ROUTE_SOURCE_LABEL",
+    "Conflict",
+    "IngressPlan",
+    "Listener",
+    "RouteSet",
+    "plan_ingress",
+    "tls_secret",
+    "web_path",
+    "web_route",
+    "web_url",
+]
+
+Obj = dict[str, Any]
+
+#: Label on each object naming the requirer (its :attr:`RouteSet.source`) it serves.
+ROUTE_SOURCE_LABEL = "meshops.io/route-source"
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+_API = f"{GATEWAY_GROUP}/v1"
+_API_VERSION = {
+    "HTTPRoute": _API,
+    "GRPCRoute": _API,
+    "TLSRoute": _API,
+    "TCPRoute": f"{GATEWAY_GROUP}/v1alpha2",
+}
+#: Istio's annotation for its proxies' log level, honoured on a Gateway's infrastructure.
+LOG_LEVEL_ANNOTATION = "sidecar.istio.io/logLevel"
+
+
+@dataclasses.dataclass(frozen=True)
+class RouteSet:
+    """The routes one requirer asks for.
+
+    Attributes:
+        source: who asked, e.g. ``"ingress:4"`` (relation name and id) or a file place.
+        app: the requirer's application; its pods are labelled
+            ``app.kubernetes.io/name=<app>``.
+        namespace: where its routes go (its model), and its backends live.
+        order: precedence in conflicts: the lower claims first.
+        routes: what it asks for.
+    """
+
+    source: str
+    app: str
+    namespace: str
+    order: int
+    routes: tuple[Route, ...]
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Listener:
+    """One of the Gateway's listeners."""
+
+    port: int
+    protocol: GatewayProtocol
+    hostname: str | None = None
+
+    @property
+    def name(self) -> str:
+        """``<protocol>-<port>``, e.g. ``https-443``."""
+        return f"{self.protocol.value.lower()}-{self.port}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Conflict:
+    """A route refused because an earlier requirer holds what it claims."""
+
+    source: str
+    app: str
+    route: str
+    claim: str
+    holder_source: str
+    holder_app: str
+
+    def __str__(self) -> str:
+        return (
+            f"route {self.route!r} of {self.app} conflicts with {self.holder_app} "
+            f"({self.holder_source}) on {self.claim}"
+        )
+
+
+@dataclasses.dataclass
+class IngressPlan:
+    """What the gateway should hold, and what was refused.
+
+    Attributes:
+        objects: every object, in a stable order (Gateway first).
+        problems: bad input, per requirer.
+        conflicts: routes refused because another requirer holds what they claim.
+        served: for each requirer (source), the names of its routes that are served.
+        refused_sources: requirers whose every route was refused for bad input.
+        listeners: the Gateway's listeners.
+    """
+
+    objects: list[Obj]
+    problems: list[Problem]
+    conflicts: list[Conflict]
+    served: dict[str, tuple[str, ...]]
+    refused_sources: set[str]
+    listeners: tuple[Listener, ...]
+
+
+def web_path(namespace: str, app: str) -> str:
+    """The path prefix an ingress v2 requirer is served under: ``/<model>-<app>``."""
+    return f"/{namespace}-{app}"
+
+
+def web_route(
+    app: str, namespace: str, port: int, *, strip_prefix: bool = False, scheme: str = "http"
+) -> Route:
+    """The route an ``ingress`` (v2) requirer gets: ``/<model>-<app>`` on the web ports.
+
+    Example:
+        >>> r = web_route("shop", "prod", 8080, strip_prefix=True)
+        >>> r.matches[0].path.value, type(r.filters[0]).__name__
+        ('/prod-shop', 'URLRewrite')
+    """
+    match = HTTPMatch(path=PathMatch(PathMatchType.PathPrefix, web_path(namespace, app)))
+    rewrite = URLRewrite(path=PathModifier(PathModifierType.ReplacePrefixMatch, "/"))
+    return Route(
+        name="ingress",
+        protocol=Protocol.HTTP,
+        port=None,
+        matches=(match,),
+        filters=(rewrite,) if strip_prefix else (),
+        backends=(Backend(app, port),),
+        backend_scheme=scheme,
+    )
+
+
+def web_url(gateway: GatewayConfig, host: str, namespace: str, app: str) -> str | None:
+    """The URL of an ingress v2 requirer's route, or None if ``host`` is not one host.
+
+    Example:
+        >>> web_url(GatewayConfig("gw", "edge", http_port=8080), "10.0.0.1", "prod", "shop")
+        'http://10.0.0.1:8080/prod-shop'
+    """
+    if not host or "*" in host:
+        return None
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    scheme, port, default = (
+        ("https", gateway.https_port, 443) if gateway.tls else ("http", gateway.http_port, 80)
+    )
+    where = host if port == default else f"{host}:{port}"
+    return f"{scheme}://{where}{web_path(namespace, app)}"
+
+
+def tls_secret(name: str, namespace: str, certificate_chain: str, private_key: str) -> Obj:
+    """A ``kubernetes.io/tls`` Secret holding a certificate (with its chain) and its key."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/tls",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": {
+            "tls.crt": base64.b64encode(certificate_chain.encode()).decode(),
+            "tls.key": base64.b64encode(private_key.encode()).decode(),
+        },
+    }
+
+
+# -- planning ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Holder:
+    source: str
+    app: str
+    route: str
+
+
+@dataclasses.dataclass
+class _Accepted:
+    route_set: RouteSet
+    route: Route
+    listeners: tuple[Listener, ...]
+
+
+class _Claims:
+    """What accepted routes hold, to find conflicts."""
+
+    def __init__(self, gateway: GatewayConfig) -> None:
+        self.ports: dict[int, tuple[GatewayProtocol, _Holder | None]] = {
+            gateway.http_port: (GatewayProtocol.HTTP, None)
+        }
+        if gateway.tls:
+            self.ports[gateway.https_port] = (GatewayProtocol.HTTPS, None)
+        self.keys: dict[tuple[object, ...], _Holder] = {}
+        # per listener: (hostname, route kind, holder) of HTTP and gRPC routes
+        self.kinds: dict[str, list[tuple[str, str, _Holder]]] = {}
+
+    def find(
+        self, route: Route, listeners: Sequence[Listener]
+    ) -> tuple[str, _Holder | None] | None:
+        """The first thing ``route`` claims that is held already, and by whom."""
+        for listener in listeners:
+            held = self.ports.get(listener.port)
+            if held is not None and held[0] is not listener.protocol:
+                what = f"port {listener.port} ({held[0].value}, not {listener.protocol.value})"
+                return what, held[1]
+            for hostname in _hostnames(route, listener):
+                for other_host, kind, holder in self.kinds.get(listener.name, []):
+                    if kind != route.kind and hostnames_intersect(hostname, other_host):
+                        return f"{listener.name} host {hostname} ({kind} there)", holder
+            for key, what in _claim_keys(route, listener):
+                if key in self.keys:
+                    return what, self.keys[key]
+        return None
+
+    def take(self, route: Route, listeners: Sequence[Listener], holder: _Holder) -> None:
+        for listener in listeners:
+            self.ports.setdefault(listener.port, (listener.protocol, holder))
+            if route.protocol in (Protocol.HTTP, Protocol.GRPC):
+                for hostname in _hostnames(route, listener):
+                    self.kinds.setdefault(listener.name, []).append((hostname, route.kind, holder))
+            for key, _ in _claim_keys(route, listener):
+                self.keys.setdefault(key, holder)
+
+
+def plan_ingress(gateway: GatewayConfig, route_sets: Iterable[RouteSet]) -> IngressPlan:
+    """Everything ``gateway`` needs to serve ``route_sets``; see the module docstring."""
+    claims = _Claims(gateway)
+    problems: list[Problem] = []
+    conflicts: list[Conflict] = []
+    accepted: list[_Accepted] = []
+    served: dict[str, tuple[str, ...]] = {}
+    refused: set[str] = set()
+    for route_set in sorted(route_sets, key=lambda s: (s.order, s.source)):
+        found = _check_set(route_set, gateway)
+        if found:
+            problems.extend(found)
+            refused.add(route_set.source)
+            served[route_set.source] = ()
+            continue
+        names: list[str] = []
+        for route in route_set.routes:
+            listeners = _listeners_for(route, gateway)
+            held = claims.find(route, listeners)
+            if held is not None:
+                what, holder = held
+                if holder is None:
+                    problems.append(
+                        _problem(route_set, route, f"{what} is the gateway's own listener")
+                    )
+                elif holder.source == route_set.source:
+                    problems.append(
+                        _problem(route_set, route, f"{what}: held by its route {holder.route!r}")
+                    )
+                else:
+                    conflicts.append(
+                        Conflict(
+                            route_set.source,
+                            route_set.app,
+                            route.name,
+                            what,
+                            holder.source,
+                            holder.app,
+                        )
+                    )
+                continue
+            claims.take(route, listeners, _Holder(route_set.source, route_set.app, route.name))
+            accepted.append(_Accepted(route_set, route, listeners))
+            names.append(route.name)
+        served[route_set.source] = tuple(names)
+    listeners = _gateway_listeners(gateway, accepted)
+    objects = [_gateway(gateway, listeners, accepted)]
+    if gateway.tls:
+        objects.append(_redirect(gateway))
+    objects.extend(_routes(gateway, accepted))
+    objects.extend(_reference_grants(gateway, accepted))
+    objects.extend(_destination_rules(gateway, accepted))
+    objects.extend(_authorization_policies(gateway, accepted))
+    return IngressPlan(objects, problems, conflicts, served, refused, tuple(listeners))
+
+
+def _problem(route_set: RouteSet, route: Route | None, message: str) -> Problem:
+    field = f"routes[{route.name!r}]" if route is not None else ""
+    return Problem(route_set.source, field, message, route_set.app)
+
+
+def _check_set(route_set: RouteSet, gateway: GatewayConfig) -> list[Problem]:
+    """Bad input that refuses the whole set."""
+    problems: list[Problem] = []
+    names = [r.name for r in route_set.routes]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        problems.append(
+            Problem(route_set.source, "routes", f"two routes named {name!r}", route_set.app)
+        )
+    ports: dict[int, tuple[GatewayProtocol, str]] = {}
+    for route in route_set.routes:
+        for listener in _listeners_for(route, gateway):
+            protocol, other = ports.setdefault(listener.port, (listener.protocol, route.name))
+            if protocol is not listener.protocol:
+                problems.append(
+                    _problem(
+                        route_set,
+                        route,
+                        f"port {listener.port}: {listener.protocol.value} here, "
+                        f"{protocol.value} for its route {other!r}",
+                    )
+                )
+        web = (gateway.http_port, gateway.https_port)
+        if route.protocol in (Protocol.TCP, Protocol.TLS) and route.port in web:
+            problems.append(
+                _problem(route_set, route, f"port {route.port} is the gateway's web port")
+            )
+        listener_host = gateway.hostname
+        if listener_host and route.protocol in (Protocol.HTTP, Protocol.GRPC):
+            for hostname in route.hostnames:
+                if not hostnames_intersect(hostname, listener_host):
+                    problems.append(
+                        _problem(
+                            route_set,
+                            route,
+                            f"hostname {hostname!r} is not served by this gateway "
+                            f"(external-hostname {listener_host!r})",
+                        )
+                    )
+    return problems
+
+
+def _listeners_for(route: Route, gateway: GatewayConfig) -> tuple[Listener, ...]:
+    """The listener(s) a route is served on."""
+    port = route.port
+    if route.protocol is Protocol.TCP:
+        return (Listener(port or 0, GatewayProtocol.TCP),)
+    if route.protocol is Protocol.TLS:
+        return (Listener(port or 0, GatewayProtocol.TLS),)
+    hostname = gateway.hostname
+    if port is None or port == gateway.http_port:
+        if gateway.tls:
+            return (Listener(gateway.https_port, GatewayProtocol.HTTPS, hostname),)
+        return (Listener(gateway.http_port, GatewayProtocol.HTTP, hostname),)
+    protocol = GatewayProtocol.HTTPS if gateway.tls else GatewayProtocol.HTTP
+    return (Listener(port, protocol, hostname),)
+
+
+def _hostnames(route: Route, listener: Listener) -> tuple[str, ...]:
+    """The hostnames a route answers on a listener (``*`` for any)."""
+    if route.hostnames:
+        if listener.hostname is None:
+            return route.hostnames
+        return tuple(h for h in route.hostnames if hostnames_intersect(h, listener.hostname))
+    return (listener.hostname or "*",)
+
+
+def _claim_keys(route: Route, listener: Listener) -> list[tuple[tuple[object, ...], str]]:
+    """What a route holds on a listener, each with how to say it."""
+    where = listener.name
+    if route.protocol is Protocol.TCP:
+        return [((where,), where)]
+    keys: list[tuple[tuple[object, ...], str]] = []
+    for hostname in _hostnames(route, listener):
+        if route.protocol is Protocol.TLS:
+            keys.append(((where, hostname), f"{where} SNI {hostname}"))
+            continue
+        for match in route.matches or (
+            (HTTPMatch(),) if route.protocol is Protocol.HTTP else (GRPCMatch(),)
+        ):
+            headers = tuple(sorted((h.name.lower(), h.type.value, h.value) for h in match.headers))
+            if isinstance(match, HTTPMatch):
+                path = match.effective_path
+                method = match.method.value if match.method else None
+                key = (where, hostname, "http", path.type.value, path.value, method, headers)
+                text = f"{path.type.value} {path.value}" + (f" {method}" if method else "")
+            else:
+                key = (where, hostname, "grpc", match.service, match.method, headers)
+                text = f"gRPC {match.service or '*'}/{match.method or '*'}"
+            if headers:
+                text += " with headers " + ",".join(f"{n}={v}" for n, _, v in headers)
+            keys.append((key, f"{where} {hostname} {text}"))
+    return keys
+
+
+# -- objects -------------------------------------------------------------------------------
+
+
+def _gateway_listeners(gateway: GatewayConfig, accepted: Sequence[_Accepted]) -> list[Listener]:
+    wanted = {Listener(gateway.http_port, GatewayProtocol.HTTP, gateway.hostname)}
+    if gateway.tls:
+        wanted.add(Listener(gateway.https_port, GatewayProtocol.HTTPS, gateway.hostname))
+    for item in accepted:
+        wanted.update(item.listeners)
+    return sorted(wanted, key=lambda x: (x.port, x.protocol.value))
+
+
+def _gateway(
+    gateway: GatewayConfig, listeners: Sequence[Listener], accepted: Sequence[_Accepted]
+) -> Obj:
+    namespaces = sorted({item.route_set.namespace for item in accepted} | {gateway.namespace})
+    allowed: Obj = {
+        "namespaces": {
+            "from": "Selector",
+            "selector": {
+                "matchExpressions": [
+                    {
+                        "key": "kubernetes.io/metadata.name",
+                        "operator": "In",
+                        "values": namespaces,
+                    }
+                ]
+            },
+        }
+    }
+    rendered: list[Obj] = []
+    for listener in listeners:
+        item: Obj = {
+            "name": listener.name,
+            "port": listener.port,
+            "protocol": listener.protocol.value,
+            "allowedRoutes": allowed,
+        }
+        if listener.hostname:
+            item["hostname"] = listener.hostname
+        if listener.protocol is GatewayProtocol.HTTPS:
+            item["tls"] = {
+                "mode": "Terminate",
+                "certificateRefs": [{"kind": "Secret", "group": "", "name": gateway.tls_secret}],
+            }
+        elif listener.protocol is GatewayProtocol.TLS:
+            item["tls"] = {"mode": "Passthrough"}
+        rendered.append(item)
+    return {
+        "apiVersion": _API,
+        "kind": "Gateway",
+        "metadata": {"name": gateway.name, "namespace": gateway.namespace},
+        "spec": {
+            "gatewayClassName": gateway.gateway_class,
+            "infrastructure": {"annotations": {LOG_LEVEL_ANNOTATION: gateway.log_level}},
+            "listeners": rendered,
+        },
+    }
+
+
+def _parent_ref(gateway: GatewayConfig, listener: Listener) -> Obj:
+    return {
+        "group": GATEWAY_GROUP,
+        "kind": "Gateway",
+        "name": gateway.name,
+        "namespace": gateway.namespace,
+        "sectionName": listener.name,
+    }
+
+
+def _redirect(gateway: GatewayConfig) -> Obj:
+    """The HTTP listener's one route: everything to HTTPS, permanently."""
+    redirect: Obj = {"scheme": "https", "statusCode": 301}
+    if gateway.https_port != 443:
+        redirect["port"] = gateway.https_port
+    listener = Listener(gateway.http_port, GatewayProtocol.HTTP, gateway.hostname)
+    return {
+        "apiVersion": _API,
+        "kind": "HTTPRoute",
+        "metadata": {
+            "name": dns_label(gateway.name, "https-redirect"),
+            "namespace": gateway.namespace,
+        },
+        "spec": {
+            "parentRefs": [_parent_ref(gateway, listener)],
+            "rules": [{"filters": [{"type": "RequestRedirect", "requestRedirect": redirect}]}],
+        },
+    }
+
+
+def _routes(gateway: GatewayConfig, accepted: Sequence[_Accepted]) -> list[Obj]:
+    out: list[Obj] = []
+    used: set[tuple[str, str, str]] = set()
+    for item in accepted:
+        route_set, route = item.route_set, item.route
+        name = dns_label(gateway.name, route_set.app, route.name)
+        if (route.kind, route_set.namespace, name) in used:
+            name = dns_label(
+                gateway.name, route_set.app, route.name, route_set.source, max_length=62
+            )
+        used.add((route.kind, route_set.namespace, name))
+        spec: Obj = {"parentRefs": [_parent_ref(gateway, listener) for listener in item.listeners]}
+        if route.hostnames:
+            spec["hostnames"] = list(route.hostnames)
+        rule: Obj = {}
+        if route.protocol is Protocol.HTTP and route.matches:
+            rule["matches"] = [_http_match(m) for m in route.matches if isinstance(m, HTTPMatch)]
+        elif route.protocol is Protocol.GRPC and route.matches:
+            rule["matches"] = [_grpc_match(m) for m in route.matches if isinstance(m, GRPCMatch)]
+        if route.filters:
+            rule["filters"] = [_filter(f) for f in route.filters]
+        if route.backends:
+            rule["backendRefs"] = [_backend_ref(b) for b in route.backends]
+        spec["rules"] = [rule]
+        out.append(
+            {
+                "apiVersion": _API_VERSION[route.kind],
+                "kind": route.kind,
+                "metadata": {
+                    "name": name,
+                    "namespace": route_set.namespace,
+                    "labels": {ROUTE_SOURCE_LABEL: label_value(route_set.source)},
+                },
+                "spec": spec,
+            }
+        )
+    return out
+
+
+def _headers(match: HTTPMatch | GRPCMatch) -> list[Obj]:
+    return [{"type": h.type.value, "name": h.name, "value": h.value} for h in match.headers]
+
+
+def _http_match(match: HTTPMatch) -> Obj:
+    out: Obj = {}
+    if match.path is not None:
+        out["path"] = {"type": match.path.type.value, "value": match.path.value}
+    if match.method is not None:
+        out["method"] = match.method.value
+    if match.headers:
+        out["headers"] = _headers(match)
+    return out
+
+
+def _grpc_match(match: GRPCMatch) -> Obj:
+    out: Obj = {}
+    if match.service is not None or match.method is not None:
+        method: Obj = {"type": "Exact"}
+        if match.service is not None:
+            method["service"] = match.service
+        if match.method is not None:
+            method["method"] = match.method
+        out["method"] = method
+    if match.headers:
+        out["headers"] = _headers(match)
+    return out
+
+
+def _path_modifier(path: PathModifier) -> Obj:
+    if path.type is PathModifierType.ReplaceFullPath:
+        return {"type": path.type.value, "replaceFullPath": path.value}
+    return {"type": path.type.value, "replacePrefixMatch": path.value}
+
+
+def _filter(item: URLRewrite | RequestRedirect | HeaderModifier) -> Obj:
+    if isinstance(item, URLRewrite):
+        spec: Obj = {}
+        if item.hostname is not None:
+            spec["hostname"] = item.hostname
+        if item.path is not None:
+            spec["path"] = _path_modifier(item.path)
+        return {"type": "URLRewrite", "urlRewrite": spec}
+    if isinstance(item, RequestRedirect):
+        spec = {"statusCode": item.status_code}
+        for key, value in (
+            ("scheme", item.scheme),
+            ("hostname", item.hostname),
+            ("port", item.port),
+        ):
+            if value is not None:
+                spec[key] = value
+        if item.path is not None:
+            spec["path"] = _path_modifier(item.path)
+        return {"type": "RequestRedirect", "requestRedirect": spec}
+    spec = {}
+    if item.set:
+        spec["set"] = [{"name": n, "value": v} for n, v in item.set]
+    if item.add:
+        spec["add"] = [{"name": n, "value": v} for n, v in item.add]
+    if item.remove:
+        spec["remove"] = list(item.remove)
+    kind = "ResponseHeaderModifier" if item.response else "RequestHeaderModifier"
+    return {"type": kind, item.field: spec}
+
+
+def _backend_ref(backend: Backend) -> Obj:
+    ref: Obj = {"kind": "Service", "group": "", "name": backend.service, "port": backend.port}
+    if backend.namespace is not None:
+        ref["namespace"] = backend.namespace
+    if backend.weight is not None:
+        ref["weight"] = backend.weight
+    return ref
+
+
+def _reference_grants(gateway: GatewayConfig, accepted: Sequence[_Accepted]) -> list[Obj]:
+    """A grant in each namespace whose Services routes elsewhere point at."""
+    wanted: dict[tuple[str, str, str], set[str]] = {}
+    for item in accepted:
+        for backend in item.route.backends:
+            ns = backend.namespace
+            if ns is not None and ns != item.route_set.namespace:
+                key = (ns, item.route.kind, item.route_set.namespace)
+                wanted.setdefault(key, set()).add(backend.service)
+    out: list[Obj] = []
+    for (ns, kind, from_ns), services in sorted(wanted.items()):
+        out.append(
+            {
+                "apiVersion": f"{GATEWAY_GROUP}/v1beta1",
+                "kind": "ReferenceGrant",
+                "metadata": {
+                    "name": dns_label(gateway.name, from_ns, kind.lower()),
+                    "namespace": ns,
+                },
+                "spec": {
+                    "from": [{"group": GATEWAY_GROUP, "kind": kind, "namespace": from_ns}],
+                    "to": [{"group": "", "kind": "Service", "name": s} for s in sorted(services)],
+                },
+            }
+        )
+    return out
+
+
+def _destination_rules(gateway: GatewayConfig, accepted: Sequence[_Accepted]) -> list[Obj]:
+    """How the gateway talks to backends that want TLS or HTTP/2 (for the gateway only)."""
+    wanted: dict[tuple[str, str], dict[int, set[str]]] = {}
+    for item in accepted:
+        route = item.route
+        needs: set[str] = set()
+        if route.backend_scheme == "https":
+            needs.add("tls")
+        if route.backend_scheme == "h2c" or route.protocol is Protocol.GRPC:
+            needs.add("h2")
+        if not needs:
+            continue
+        for backend in route.backends:
+            ns = backend.namespace or item.route_set.namespace
+            wanted.setdefault((ns, backend.service), {}).setdefault(backend.port, set()).update(
+                needs
+            )
+    out: list[Obj] = []
+    for (ns, service), ports in sorted(wanted.items()):
+        settings: list[Obj] = []
+        for port, needs in sorted(ports.items()):
+            setting: Obj = {"port": {"number": port}}
+            if "tls" in needs:
+                setting["tls"] = {"mode": "SIMPLE"}
+            if "h2" in needs:
+                setting["connectionPool"] = {"http": {"h2UpgradePolicy": "UPGRADE"}}
+            settings.append(setting)
+        out.append(
+            {
+                "apiVersion": "networking.istio.io/v1",
+                "kind": "DestinationRule",
+                "metadata": {
+                    "name": dns_label(gateway.name, ns, service),
+                    "namespace": gateway.namespace,
+                },
+                "spec": {
+                    "host": f"{service}.{ns}.svc.cluster.local",
+                    "exportTo": ["."],
+                    "trafficPolicy": {"portLevelSettings": settings},
+                },
+            }
+        )
+    return out
+
+
+def _authorization_policies(gateway: GatewayConfig, accepted: Sequence[_Accepted]) -> list[Obj]:
+    """Per requirer, let the gateway (only it) reach its backends' ports."""
+    wanted: dict[tuple[str, str, str], tuple[RouteSet, set[int]]] = {}
+    for item in accepted:
+        route_set = item.route_set
+        for backend in item.route.backends:
+            ns = backend.namespace or route_set.namespace
+            app = (
+                route_set.app
+                if backend.namespace in (None, route_set.namespace)
+                else backend.service
+            )
+            entry = wanted.setdefault((route_set.source, ns, app), (route_set, set()))
+            entry[1].add(backend.port)
+    out: list[Obj] = []
+    gateway_identity = principal(gateway.namespace, gateway.service_account)
+    names: set[tuple[str, str]] = set()
+    for (source, ns, app), (route_set, ports) in sorted(wanted.items()):
+        name = dns_label(gateway.name, app, *source.replace(":", "-").split())
+        if (ns, name) in names:
+            name = dns_label(gateway.name, app, source, max_length=62)
+        names.add((ns, name))
+        out.append(
+            {
+                "apiVersion": "security.istio.io/v1",
+                "kind": "AuthorizationPolicy",
+                "metadata": {
+                    "name": name,
+                    "namespace": ns,
+                    "labels": {ROUTE_SOURCE_LABEL: label_value(route_set.source)},
+                },
+                "spec": {
+                    "selector": {"matchLabels": {APP_NAME_LABEL: app}},
+                    "action": "ALLOW",
+                    "rules": [
+                        {
+                            "from": [{"source": {"principals": [gateway_identity]}}],
+                            "to": [{"operation": {"ports": [str(p) for p in sorted(ports)]}}],
+                        }
+                    ],
+                },
+            }
+        )
+    return out
