@@ -3,7 +3,7 @@
 Covers ownership labels and the applied-hash annotation, apply and delete order, the
 zero-write no-op reconcile and its read budget, updates, deletions, objects that are not
 ours (never touched), other owners and scopes, the keep predicate, cluster-wide lists,
-rejected objects, a missing CRD, and diff().
+rejected objects, a missing CRD (required or optional), a missing namespace, and diff().
 """
 
 from __future__ import annotations
@@ -224,6 +224,28 @@ def test_a_missing_crd_names_it(make_fake: Any) -> None:
         reconciler(bare, namespaces=["a"]).reconcile([gateway("w")])
     assert e.value.crd == "gateways.gateway.networking.k8s.io"
     assert "gateways.gateway.networking.k8s.io is not installed" in str(e.value)
+
+
+def test_a_missing_optional_crd_fails_its_objects_only(make_fake: Any) -> None:
+    only_policies = make_fake("authorizationpolicies.security.istio.io", namespaces=["a"])
+    kinds = [GATEWAY, AUTHORIZATION_POLICY]
+    r = Reconciler(
+        api_for(only_policies),
+        owner="owner.m",
+        scope="s",
+        kinds=kinds,
+        namespaces=None,
+        optional_kinds=[GATEWAY],
+    )
+    result = r.reconcile([gateway("w"), policy("p1")])
+    assert [(c.action, c.name) for c in result.changes] == [("failed", "w"), ("create", "p1")]
+    assert "gateways.gateway.networking.k8s.io" in str(result.problems[0].error)
+
+
+def test_an_object_whose_namespace_is_missing_fails_alone(fake: Any) -> None:
+    result = reconciler(fake, namespaces=None).reconcile([policy("p0", ns="gone"), policy("p1")])
+    assert [(c.action, c.name) for c in result.changes] == [("create", "p1"), ("failed", "p0")]
+    assert fake.get(AP, "AuthorizationPolicy", "p1", "a") is not None
 
 
 def test_diff_reads_but_never_writes(fake: Any) -> None:

@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from meshops.k8s import objects
 from meshops.k8s.api import Api
-from meshops.k8s.errors import CrdMissing, KubernetesError
+from meshops.k8s.errors import CrdMissing, KubernetesError, NotFound
 from meshops.k8s.kinds import Kind, apply_rank, kind_of
 from meshops.model.names import valid_label_value
 
@@ -120,6 +120,8 @@ class Reconciler:
         kinds: every kind this scope may ever hold; objects of other kinds are refused.
         namespaces: every namespace this scope may ever hold objects in; None means any
             (lists are then cluster-wide, one per kind).
+        optional_kinds: kinds whose CRD may be missing without stopping the reconcile:
+            their objects are reported ``failed`` instead (say, the experimental TCPRoute).
 
     Example:
         >>> from meshops.k8s import make_client
@@ -144,6 +146,7 @@ class Reconciler:
         scope: str,
         kinds: Sequence[Kind],
         namespaces: Sequence[str] | None,
+        optional_kinds: Sequence[Kind] = (),
     ) -> None:
         for what, value in (("owner", owner), ("scope", scope)):
             if not valid_label_value(value) or len(value) > 63:
@@ -153,6 +156,7 @@ class Reconciler:
         self.scope = scope
         self.kinds = tuple(sorted(set(kinds), key=apply_rank))
         self.namespaces = tuple(sorted(set(namespaces))) if namespaces is not None else None
+        self.optional_kinds = frozenset(optional_kinds)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -231,9 +235,10 @@ class Reconciler:
 
         Raises:
             KubernetesError: a failure that stops the whole reconcile (API unreachable,
-                forbidden, a CRD missing). An object the server rejects (422) or one of
-                the same name that is not ours does not stop it; it is reported in the
-                result as ``failed`` or ``refused``.
+                forbidden, a CRD missing that is not one of ``optional_kinds``). An
+                object the server rejects (422), whose namespace does not exist, or one
+                of the same name that is not ours does not stop it; it is reported in
+                the result as ``failed`` or ``refused``.
         """
         wanted = self._prepare_all(desired)
         live = self.owned()
@@ -312,7 +317,11 @@ class Reconciler:
         if (kind, namespace) not in cache:
             names: set[str] = set()
             ours = self.labels
-            for obj in self.api.list(kind, namespace or None):
+            try:
+                listed = self.api.list(kind, namespace or None)
+            except NotFound:
+                listed = []  # no such namespace, or CRD: applying will say which
+            for obj in listed:
                 labels = objects.labels(obj)
                 if any(labels.get(k) != ours[k] for k in (OWNER_LABEL, SCOPE_LABEL)):
                     names.add(objects.name(obj))
@@ -322,8 +331,17 @@ class Reconciler:
     def _apply(self, change: Change, obj: Obj) -> Change:
         try:
             self.api.apply(obj, change.kind, force=True)
+        except CrdMissing as e:
+            if change.kind not in self.optional_kinds:
+                raise
+            log.warning("%s: %s", change, e)
+            return dataclasses.replace(change, action="failed", error=e.message)
+        except NotFound as e:
+            # The object's namespace does not exist: that object fails, not the others.
+            log.warning("%s: %s", change, e)
+            return dataclasses.replace(change, action="failed", error=e.message)
         except KubernetesError as e:
-            if e.temporary or e.code in (0, 401, 403, 404):
+            if e.temporary or e.code in (0, 401, 403):
                 raise
             log.warning("%s: %s", change, e)
             return dataclasses.replace(change, action="failed", error=e.message)
