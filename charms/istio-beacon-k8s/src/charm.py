@@ -12,7 +12,6 @@ place, from what the last reconcile found.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ from typing import Any
 
 import ops
 
+from meshops.interfaces.outcome import Outcome, add_statuses, share, shared
 from meshops.interfaces.service_mesh import ServiceMeshProvider, cmr_data
 from meshops.k8s import (
     Api,
@@ -47,37 +47,12 @@ SCOPE = "beacon"
 PROBLEMS_SHOWN = 3
 
 
-@dataclasses.dataclass
-class _Outcome:
-    """What the leader's last reconcile found; shared with every unit for its status.
-
-    Attributes:
-        blocked: what needs a human.
-        waiting: what the next event may resolve.
-        refused: consumers whose new policies were refused.
-    """
-
-    blocked: list[str] = dataclasses.field(default_factory=list[str])
-    waiting: list[str] = dataclasses.field(default_factory=list[str])
-    refused: list[str] = dataclasses.field(default_factory=list[str])
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, raw: str) -> _Outcome:
-        data = json.loads(raw)
-        return cls(
-            **{f: [str(m) for m in data.get(f, [])] for f in ("blocked", "waiting", "refused")}
-        )
-
-
 class IstioBeaconCharm(ops.CharmBase):
     """The istio-beacon-k8s charm."""
 
     def __init__(self, framework: ops.Framework) -> None:
         super().__init__(framework)
-        self._outcome: _Outcome | None = None  # set when this dispatch reconciled
+        self._outcome: Outcome | None = None  # set when this dispatch reconciled
         # The provider republishes its labels on some events by itself: give it the
         # labels consumers were last told, so that only a reconcile that has checked
         # the namespace changes what they are told.
@@ -122,15 +97,20 @@ class IstioBeaconCharm(ops.CharmBase):
     def _on_event(self, _: ops.EventBase) -> None:
         if self.unit.is_leader():
             self._outcome = self._reconcile()
-            self._share(self._outcome)
+            share(self.model, PEER_RELATION, self._outcome)
 
-    def _reconcile(self) -> _Outcome:
+    def _reconcile(self) -> Outcome:
         """Make the cluster hold what the plan wants; return what needs reporting."""
-        outcome = _Outcome()
+        outcome = Outcome()
         try:
             api = self._api()
             plan = plan_beacon(self._inputs(api))
-            outcome.refused = sorted(plan.refused_apps)
+            if plan.refused_apps:
+                apps = sorted(plan.refused_apps)
+                shown = ", ".join(apps[:PROBLEMS_SHOWN]) + (
+                    "..." if len(apps) > PROBLEMS_SHOWN else ""
+                )
+                outcome.notes.append(f"refused policies of {shown} (see juju debug-log)")
             for problem in plan.problems:
                 log.warning("refused: %s", problem)
             refused = {label_value(app) for app in plan.refused_apps}
@@ -243,7 +223,7 @@ class IstioBeaconCharm(ops.CharmBase):
         waypoint = live.get((GATEWAY, self.model.name, name))
         return waypoint is not None and objects.condition_true(waypoint, "Programmed")
 
-    def _kubernetes_failed(self, error: KubernetesError, outcome: _Outcome) -> None:
+    def _kubernetes_failed(self, error: KubernetesError, outcome: Outcome) -> None:
         log.error("Kubernetes: %s", error)
         if isinstance(error, CrdMissing):
             outcome.blocked.append(f"{error.crd} missing: deploy istio-k8s (Istio ambient)")
@@ -261,39 +241,15 @@ class IstioBeaconCharm(ops.CharmBase):
 
     # -- status --------------------------------------------------------------------------
 
-    def _share(self, outcome: _Outcome) -> None:
-        """Keep the leader's outcome in the peer relation, for every unit and every event."""
-        peers = self.model.get_relation(PEER_RELATION)
-        if peers is not None:
-            peers.data[self.app]["outcome"] = outcome.to_json()
-
-    def _shared(self) -> _Outcome | None:
-        peers = self.model.get_relation(PEER_RELATION)
-        raw = peers.data[self.app].get("outcome") if peers is not None else None
-        if not raw:
-            return None
-        try:
-            return _Outcome.from_json(raw)
-        except (ValueError, TypeError, AttributeError):
-            log.warning("unreadable outcome in peer data: %r", raw)
-            return None
-
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
         # Events this charm does not reconcile on still show the last known outcome.
-        outcome = self._outcome or self._shared() or _Outcome()
-        for message in outcome.blocked:
-            event.add_status(ops.BlockedStatus(message))
-        for message in outcome.waiting:
-            event.add_status(ops.WaitingStatus(message))
-        if outcome.refused:
-            apps = outcome.refused
-            shown = ", ".join(apps[:PROBLEMS_SHOWN]) + (
-                "..." if len(apps) > PROBLEMS_SHOWN else ""
-            )
-            event.add_status(ops.ActiveStatus(f"refused policies of {shown} (see juju debug-log)"))
+        outcome = self._outcome or shared(self.model, PEER_RELATION) or Outcome()
         role = "" if self.unit.is_leader() else "standby; "
         on_mesh = "model on mesh" if self.config["model-on-mesh"] else "model off mesh"
-        event.add_status(ops.ActiveStatus(f"{role}{on_mesh}"))
+        if outcome.notes:
+            add_statuses(event, outcome, "")
+        else:
+            add_statuses(event, outcome, f"{role}{on_mesh}")
 
 
 if __name__ == "__main__":  # pragma: nocover

@@ -163,7 +163,7 @@ def test_leader_shares_its_outcome_with_peers(ctx: Any, fake: Any) -> None:
     shared = json.loads(out.get_relation(peers.id).local_app_data["outcome"])
     assert shared == {
         "blocked": [],
-        "refused": [],
+        "notes": [],
         "waiting": [f"waiting for Istio to program waypoint {WAYPOINT}"],
     }
 
