@@ -23,8 +23,6 @@ from meshops.interfaces.outcome import Outcome, add_statuses, share, shared
 from meshops.interfaces.service_mesh import ServiceMeshProvider, cmr_data
 from meshops.k8s import (
     Api,
-    CrdMissing,
-    Forbidden,
     KubernetesError,
     NotFound,
     Reconciler,
@@ -144,7 +142,7 @@ class IstioBeaconCharm(ops.CharmBase):
             self._mesh.set_labels(plan.labels_for_consumers(namespace_labelled=labelled))
         except KubernetesError as e:
             outcome.blocked, outcome.waiting = [], []
-            self._kubernetes_failed(e, outcome)
+            outcome.kubernetes_failed(e, self.app.name)
         return outcome
 
     def _on_remove(self, _: ops.RemoveEvent) -> None:
@@ -222,22 +220,6 @@ class IstioBeaconCharm(ops.CharmBase):
     def _waypoint_programmed(self, live: Mapping[Key, dict[str, Any]], name: str) -> bool:
         waypoint = live.get((GATEWAY, self.model.name, name))
         return waypoint is not None and objects.condition_true(waypoint, "Programmed")
-
-    def _kubernetes_failed(self, error: KubernetesError, outcome: Outcome) -> None:
-        log.error("Kubernetes: %s", error)
-        if isinstance(error, CrdMissing):
-            outcome.blocked.append(f"{error.crd} missing: deploy istio-k8s (Istio ambient)")
-        elif isinstance(error, Forbidden):
-            outcome.blocked.append(
-                "Kubernetes API refused access: deploy with --trust (juju trust "
-                f"{self.app.name} --scope=cluster)"
-            )
-        elif error.temporary:
-            outcome.waiting.append(
-                f"Kubernetes API unavailable ({error.code or 'no answer'}); will retry"
-            )
-        else:
-            outcome.blocked.append(f"Kubernetes API error: {error.message[:80]}")
 
     # -- status --------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ from typing import cast
 
 import ops
 
+from meshops.k8s.errors import CrdMissing, Forbidden, KubernetesError
+
 __all__ = ["Outcome", "add_statuses", "share", "shared"]
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,30 @@ class Outcome:
     def to_json(self) -> str:
         """The outcome as JSON (sorted keys: the same outcome is the same bytes)."""
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    def kubernetes_failed(self, error: KubernetesError, app: str) -> None:
+        """Say what a Kubernetes error that stopped the reconcile means for the user.
+
+        Example:
+            >>> o = Outcome()
+            >>> o.kubernetes_failed(CrdMissing("gateways.gateway.networking.k8s.io"), "x")
+            >>> o.blocked
+            ['gateways.gateway.networking.k8s.io missing: deploy istio-k8s (Istio ambient)']
+        """
+        log.error("Kubernetes: %s", error)
+        if isinstance(error, CrdMissing):
+            self.blocked.append(f"{error.crd} missing: deploy istio-k8s (Istio ambient)")
+        elif isinstance(error, Forbidden):
+            self.blocked.append(
+                f"Kubernetes API refused access: deploy with --trust (juju trust {app} "
+                "--scope=cluster)"
+            )
+        elif error.temporary:
+            self.waiting.append(
+                f"Kubernetes API unavailable ({error.code or 'no answer'}); will retry"
+            )
+        else:
+            self.blocked.append(f"Kubernetes API error: {error.message[:80]}")
 
     @classmethod
     def from_json(cls, raw: str) -> Outcome:
