@@ -2,56 +2,44 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parent
 #: Gateway API v1.5.1 and Istio 1.30.3, as published upstream, beside the repository.
 CRDS = Path(os.environ.get("MESHOPS_CRDS", REPO.parent / "shared" / "crds"))
-GATEWAY_API = CRDS / "gateway-api-v1.5.1"
-ISTIO = CRDS / "istio-1.30.3" / "crd-all.gen.yaml"
 
 
-@functools.cache
 def _parse(path: Path) -> tuple[dict[str, Any], ...]:
+    from meshops.testing import upstream
+
     if not path.exists():
         pytest.fail(
             f"upstream CRDs not found at {path}: the tests need ../shared/crds beside the "
             "repository (or MESHOPS_CRDS pointing at it)",
             pytrace=False,
         )
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with path.open() as f:
-        return tuple(d for d in yaml.load_all(f, Loader=loader) if isinstance(d, dict))
+    return upstream.parse(path)
 
 
 def crd_docs(*names: str) -> list[dict[str, Any]]:
     """The upstream CRD documents with these names (e.g. ``gateways.gateway.networking.k8s.io``).
 
-    Gateway API CRDs come from the standard channel, except those only in experimental
-    (TCPRoute); Istio's from its crd-all bundle. Parsed once per session; treat the
-    documents as read-only.
+    See :func:`meshops.testing.upstream.crd_docs`; a missing file or CRD fails the test.
     """
-    found: list[dict[str, Any]] = []
-    for name in names:
-        plural, _, group = name.partition(".")
-        if group.endswith("istio.io"):
-            docs = [d for d in _parse(ISTIO) if d.get("metadata", {}).get("name") == name]
-        else:
-            file = f"{group}_{plural}.yaml"
-            path = GATEWAY_API / "standard" / file
-            if not path.exists():
-                path = GATEWAY_API / "experimental" / file
-            docs = [d for d in _parse(path) if d.get("kind") == "CustomResourceDefinition"]
-        if not docs:
-            pytest.fail(f"no upstream CRD named {name}", pytrace=False)
-        found.extend(docs)
-    return found
+    from meshops.testing import upstream
+
+    try:
+        return upstream.crd_docs(CRDS, *names)
+    except (FileNotFoundError, LookupError) as e:
+        pytest.fail(
+            f"{e}: the tests need the upstream CRDs in ../shared/crds beside the repository "
+            "(or MESHOPS_CRDS pointing at them)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")

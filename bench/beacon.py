@@ -26,10 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
 from ops import testing
 
 from meshops.testing import FakeKubernetes
+from meshops.testing.upstream import crd_docs
 
 REPO = Path(__file__).resolve().parents[1]
 CRDS = Path(os.environ.get("MESHOPS_CRDS", REPO.parent / "shared" / "crds"))
@@ -49,16 +49,10 @@ def load_charm() -> Any:
 
 def cluster() -> FakeKubernetes:
     fake = FakeKubernetes()
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    wanted = {"gateways.gateway.networking.k8s.io", "authorizationpolicies.security.istio.io"}
-    for path in (
-        CRDS / "gateway-api-v1.5.1" / "standard" / "gateway.networking.k8s.io_gateways.yaml",
-        CRDS / "istio-1.30.3" / "crd-all.gen.yaml",
+    for doc in crd_docs(
+        CRDS, "gateways.gateway.networking.k8s.io", "authorizationpolicies.security.istio.io"
     ):
-        with path.open() as f:
-            for doc in yaml.load_all(f, Loader=loader):
-                if isinstance(doc, dict) and doc.get("metadata", {}).get("name") in wanted:
-                    fake.install_crd(doc)
+        fake.install_crd(doc)
     fake.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": MODEL}})
     return fake
 
