@@ -114,8 +114,4 @@ def add_statuses(event: ops.CollectStatusEvent, outcome: Outcome, active: str) -
         event.add_status(ops.BlockedStatus(message))
     for message in outcome.waiting:
         event.add_status(ops.WaitingStatus(message))
-    event.add_status(
-        ops.ActiveStatus(
-            "; ".join([active, *outcome.notes]) if active else "; ".join(outcome.notes)
-        )
-    )
+    event.add_status(ops.ActiveStatus("; ".join(m for m in (active, *outcome.notes) if m)))
