@@ -30,7 +30,7 @@ from meshops.model.ingress import (
     Route,
 )
 from meshops.model.mesh import Method
-from meshops.model.names import label_value
+from meshops.model.names import label_value, stable_hash
 from meshops.plan.ingress import (
     ROUTE_SOURCE_LABEL,
     IngressPlan,
@@ -131,7 +131,7 @@ EXPECTED_PLAIN = [
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
         "metadata": {
-            "name": "ingress-shop-ingress",
+            "name": "ingress-shop-http-80",
             "namespace": "prod",
             "labels": {ROUTE_SOURCE_LABEL: SOURCE_3},
         },
@@ -147,6 +147,7 @@ EXPECTED_PLAIN = [
             ],
             "rules": [
                 {
+                    "name": "ingress",
                     "matches": [{"path": {"type": "PathPrefix", "value": "/prod-shop"}}],
                     "filters": [
                         {
@@ -354,8 +355,14 @@ def test_the_older_relation_keeps_a_contested_route_and_both_keep_their_others()
             "http-80 * PathPrefix /p"
         )
         assert plan.problems == []
-        names = sorted(o["metadata"]["name"] for o in by_kind(plan, "HTTPRoute"))
-        assert names == ["ingress-blog-feed", "ingress-blog-pages", "ingress-wiki-wiki"]
+        rules = {
+            o["metadata"]["name"]: [r["name"] for r in o["spec"]["rules"]]
+            for o in by_kind(plan, "HTTPRoute")
+        }
+        assert rules == {
+            "ingress-blog-http-80": ["pages", "feed"],
+            "ingress-wiki-http-80": ["wiki"],
+        }
 
 
 @pytest.mark.parametrize(
@@ -417,8 +424,12 @@ def test_a_port_used_for_tcp_cannot_carry_http_for_a_newer_requirer() -> None:
     assert plan.served == {"x:1": ("db",), "x:2": ()}
     [tcp] = by_kind(plan, "TCPRoute")
     assert tcp["apiVersion"] == "gateway.networking.k8s.io/v1alpha2"
+    assert tcp["metadata"]["name"] == "ingress-pg-db"
     assert tcp["spec"]["rules"] == [
-        {"backendRefs": [{"kind": "Service", "group": "", "name": "pg", "port": 5432}]}
+        {
+            "name": "db",
+            "backendRefs": [{"kind": "Service", "group": "", "name": "pg", "port": 5432}],
+        }
     ]
 
 
@@ -512,8 +523,25 @@ def test_route_names_that_would_collide_get_a_hash() -> None:
     a = routes_set("ingress:1", "shop", 1, http("api", "/a"))
     b = routes_set("istio-ingress-route:2", "shop", 2, http("api", "/b"))
     names = [o["metadata"]["name"] for o in by_kind(plan_ingress(GW, [a, b]), "HTTPRoute")]
-    assert names[0] == "ingress-shop-api" and names[1].startswith("ingress-shop-api-")
+    assert names[0] == "ingress-shop-http-80" and names[1].startswith("ingress-shop-http-80-")
     assert len(set(names)) == 2
+
+
+def test_routes_group_into_objects_of_at_most_16_rules_per_listener_and_hostnames() -> None:
+    many = [http(f"r{i}", f"/p{i}") for i in range(20)]
+    other_host = http("host", "/", hostnames=("a.example.com",))
+    other_port = http("port", "/", port=8080)
+    plan = plan_ingress(GW, [routes_set("x:1", "shop", 1, *many, other_host, other_port)])
+    rules = {
+        o["metadata"]["name"]: [r["name"] for r in o["spec"]["rules"]]
+        for o in by_kind(plan, "HTTPRoute")
+    }
+    assert rules == {
+        "ingress-shop-http-80": [f"r{i}" for i in range(16)],
+        "ingress-shop-http-80-2": [f"r{i}" for i in range(16, 20)],
+        "ingress-shop-http-80-" + stable_hash("a.example.com", length=6): ["host"],
+        "ingress-shop-http-8080": ["port"],
+    }
 
 
 def test_the_plan_is_the_same_whatever_order_sets_arrive_in() -> None:

@@ -13,7 +13,9 @@ the gateway has TLS; TCP routes a TCP listener; TLS routes a passthrough listene
 chosen by SNI. HTTP(S) listeners carry the gateway's external hostname, if it has one.
 Each listener is named ``<protocol>-<port>`` (``http-80``, ``https-443``, ``tcp-5432``).
 
-Where objects go. Routes live in the requirer's namespace (a cross-namespace backend
+Where objects go. Routes live in the requirer's namespace: a requirer's HTTP routes on
+one listener and for the same hostnames are the rules of one HTTPRoute (likewise gRPC),
+named ``<gateway>-<app>-<listener>``; each rule carries its route's name (a cross-namespace backend
 gets a ReferenceGrant in its own namespace); the Gateway, the redirect route and the
 DestinationRules (TLS or HTTP/2 towards a backend, for the gateway only) live in the
 gateway's namespace; each backend app gets an AuthorizationPolicy in its namespace that
@@ -41,7 +43,7 @@ Example:
     >>> plan = plan_ingress(gw, [shop])
     >>> [(o["kind"], o["metadata"]["name"]) for o in plan.objects]
     ... # doctest: +NORMALIZE_WHITESPACE
-    [('Gateway', 'ingress'), ('HTTPRoute', 'ingress-shop-ingress'),
+    [('Gateway', 'ingress'), ('HTTPRoute', 'ingress-shop-http-80'),
      ('AuthorizationPolicy', 'ingress-shop-ingress-3')]
     >>> plan.served["ingress:3"]
     ('ingress',)
@@ -72,7 +74,7 @@ from meshops.model.ingress import (
     hostnames_intersect,
 )
 from meshops.model.mesh import APP_NAME_LABEL
-from meshops.model.names import dns_label, label_value, principal
+from meshops.model.names import dns_label, label_value, principal, stable_hash
 from meshops.model.problems import Problem
 
 __all__ = [
@@ -100,6 +102,8 @@ _API_VERSION = {
     "TLSRoute": _API,
     "TCPRoute": f"{GATEWAY_GROUP}/v1alpha2",
 }
+#: The Gateway API's limit on rules per HTTPRoute and GRPCRoute.
+MAX_RULES = 16
 #: Istio's annotation for its proxies' log level, honoured on a Gateway's infrastructure.
 LOG_LEVEL_ANNOTATION = "sidecar.istio.io/logLevel"
 
@@ -541,42 +545,71 @@ def _redirect(gateway: GatewayConfig) -> Obj:
 
 
 def _routes(gateway: GatewayConfig, accepted: Sequence[_Accepted]) -> list[Obj]:
+    """The route objects, one or more per requirer.
+
+    A requirer's HTTP (or gRPC) routes on one listener, for the same hostnames, are the
+    rules of one object (at most 16, the Gateway API's limit), each rule named after its
+    route; TCP and TLS routes are an object each.
+    """
+    groups: dict[tuple[str, str, tuple[Listener, ...], tuple[str, ...]], list[_Accepted]] = {}
+    for item in accepted:
+        route = item.route
+        grouped = route.protocol in (Protocol.HTTP, Protocol.GRPC)
+        key = (
+            item.route_set.source,
+            route.kind if grouped else f"{route.kind}/{route.name}",
+            item.listeners,
+            route.hostnames,
+        )
+        groups.setdefault(key, []).append(item)
     out: list[Obj] = []
     used: set[tuple[str, str, str]] = set()
-    for item in accepted:
-        route_set, route = item.route_set, item.route
-        name = dns_label(gateway.name, route_set.app, route.name)
-        if (route.kind, route_set.namespace, name) in used:
-            name = dns_label(
-                gateway.name, route_set.app, route.name, route_set.source, max_length=62
+    for (_, _, listeners, hostnames), items in groups.items():
+        route_set, first = items[0].route_set, items[0].route
+        if first.protocol in (Protocol.HTTP, Protocol.GRPC):
+            parts = [gateway.name, route_set.app, *(x.name for x in listeners)]
+            if first.protocol is Protocol.GRPC:
+                parts.append("grpc")
+            if hostnames:
+                parts.append(stable_hash(*hostnames, length=6))
+        else:
+            parts = [gateway.name, route_set.app, first.name]
+        for n, start in enumerate(range(0, len(items), MAX_RULES)):
+            chunk = items[start : start + MAX_RULES]
+            name = dns_label(*parts, *((str(n + 1),) if n else ()))
+            if (first.kind, route_set.namespace, name) in used:
+                name = dns_label(*parts, route_set.source, str(n + 1), max_length=62)
+            used.add((first.kind, route_set.namespace, name))
+            spec: Obj = {"parentRefs": [_parent_ref(gateway, x) for x in listeners]}
+            if hostnames:
+                spec["hostnames"] = list(hostnames)
+            spec["rules"] = [_rule(item.route) for item in chunk]
+            out.append(
+                {
+                    "apiVersion": _API_VERSION[first.kind],
+                    "kind": first.kind,
+                    "metadata": {
+                        "name": name,
+                        "namespace": route_set.namespace,
+                        "labels": {ROUTE_SOURCE_LABEL: label_value(route_set.source)},
+                    },
+                    "spec": spec,
+                }
             )
-        used.add((route.kind, route_set.namespace, name))
-        spec: Obj = {"parentRefs": [_parent_ref(gateway, listener) for listener in item.listeners]}
-        if route.hostnames:
-            spec["hostnames"] = list(route.hostnames)
-        rule: Obj = {}
-        if route.protocol is Protocol.HTTP and route.matches:
-            rule["matches"] = [_http_match(m) for m in route.matches if isinstance(m, HTTPMatch)]
-        elif route.protocol is Protocol.GRPC and route.matches:
-            rule["matches"] = [_grpc_match(m) for m in route.matches if isinstance(m, GRPCMatch)]
-        if route.filters:
-            rule["filters"] = [_filter(f) for f in route.filters]
-        if route.backends:
-            rule["backendRefs"] = [_backend_ref(b) for b in route.backends]
-        spec["rules"] = [rule]
-        out.append(
-            {
-                "apiVersion": _API_VERSION[route.kind],
-                "kind": route.kind,
-                "metadata": {
-                    "name": name,
-                    "namespace": route_set.namespace,
-                    "labels": {ROUTE_SOURCE_LABEL: label_value(route_set.source)},
-                },
-                "spec": spec,
-            }
-        )
     return out
+
+
+def _rule(route: Route) -> Obj:
+    rule: Obj = {"name": route.name}
+    if route.protocol is Protocol.HTTP and route.matches:
+        rule["matches"] = [_http_match(m) for m in route.matches if isinstance(m, HTTPMatch)]
+    elif route.protocol is Protocol.GRPC and route.matches:
+        rule["matches"] = [_grpc_match(m) for m in route.matches if isinstance(m, GRPCMatch)]
+    if route.filters:
+        rule["filters"] = [_filter(f) for f in route.filters]
+    if route.backends:
+        rule["backendRefs"] = [_backend_ref(b) for b in route.backends]
+    return rule
 
 
 def _headers(match: HTTPMatch | GRPCMatch) -> list[Obj]:
