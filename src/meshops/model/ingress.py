@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
+import warnings
 
 from meshops.model.mesh import Method, check_port
 
@@ -53,6 +54,8 @@ _PATH_CHARS = re.compile(r"^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+$"
 _GRPC_SERVICE = re.compile(r"^\.?[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*$")
 _GRPC_METHOD = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# A Service's name: an RFC 1035 label (starts with a letter).
+_SERVICE_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 #: Envoy's log levels, which the gateway's proxy accepts.
 LOG_LEVELS = ("trace", "debug", "info", "warning", "error", "critical", "off")
@@ -178,7 +181,9 @@ def _check_header_value(value: object, field: str) -> str:
     bad = f"{field}: header value {value!r} must be 1-4096 visible characters"
     if not isinstance(value, str) or not 1 <= len(value) <= 4096:
         raise ValueError(bad)
-    if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value):
+    if any(
+        (ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F or 0xD800 <= ord(c) < 0xE000 for c in value
+    ):
         raise ValueError(bad)
     return value
 
@@ -189,7 +194,9 @@ def _check_regex(value: str, field: str) -> None:
     if re.search(r"\(\?[=!<]|\\[1-9]", value):
         raise ValueError(f"{field}: regex {value!r} uses look-around or back-references (RE2)")
     try:
-        re.compile(value)
+        with warnings.catch_warnings():  # e.g. "[[]]": Python warns of future set syntax
+            warnings.simplefilter("ignore", FutureWarning)
+            re.compile(value)
     except re.error as e:
         raise ValueError(f"{field}: {value!r} is not a valid regular expression: {e}") from None
 
@@ -393,8 +400,11 @@ class Backend:
     namespace: str | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.service, str) or not _DNS_LABEL.fullmatch(self.service):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise ValueError(f"backends: service {self.service!r} must be a DNS label")
+        if not isinstance(self.service, str) or not _SERVICE_NAME.fullmatch(self.service):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise ValueError(
+                f"backends: service {self.service!r} must be a Service name (RFC 1035 label: "
+                "a letter, then up to 62 lowercase letters, digits and '-')"
+            )
         check_port(self.port, f"backends[{self.service!r}].port")
         weight = self.weight
         if weight is not None and (
