@@ -1,0 +1,1 @@
+"""Tests for meshops.interfaces.istio_ingress_route."""
