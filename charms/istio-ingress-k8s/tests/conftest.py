@@ -1,0 +1,55 @@
+"""Fixtures for istio-ingress-k8s tests: the charm class, an ops.testing Context, the fake API."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ops import testing
+
+CHARM_ROOT = Path(__file__).resolve().parents[1]
+MODEL = "edge"
+#: The namespaces of the requirers in the tests.
+REQUIRER_MODELS = ("shop", "blog")
+INGRESS_CRDS = (
+    "gateways.gateway.networking.k8s.io",
+    "httproutes.gateway.networking.k8s.io",
+    "grpcroutes.gateway.networking.k8s.io",
+    "tlsroutes.gateway.networking.k8s.io",
+    "tcproutes.gateway.networking.k8s.io",
+    "referencegrants.gateway.networking.k8s.io",
+    "authorizationpolicies.security.istio.io",
+    "destinationrules.networking.istio.io",
+)
+
+
+def _load_charm_module() -> Any:
+    name = "istio_ingress_k8s_charm"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, CHARM_ROOT / "src" / "charm.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+charm_module = _load_charm_module()
+IstioIngressCharm = charm_module.IstioIngressCharm
+
+
+@pytest.fixture
+def ctx() -> testing.Context[Any]:
+    return testing.Context(IstioIngressCharm, app_name="istio-ingress-k8s")
+
+
+@pytest.fixture
+def fake(make_fake: Any) -> Any:
+    """The cluster: the Gateway API's and Istio's CRDs, the gateway's and requirers' namespaces."""
+    cluster = make_fake(*INGRESS_CRDS, namespaces=[MODEL, *REQUIRER_MODELS])
+    with cluster.installed():
+        yield cluster
