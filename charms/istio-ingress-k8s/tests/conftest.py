@@ -48,6 +48,12 @@ def ctx() -> testing.Context[Any]:
 
 
 @pytest.fixture
+def ingress_crds() -> tuple[str, ...]:
+    """The CRDs of every kind the charm may create."""
+    return INGRESS_CRDS
+
+
+@pytest.fixture
 def fake(make_fake: Any) -> Any:
     """The cluster: the Gateway API's and Istio's CRDs, the gateway's and requirers' namespaces."""
     cluster = make_fake(*INGRESS_CRDS, namespaces=[MODEL, *REQUIRER_MODELS])

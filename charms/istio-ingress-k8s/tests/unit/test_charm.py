@@ -478,3 +478,41 @@ def test_a_unit_leaving_removes_nothing(ctx: Any, fake: Any) -> None:
     fake.clear_log()
     ctx.run(ctx.on.remove(), state(planned_units=2))
     assert fake.writes == 0
+
+
+# -- L4 --------------------------------------------------------------------------------------
+
+
+def tcp_config() -> str:
+    from meshops.interfaces import istio_ingress_route as ours
+
+    listener = ours.L4Listener(port=5432, protocol=ours.L4ProtocolType.TCP)
+    route = ours.TCPRoute(
+        name="pg", listener=listener, backends=[ours.BackendRef(service="pg", port=5432)]
+    )
+    return ours.IstioIngressRouteConfig(model="blog", tcp_routes=[route]).model_dump_json()
+
+
+def test_a_tcp_route_gets_a_tcp_listener_and_a_tcproute(ctx: Any, fake: Any) -> None:
+    load_balancer(fake)
+    rel = routes("pg", tcp_config())
+    ctx.run(ctx.on.relation_changed(rel), state(rel))
+    assert listeners(fake)["tcp-5432"]["protocol"] == "TCP"
+    [tcp] = fake.list("gateway.networking.k8s.io/v1alpha2", "TCPRoute", "blog")
+    assert tcp["spec"]["parentRefs"][0]["sectionName"] == "tcp-5432"
+
+
+def test_without_the_experimental_tcproute_crd_only_tcp_routes_fail(
+    ctx: Any, make_fake: Any, ingress_crds: tuple[str, ...]
+) -> None:
+    standard = [c for c in ingress_crds if not c.startswith("tcproutes")]
+    cluster = make_fake(*standard, namespaces=[MODEL, "shop", "blog"])
+    with cluster.installed():
+        load_balancer(cluster)
+        web, pg = ingress("web"), routes("pg", tcp_config())
+        out = ctx.run(ctx.on.relation_changed(pg), state(web, pg))
+    assert http_routes(cluster, "shop")
+    status = out.unit_status
+    assert isinstance(status, testing.BlockedStatus)
+    assert status.message.startswith("TCPRoute blog/istio-ingress-k8s-pg-pg not applied:")
+    assert "tcproutes.gateway.networking.k8s.io" in status.message
