@@ -7,6 +7,13 @@ interface, so a charm moving to ours changes an import line, not its code.
 
 * :mod:`meshops.interfaces.service_mesh`: the ``service_mesh`` and ``cross_model_mesh``
   interfaces (``charmlibs-interfaces-service-mesh``).
+* :mod:`meshops.interfaces.istio_ingress_route`: the ``istio_ingress_route`` interface
+  (``charmlibs-interfaces-istio-ingress-route``), with TCP and TLS-passthrough routes and
+  header modifiers as additive fields.
+* :mod:`meshops.interfaces.ingress`: the ``ingress`` interface, version 2, per app
+  (traefik-k8s's ``ingress`` v2 library).
+* :mod:`meshops.interfaces.outcome`: not an interface; what a charm's leader found,
+  shared with its other units over the peer relation.
 
 Import the submodule you need; this package imports nothing on its own.
 """
