@@ -97,7 +97,8 @@ class IstioIngressCharm(ops.CharmBase):
             CERTS_RELATION,
             certificate_requests=self._certificate_requests(),
             mode=Mode.APP,
-            refresh_events=[self.on.config_changed, self.on[PEER_RELATION].relation_changed],
+            # the request follows external-hostname, or the address the leader last saw
+            refresh_events=[self.on.config_changed, self.on.update_status],
         )
         self._mesh = ServiceMeshConsumer(self, MESH_RELATION, policies=[])
         on = self.on
