@@ -1,10 +1,13 @@
 """What ``meshops render`` prints is valid for the upstream schemas.
 
-Every object rendered from examples/shop.yaml and from a file using every feature of the
-format (namespaces on and off the mesh, L4 and L7 rules, gRPC, hosts, suffix paths,
-every method, names long enough to be shortened) is server-side applied to the
-in-process Kubernetes API fake with the official CRDs installed (Gateway API v1.5.1
-standard Gateway, Istio 1.30.3 AuthorizationPolicy): openAPIV3Schema and CEL rules.
+Every object rendered from examples/shop.yaml, from a file using every mesh feature of
+the format (namespaces on and off the mesh, L4 and L7 rules, gRPC, hosts, suffix paths,
+every method, names long enough to be shortened) and from that file with an ingress
+section using every ingress feature (TLS, custom web ports, HTTP, gRPC, TCP and TLS
+routes, every match, filter and backend form, cross-namespace and weighted backends,
+backend TLS and h2c) is server-side applied to the in-process Kubernetes API fake with
+the official CRDs installed (Gateway API v1.5.1 Gateway, routes and ReferenceGrant,
+Istio 1.30.3 AuthorizationPolicy and DestinationRule): openAPIV3Schema and CEL rules.
 """
 
 from __future__ import annotations
@@ -60,6 +63,92 @@ spec:
 """
 
 
+INGRESS = f"""\
+  ingress:
+    gateway: {{name: {"g" * 57}, namespace: legacy}}
+    hostname: "*.example.com"
+    httpPort: 8080
+    httpsPort: 8443
+    tls: {{secret: example-com-tls}}
+    logLevel: debug
+    routes:
+      - app: {LONG[:63]}
+        name: web
+        hostnames: [shop.example.com]
+        matches:
+          - path: {{type: Exact, value: /}}
+            method: GET
+            headers: {{x-env: prod}}
+          - path: {{type: RegularExpression, value: "/api/v[0-9]+/.*"}}
+            headers: [{{name: x-canary, value: "^(yes|true)$", type: RegularExpression}}]
+        filters:
+          - type: RequestHeaderModifier
+            requestHeaderModifier:
+              set: {{x-a: b}}
+              add: [{{name: x-b, value: c}}]
+              remove: [x-c]
+          - responseHeaderModifier: {{set: [{{name: x-d, value: e}}]}}
+          - urlRewrite:
+              hostname: internal.example.com
+              path: {{type: ReplaceFullPath, replaceFullPath: /}}
+        backends: [{{port: 8080, weight: 90}}]
+        backendScheme: https
+      - app: {LONG[:63]}
+        name: static
+        port: 9443
+        matches: [{{path: {{value: /static}}}}]
+        filters: [{{urlRewrite: {{path: {{replacePrefixMatch: /assets}}}}}}]
+        backends: [{{port: 8080}}]
+      - app: {LONG[:63]}
+        name: rpc
+        protocol: grpc
+        hostnames: [rpc.example.com]
+        matches:
+          - {{service: shop.Cart, method: Get, headers: {{x-a: b}}}}
+          - {{service: shop.Catalogue}}
+        backends: [{{port: 9000}}]
+        backendScheme: h2c
+      - app: {LONG[:63]}
+        name: db
+        protocol: tcp
+        port: 5432
+        backends: [{{port: 5432}}]
+      - app: {LONG[:63]}
+        name: passthrough
+        protocol: tls
+        port: 6443
+        hostnames: [secure.example.com]
+        backends: [{{port: 8080}}]
+      - app: legacy/old
+        name: moved
+        hostnames: [old.example.com]
+        filters:
+          - requestRedirect:
+              scheme: https
+              hostname: shop.example.com
+              port: 8443
+              statusCode: 302
+              path: {{replaceFullPath: /moved}}
+      - app: old
+        name: cross
+        hostnames: [cross.example.com]
+        backends:
+          - {{namespace: {LONG[:63]}, service: {LONG[:63]}, port: 8080, weight: 1}}
+          - {{port: 80, weight: 0}}
+"""
+#: Every kind the ingress section renders.
+INGRESS_KINDS = {
+    "Gateway",
+    "HTTPRoute",
+    "GRPCRoute",
+    "TCPRoute",
+    "TLSRoute",
+    "ReferenceGrant",
+    "DestinationRule",
+    "AuthorizationPolicy",
+}
+
+
 def rendered(path: Path, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     assert main(["render", str(path)]) == 0, capsys.readouterr().err
     return list(yaml.safe_load_all(capsys.readouterr().out))
@@ -68,7 +157,14 @@ def rendered(path: Path, capsys: pytest.CaptureFixture[str]) -> list[dict[str, A
 @pytest.fixture
 def api(make_fake: Any) -> tuple[FakeKubernetes, Api]:
     fake = make_fake(
-        "gateways.gateway.networking.k8s.io", "authorizationpolicies.security.istio.io"
+        "gateways.gateway.networking.k8s.io",
+        "httproutes.gateway.networking.k8s.io",
+        "grpcroutes.gateway.networking.k8s.io",
+        "tcproutes.gateway.networking.k8s.io",
+        "tlsroutes.gateway.networking.k8s.io",
+        "referencegrants.gateway.networking.k8s.io",
+        "authorizationpolicies.security.istio.io",
+        "destinationrules.networking.istio.io",
     )
     return fake, Api(make_client(fake.transport, field_manager="t"), field_manager="t")
 
@@ -89,7 +185,7 @@ def apply_all(api: Api, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [api.apply(obj, kind_of(obj)) for obj in objects]
 
 
-@pytest.mark.parametrize("source", ["example", "everything"])
+@pytest.mark.parametrize("source", ["example", "everything", "everything-ingress"])
 def test_rendered_objects_validate_against_the_upstream_crds(
     source: str,
     tmp_path: Path,
@@ -97,9 +193,9 @@ def test_rendered_objects_validate_against_the_upstream_crds(
     api: tuple[FakeKubernetes, Api],
 ) -> None:
     path = EXAMPLE
-    if source == "everything":
+    if source != "example":
         path = tmp_path / "everything.yaml"
-        path.write_text(EVERYTHING)
+        path.write_text(EVERYTHING + (INGRESS if source == "everything-ingress" else ""))
     objects = rendered(path, capsys)
     fake, client = api
     stored = apply_all(client, objects)
@@ -127,6 +223,40 @@ def test_everything_uses_every_feature(tmp_path: Path, capsys: pytest.CaptureFix
     assert [o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"] == sorted(
         ["shop", LONG[:63], "legacy"]
     )
+
+
+def test_everything_ingress_uses_every_ingress_feature(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "everything.yaml"
+    path.write_text(EVERYTHING + INGRESS)
+    objects = rendered(path, capsys)
+    mesh_free = tmp_path / "mesh.yaml"
+    mesh_free.write_text(EVERYTHING)
+    mesh = rendered(mesh_free, capsys)
+    ingress = [o for o in objects if o not in mesh]
+    assert {o["kind"] for o in ingress} == INGRESS_KINDS
+    gateway = next(o for o in ingress if o["kind"] == "Gateway")
+    assert [(x["name"], x.get("tls", {}).get("mode")) for x in gateway["spec"]["listeners"]] == [
+        ("tcp-5432", None),
+        ("tls-6443", "Passthrough"),
+        ("http-8080", None),
+        ("https-8443", "Terminate"),
+        ("https-9443", "Terminate"),
+    ]
+    rules = [o["spec"]["rules"][0] for o in ingress if o["kind"] == "HTTPRoute"]
+    filters = {f["type"] for rule in rules for f in rule.get("filters", [])}
+    assert filters == {
+        "RequestHeaderModifier",
+        "ResponseHeaderModifier",
+        "URLRewrite",
+        "RequestRedirect",
+    }
+    grant = next(o for o in ingress if o["kind"] == "ReferenceGrant")
+    assert grant["metadata"]["namespace"] == LONG[:63]
+    assert grant["spec"]["from"][0]["namespace"] == "legacy"
+    rule = next(o for o in ingress if o["kind"] == "DestinationRule")["spec"]["trafficPolicy"]
+    assert [s.get("tls", {}).get("mode") for s in rule["portLevelSettings"]] == ["SIMPLE", None]
 
 
 def test_the_fake_does_reject_what_the_crds_forbid(

@@ -1,8 +1,9 @@
 """Property tests: whatever file ``meshops render`` is given, it exits 0 or 2, never crashes.
 
 Hypothesis writes random YAML documents (unicode, huge numbers, nulls, lists where
-mappings belong), random text, and the example file with one random part replaced,
-removed or added; ``main`` must return 0 with YAML on stdout, or 2 with only
+mappings belong), random text, and the example file (its ingress section included) with
+one random part replaced, removed or added, drawing keys and values from the format's own
+vocabulary; ``main`` must return 0 with YAML on stdout, or 2 with only
 ``file[:line:column]: ...`` lines on stderr.
 """
 
@@ -29,6 +30,12 @@ KEYS = st.sampled_from(
         "apiVersion", "kind", "metadata", "spec", "name", "namespaces", "apps", "mesh",
         "namespace", "serviceAccount", "ports", "port", "protocol", "accepts", "from", "level",
         "methods", "paths", "hosts", "istio", "ingress", "hardened",
+        # spec.ingress
+        "gateway", "hostname", "httpPort", "httpsPort", "tls", "secret", "logLevel", "routes",
+        "app", "hostnames", "matches", "path", "type", "value", "method", "service", "headers",
+        "filters", "urlRewrite", "requestRedirect", "requestHeaderModifier",
+        "responseHeaderModifier", "replacePrefixMatch", "replaceFullPath", "scheme",
+        "statusCode", "set", "add", "remove", "backends", "weight", "backendScheme",
     ]
 ) | st.text(max_size=12)  # fmt: skip
 
@@ -40,6 +47,10 @@ SCALARS = (
     | st.floats()
     | st.text(max_size=20)
     | st.sampled_from(["ambient", "off", "l4", "l7", "http", "tcp", "GET", "/x", "shop", "cart"])
+    | st.sampled_from(
+        ["grpc", "tls", "h2c", "https", "PathPrefix", "RegularExpression", "URLRewrite", "edge"]
+    )
+    | st.sampled_from(["frontend", "monitoring/grafana", "*.example.com", "a.example.com", 443])
 )
 VALUES = st.recursive(
     SCALARS,

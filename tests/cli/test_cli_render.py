@@ -20,6 +20,8 @@ import yaml
 from meshops import __version__, spec
 from meshops.cli import EXIT_INVALID, EXIT_OK, main
 from meshops.cli.output import objects_yaml
+from meshops.cli.render import APPLY_ORDER, file_objects
+from meshops.plan.ingress import plan_ingress
 from meshops.plan.platform import platform_objects
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "shop.yaml"
@@ -30,25 +32,51 @@ def test_render_prints_the_objects_as_yaml(capsys: pytest.CaptureFixture[str]) -
     assert main(["render", str(EXAMPLE)]) == EXIT_OK
     out, err = capsys.readouterr()
     assert err == ""
-    objects, _ = platform_objects(spec.load_file(EXAMPLE))
+    objects, problems = file_objects(spec.read_file(EXAMPLE))
+    assert problems == []
     assert out == objects_yaml(objects)
     assert out.startswith("---\n")
     assert out.endswith("\n")
     assert list(yaml.safe_load_all(out)) == objects
-    heads = [
-        (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
-        for o in yaml.safe_load_all(out)
+    mesh, _ = platform_objects(spec.load_file(EXAMPLE))
+    assert [o for o in objects if o in mesh] == mesh  # the mesh's objects, in their order
+    ingress = spec.read_file(EXAMPLE).ingress
+    assert ingress is not None
+    plan = plan_ingress(ingress.gateway, ingress.route_sets)
+    assert [o for o in objects if o not in mesh] == [  # then the ingress's, by kind
+        o for kind in APPLY_ORDER for o in plan.objects if o["kind"] == kind
     ]
+    heads = [(o["kind"], o["metadata"].get("namespace", "")) for o in yaml.safe_load_all(out)]
     assert heads == [
-        ("Namespace", "", "monitoring"),
-        ("Namespace", "", "shop"),
-        ("Gateway", "monitoring", "waypoint"),
-        ("Gateway", "shop", "waypoint"),
-        ("AuthorizationPolicy", "monitoring", "shop-prometheus-svc"),
-        ("AuthorizationPolicy", "shop", "shop-cart-db-pods"),
-        ("AuthorizationPolicy", "shop", "shop-cart-db-svc"),
-        ("AuthorizationPolicy", "shop", "shop-cart-svc"),
-        ("AuthorizationPolicy", "shop", "shop-catalogue-svc"),
+        ("Namespace", ""),  # ingress
+        ("Namespace", ""),  # monitoring
+        ("Namespace", ""),  # shop
+        ("Gateway", "monitoring"),  # waypoint
+        ("Gateway", "shop"),  # waypoint
+        ("Gateway", "ingress"),  # edge
+        ("HTTPRoute", "ingress"),  # the redirect to HTTPS
+        ("HTTPRoute", "shop"),  # route shop
+        ("HTTPRoute", "shop"),  # route www
+        ("HTTPRoute", "monitoring"),  # route grafana
+        ("AuthorizationPolicy", "monitoring"),  # shop-prometheus-svc
+        ("AuthorizationPolicy", "shop"),  # shop-cart-db-pods
+        ("AuthorizationPolicy", "shop"),  # shop-cart-db-svc
+        ("AuthorizationPolicy", "shop"),  # shop-cart-svc
+        ("AuthorizationPolicy", "shop"),  # shop-catalogue-svc
+        ("AuthorizationPolicy", "monitoring"),  # the gateway may reach grafana
+        ("AuthorizationPolicy", "shop"),  # the gateway may reach the frontend
+    ]
+    assert [o["metadata"]["name"] for o in mesh] == [
+        "ingress",
+        "monitoring",
+        "shop",
+        "waypoint",
+        "waypoint",
+        "shop-prometheus-svc",
+        "shop-cart-db-pods",
+        "shop-cart-db-svc",
+        "shop-cart-svc",
+        "shop-catalogue-svc",
     ]
 
 
@@ -74,8 +102,8 @@ def test_an_invalid_file_prints_one_line_per_error_and_exits_2(
     assert out == ""
     lines = err.splitlines()
     assert lines == [
-        f"{bad}:59:25: spec.apps[3].accepts[0].ports[1]: port 70000 must be an integer 1-65535",
-        f"{bad}:62:7: spec.apps[4].namspace: unknown key 'namspace'; did you mean 'namespace'?",
+        f"{bad}:64:25: spec.apps[3].accepts[0].ports[1]: port 70000 must be an integer 1-65535",
+        f"{bad}:67:7: spec.apps[4].namspace: unknown key 'namspace'; did you mean 'namespace'?",
     ]
     assert all(ERROR_LINE.match(line) for line in lines)
     assert "Traceback" not in err
@@ -83,7 +111,7 @@ def test_an_invalid_file_prints_one_line_per_error_and_exits_2(
     bad.write_text(bad.read_text().replace("namspace", "namespace").replace(", 70000", ""))
     assert main(["render", str(bad)]) == EXIT_INVALID
     assert capsys.readouterr().err == (
-        f"{bad}:66:18: spec.apps[4].accepts[0].from[0]: unknown app 'monitoring/graphana'; "
+        f"{bad}:71:18: spec.apps[4].accepts[0].from[0]: unknown app 'monitoring/graphana'; "
         "did you mean 'monitoring/grafana'?\n"
     )
 

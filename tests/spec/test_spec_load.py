@@ -181,19 +181,13 @@ ERRORS: list[tuple[str, str, str]] = [
         "istio",
         HEAD + SPEC + "  istio: {profile: ambient}\n",
         "p.yaml:24:3: spec.istio: 'istio' is not supported yet by meshops 0.1.0 "
-        "(it reads namespaces and apps); remove it",
-    ),
-    (
-        "ingress",
-        HEAD + SPEC + "  ingress:\n    listeners: []\n",
-        "p.yaml:24:3: spec.ingress: 'ingress' is not supported yet by meshops 0.1.0 "
-        "(it reads namespaces and apps); remove it",
+        "(it reads namespaces, apps and ingress); remove it",
     ),
     (
         "hardened",
         HEAD + SPEC + "  hardened: true\n",
         "p.yaml:24:3: spec.hardened: 'hardened' is not supported yet by meshops 0.1.0 "
-        "(it reads namespaces and apps); remove it",
+        "(it reads namespaces, apps and ingress); remove it",
     ),
     # wrong types, null values, lists where mappings are expected and back
     (

@@ -24,9 +24,11 @@ COMMANDS = (render,)
 _DESCRIPTION = """\
 Istio ambient mesh and Gateway API ingress for Kubernetes, from one platform file.
 
-A platform file declares namespaces, the apps in them and which apps may call
-which; meshops turns it into the Namespaces, waypoints and AuthorizationPolicies
-that enforce it -- the same objects the istio-beacon-k8s charm makes under Juju."""
+A platform file declares namespaces, the apps in them, which apps may call
+which, and the ingress routes from outside to them; meshops turns it into the
+Namespaces, waypoints and AuthorizationPolicies that enforce the mesh, and the
+Gateway, routes and policies of the ingress -- the same objects the
+istio-beacon-k8s and istio-ingress-k8s charms make under Juju."""
 
 _EPILOG = """\
 example:

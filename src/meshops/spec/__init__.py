@@ -16,22 +16,35 @@ A platform file is one YAML document::
             - from: [frontend]         # an app of the same namespace, or namespace/app
               methods: [GET]
               paths: [/cart/*]
+      ingress:                         # optional: a Gateway API gateway in front of apps
+        gateway: {name: edge, namespace: ingress}
+        hostname: shop.example.com
+        tls: {secret: shop-tls}        # an existing kubernetes.io/tls Secret
+        routes:
+          - app: frontend              # an app of spec.apps (or namespace/app)
+            matches: [{path: {type: PathPrefix, value: /}}]
 
 :func:`load_file` (or :func:`load` for text) returns the
-:class:`~meshops.model.platform.Platform` it declares, or raises
+:class:`~meshops.model.platform.Platform` it declares; :func:`read_file` (or
+:func:`read`) a :class:`Declaration`: the platform and its :class:`Ingress`. Each raises
 :class:`PlatformFileError` listing every :class:`SpecError`, each at a line and column.
 """
 
 from meshops.spec.errors import PlatformFileError, SpecError, format_path
-from meshops.spec.loader import load, load_file
+from meshops.spec.ingress import Ingress
+from meshops.spec.loader import Declaration, load, load_file, read, read_file
 from meshops.spec.schema import API_VERSION, KIND
 
 __all__ = [
     "API_VERSION",
     "KIND",
+    "Declaration",
+    "Ingress",
     "PlatformFileError",
     "SpecError",
     "format_path",
     "load",
     "load_file",
+    "read",
+    "read_file",
 ]

@@ -5,12 +5,20 @@ next one runs (a later check cannot run on what an earlier one refused):
 
 1. the YAML (:mod:`meshops.spec.source`): syntax, duplicate keys, tags, size;
 2. the schema (:mod:`meshops.spec.schema`): keys, types and values;
-3. the domain model's own checks, while the file is turned into model objects;
-4. the plan (:func:`meshops.plan.platform.platform_objects`): how the parts fit
-   together (apps in declared namespaces, callers that exist, ports exposed...).
+3. the domain model's own checks, while the file is turned into model objects (and,
+   for the ``ingress`` section, the apps and namespaces it names:
+   :mod:`meshops.spec.ingress`);
+4. the plans: :func:`meshops.plan.platform.platform_objects` for how the parts fit
+   together (apps in declared namespaces, callers that exist, ports exposed...), and
+   :func:`meshops.plan.ingress.plan_ingress` for the routes (two routes claiming the
+   same path, port or hostname).
 
 Every error is a :class:`~meshops.spec.errors.SpecError` pointing at a line and column;
 :class:`~meshops.spec.errors.PlatformFileError` carries them all.
+
+:func:`load` and :func:`load_file` return the :class:`~meshops.model.platform.Platform`;
+:func:`read` and :func:`read_file` a :class:`Declaration`: the platform and its ingress.
+Both check the whole file.
 
 Example:
     >>> platform = load('''
@@ -26,6 +34,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -49,12 +58,14 @@ from meshops.model.platform import (
     Protocol,
 )
 from meshops.model.problems import Problem
+from meshops.plan.ingress import plan_ingress
 from meshops.plan.platform import platform_objects
 from meshops.spec import schema
 from meshops.spec.errors import PlatformFileError, SpecError, quote
+from meshops.spec.ingress import Ingress, build_ingress, plan_errors
 from meshops.spec.source import Document, Path, parse
 
-__all__ = ["load", "load_file"]
+__all__ = ["Declaration", "load", "load_file", "read", "read_file"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -75,8 +86,43 @@ _TYPES = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class Declaration:
+    """Everything a platform file declares.
+
+    Attributes:
+        platform: the namespaces and apps, and who may call whom.
+        ingress: the gateway and its routes, when the file has an ``ingress`` section.
+    """
+
+    platform: Platform
+    ingress: Ingress | None = None
+
+
 def load_file(path: str | os.PathLike[str]) -> Platform:
-    """Read and check the platform file at ``path``.
+    """Read and check the platform file at ``path``; return its platform.
+
+    Raises:
+        PlatformFileError: the file cannot be read or is not a valid platform file.
+    """
+    return read_file(path).platform
+
+
+def load(text: str, file: str = "<string>") -> Platform:
+    """Check a platform file's text and return the platform it declares.
+
+    Args:
+        text: the file's content.
+        file: the file's name, for errors.
+
+    Raises:
+        PlatformFileError: the text is not a valid platform file.
+    """
+    return read(text, file).platform
+
+
+def read_file(path: str | os.PathLike[str]) -> Declaration:
+    """Read and check the platform file at ``path``; return all it declares.
 
     Raises:
         PlatformFileError: the file cannot be read or is not a valid platform file.
@@ -96,11 +142,11 @@ def load_file(path: str | os.PathLike[str]) -> Platform:
         column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
         message = f"the file is not UTF-8 text (byte 0x{raw[e.start]:02x})"
         raise PlatformFileError([SpecError(file, line, column, "", message)]) from None
-    return load(text, file)
+    return read(text, file)
 
 
-def load(text: str, file: str = "<string>") -> Platform:
-    """Check a platform file's text and return the platform it declares.
+def read(text: str, file: str = "<string>") -> Declaration:
+    """Check a platform file's text and return everything it declares.
 
     Args:
         text: the file's content.
@@ -123,12 +169,16 @@ def load(text: str, file: str = "<string>") -> Platform:
         raise PlatformFileError(_schema_errors(doc, e.errors(include_url=False))) from None
     errors: list[SpecError] = []
     platform = _platform(doc, spec, errors)
-    if platform is None:
+    ingress = build_ingress(doc, spec, errors) if spec.spec.ingress is not None else None
+    if platform is None or errors:
         raise PlatformFileError(errors)
     _, problems = platform_objects(platform)
-    if problems:
-        raise PlatformFileError(problem_error(doc, p) for p in problems)
-    return platform
+    errors = [problem_error(doc, p) for p in problems]
+    if ingress is not None:
+        errors += plan_errors(doc, ingress, plan_ingress(ingress.gateway, ingress.route_sets))
+    if errors:
+        raise PlatformFileError(errors)
+    return Declaration(platform, ingress)
 
 
 def problem_error(doc: Document, problem: Problem) -> SpecError:
@@ -149,22 +199,29 @@ def _schema_errors(
     misspelt: set[Path] = set()
     for detail in details:
         if detail["type"] == "extra_forbidden":
-            loc: Path = tuple(detail["loc"])
+            loc = _file_loc(detail)
             guess = _guess(str(loc[-1]), _keys_at(loc[:-1]))
             if guess is not None:
                 misspelt.add((*loc[:-1], guess))
     return [
         _schema_error(doc, d)
         for d in details
-        if not (d["type"] == "missing" and tuple(d["loc"]) in misspelt)
+        if not (d["type"] == "missing" and _file_loc(d) in misspelt)
     ]
 
 
+def _file_loc(detail: pydantic_core.ErrorDetails) -> Path:
+    """An error's location in the file: pydantic's, without the tags of union members."""
+    return tuple(s for s in detail["loc"] if s not in schema.UNION_TAGS)
+
+
 def _schema_error(doc: Document, detail: pydantic_core.ErrorDetails) -> SpecError:
-    loc: Path = tuple(detail["loc"])
+    loc = _file_loc(detail)
     kind = detail["type"]
     value: object = detail.get("input")
     key = loc[-1] if loc else ""
+    if detail["loc"] and detail["loc"][-1] == schema.UNION_TAGS[1] and kind == "list_type":
+        return doc.error(loc, f"must be a mapping or a list, not {_describe(value)}")
     if kind == "missing":
         return doc.error(loc, f"{key!r} is required", key=True)
     if kind == "extra_forbidden":
