@@ -42,7 +42,7 @@ def test_render_prints_the_objects_as_yaml(capsys: pytest.CaptureFixture[str]) -
     assert [o for o in objects if o in mesh] == mesh  # the mesh's objects, in their order
     ingress = spec.read_file(EXAMPLE).ingress
     assert ingress is not None
-    plan = plan_ingress(ingress.gateway, ingress.route_sets)
+    plan = plan_ingress(ingress.gateway, ingress.route_sets, ingress.waypoints)
     assert [o for o in objects if o not in mesh] == [  # then the ingress's, by kind
         o for kind in APPLY_ORDER for o in plan.objects if o["kind"] == kind
     ]

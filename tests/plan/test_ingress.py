@@ -553,6 +553,20 @@ def test_the_plan_is_the_same_whatever_order_sets_arrive_in() -> None:
         assert plan_ingress(GW_TLS, sets).objects == reference
 
 
+def test_in_a_namespace_with_a_waypoint_the_gateway_policy_lets_the_waypoint_in() -> None:
+    plan = plan_ingress(GW, [web("shop", "prod", 3)], waypoints={"prod": "beacon-waypoint"})
+    [policy] = by_kind(plan, "AuthorizationPolicy")
+    assert policy["spec"]["rules"] == [
+        {
+            "from": [{"source": {"principals": [GW_PRINCIPAL]}}],
+            "to": [{"operation": {"ports": ["8080"]}}],
+        },
+        {"from": [{"source": {"principals": ["cluster.local/ns/prod/sa/beacon-waypoint"]}}]},
+    ]
+    other = plan_ingress(GW, [web("shop", "prod", 3)], waypoints={"dev": "waypoint"})
+    assert len(by_kind(other, "AuthorizationPolicy")[0]["spec"]["rules"]) == 1
+
+
 def test_tls_secret() -> None:
     secret = tls_secret("gw-tls", "edge", "CERT\nCHAIN\n", "KEY\n")
     assert secret["type"] == "kubernetes.io/tls"

@@ -99,6 +99,10 @@ def test_a_file_without_ingress_has_none() -> None:
     assert declaration.platform == spec.load(text, "p.yaml")
 
 
+#: The waypoints of HEAD's namespaces on the mesh.
+WAYPOINTS = {"shop": "waypoint", "monitoring": "waypoint"}
+
+
 def test_the_smallest_section_takes_every_default() -> None:
     assert read("routes: [{app: frontend}]\n") == spec.Ingress(
         GATEWAY,
@@ -111,11 +115,12 @@ def test_the_smallest_section_takes_every_default() -> None:
                 Route("frontend", Protocol.HTTP, None, backends=(Backend("frontend", 8080),)),
             ),
         ),
+        WAYPOINTS,
     )
 
 
 def test_an_empty_section_is_a_gateway_without_routes() -> None:
-    assert read("{}\n") == spec.Ingress(GATEWAY)
+    assert read("{}\n") == spec.Ingress(GATEWAY, (), WAYPOINTS)
 
 
 def test_every_gateway_setting() -> None:

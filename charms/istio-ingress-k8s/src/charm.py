@@ -35,6 +35,7 @@ from meshops.k8s.kinds import (
     GATEWAY,
     GRPC_ROUTE,
     HTTP_ROUTE,
+    NAMESPACE,
     REFERENCE_GRANT,
     SECRET,
     SERVICE,
@@ -52,6 +53,7 @@ from meshops.plan.ingress import (
     web_route,
     web_url,
 )
+from meshops.plan.mesh import USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +182,7 @@ class IstioIngressCharm(ops.CharmBase):
             secret = self._tls_secret(outcome)
             gateway = self._gateway(self._secret_name if secret is not None else None)
             route_sets, refused = self._route_sets()
-            plan = plan_ingress(gateway, route_sets)
+            plan = plan_ingress(gateway, route_sets, self._waypoints(api, route_sets))
             refused |= plan.refused_sources
             for problem in plan.problems:
                 log.warning("refused: %s", problem)
@@ -231,6 +233,20 @@ class IstioIngressCharm(ops.CharmBase):
             return None
         value = first.get("hostname") or first.get("ip")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
         return str(value) if value else None  # pyright: ignore[reportUnknownArgumentType]
+
+    def _waypoints(self, api: Api, route_sets: list[RouteSet]) -> dict[str, str]:
+        """The waypoint each requirer's namespace sends its Services' traffic through."""
+        wanted = {s.namespace for s in route_sets}
+        if not wanted:
+            return {}
+        found: dict[str, str] = {}
+        for namespace in api.list(NAMESPACE, None):
+            name, labels = objects.name(namespace), objects.labels(namespace)
+            waypoint = labels.get(USE_WAYPOINT_LABEL)
+            elsewhere = labels.get(USE_WAYPOINT_NAMESPACE_LABEL, name) != name
+            if name in wanted and waypoint and not elsewhere:
+                found[name] = waypoint
+        return found
 
     def _remember(self, address: str | None) -> None:
         """Keep the address in peer data: the certificate request is built from it."""

@@ -79,7 +79,7 @@ def file_objects(declaration: spec.Declaration) -> tuple[list[dict[str, Any]], l
     problems = [f"{p.field}: {p.message}" for p in found]
     if declaration.ingress is not None:
         ingress = declaration.ingress
-        plan = plan_ingress(ingress.gateway, ingress.route_sets)
+        plan = plan_ingress(ingress.gateway, ingress.route_sets, ingress.waypoints)
         objects += plan.objects
         problems += [str(p) for p in plan.problems] + [str(c) for c in plan.conflicts]
     rank = {kind: i for i, kind in enumerate(APPLY_ORDER)}

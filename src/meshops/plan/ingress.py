@@ -19,7 +19,9 @@ named ``<gateway>-<app>-<listener>``; each rule carries its route's name (a cros
 gets a ReferenceGrant in its own namespace); the Gateway, the redirect route and the
 DestinationRules (TLS or HTTP/2 towards a backend, for the gateway only) live in the
 gateway's namespace; each backend app gets an AuthorizationPolicy in its namespace that
-lets the gateway, by its service account, reach the backend's ports.
+lets the gateway, by its service account, reach the backend's ports (and, where the
+namespace uses a waypoint, lets the waypoint in too: an ALLOW policy on pods denies what
+no ALLOW policy allows, and calls through the Service reach the pods from the waypoint).
 
 Conflicts, decided per route. Requirers are taken in ``order`` (a relation's id, which
 Juju hands out in creation order: the older relation first). A route *claims* each
@@ -53,7 +55,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from meshops.model.ingress import (
@@ -299,8 +301,20 @@ class _Claims:
                 self.keys.setdefault(key, holder)
 
 
-def plan_ingress(gateway: GatewayConfig, route_sets: Iterable[RouteSet]) -> IngressPlan:
-    """Everything ``gateway`` needs to serve ``route_sets``; see the module docstring."""
+def plan_ingress(
+    gateway: GatewayConfig,
+    route_sets: Iterable[RouteSet],
+    waypoints: Mapping[str, str] | None = None,
+) -> IngressPlan:
+    """Everything ``gateway`` needs to serve ``route_sets``; see the module docstring.
+
+    Args:
+        gateway: the gateway.
+        route_sets: what the requirers ask for.
+        waypoints: the waypoint (its name) each namespace's Services use, where they use
+            one: the policy letting the gateway reach a backend's pods also lets that
+            waypoint in, so calls through the backend's Service keep working.
+    """
     claims = _Claims(gateway)
     problems: list[Problem] = []
     conflicts: list[Conflict] = []
@@ -351,7 +365,7 @@ def plan_ingress(gateway: GatewayConfig, route_sets: Iterable[RouteSet]) -> Ingr
     objects.extend(_routes(gateway, accepted))
     objects.extend(_reference_grants(gateway, accepted))
     objects.extend(_destination_rules(gateway, accepted))
-    objects.extend(_authorization_policies(gateway, accepted))
+    objects.extend(_authorization_policies(gateway, accepted, waypoints or {}))
     return IngressPlan(objects, problems, conflicts, served, refused, tuple(listeners))
 
 
@@ -760,8 +774,15 @@ def _destination_rules(gateway: GatewayConfig, accepted: Sequence[_Accepted]) ->
     return out
 
 
-def _authorization_policies(gateway: GatewayConfig, accepted: Sequence[_Accepted]) -> list[Obj]:
-    """Per requirer, let the gateway (only it) reach its backends' ports."""
+def _authorization_policies(
+    gateway: GatewayConfig, accepted: Sequence[_Accepted], waypoints: Mapping[str, str]
+) -> list[Obj]:
+    """Per requirer, let the gateway reach its backends' ports.
+
+    An ALLOW policy on pods denies whatever no ALLOW policy allows. In a namespace whose
+    Services use a waypoint, calls through a Service reach the pods from the waypoint,
+    which has enforced the Service's own policies: those are let in on every port.
+    """
     wanted: dict[tuple[str, str, str], tuple[RouteSet, set[int]]] = {}
     for item in accepted:
         route_set = item.route_set
@@ -782,6 +803,14 @@ def _authorization_policies(gateway: GatewayConfig, accepted: Sequence[_Accepted
         if (ns, name) in names:
             name = dns_label(gateway.name, app, source, max_length=62)
         names.add((ns, name))
+        rules: list[Obj] = [
+            {
+                "from": [{"source": {"principals": [gateway_identity]}}],
+                "to": [{"operation": {"ports": [str(p) for p in sorted(ports)]}}],
+            }
+        ]
+        if ns in waypoints:
+            rules.append({"from": [{"source": {"principals": [principal(ns, waypoints[ns])]}}]})
         out.append(
             {
                 "apiVersion": "security.istio.io/v1",
@@ -794,12 +823,7 @@ def _authorization_policies(gateway: GatewayConfig, accepted: Sequence[_Accepted
                 "spec": {
                     "selector": {"matchLabels": {APP_NAME_LABEL: app}},
                     "action": "ALLOW",
-                    "rules": [
-                        {
-                            "from": [{"source": {"principals": [gateway_identity]}}],
-                            "to": [{"operation": {"ports": [str(p) for p in sorted(ports)]}}],
-                        }
-                    ],
+                    "rules": rules,
                 },
             }
         )

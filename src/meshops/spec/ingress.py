@@ -69,10 +69,12 @@ class Ingress:
         gateway: the gateway.
         route_sets: one per route of the file, in the file's order (``order`` is the
             route's index in ``spec.ingress.routes``, ``source`` its name).
+        waypoints: the waypoint of each namespace on the mesh.
     """
 
     gateway: model.GatewayConfig
     route_sets: tuple[RouteSet, ...] = ()
+    waypoints: Mapping[str, str] = dataclasses.field(default_factory=dict[str, str])
 
 
 def build_ingress(
@@ -93,7 +95,8 @@ def build_ingress(
     route_sets = [builder.route_set(i, route, gateway) for i, route in enumerate(section.routes)]
     if builder.failed or gateway is None:
         return None
-    return Ingress(gateway, tuple(s for s in route_sets if s is not None))
+    waypoints = {ns.name: WAYPOINT for ns in spec.spec.namespaces if ns.mesh == "ambient"}
+    return Ingress(gateway, tuple(s for s in route_sets if s is not None), waypoints)
 
 
 def plan_errors(doc: Document, ingress: Ingress, plan: IngressPlan) -> list[SpecError]:

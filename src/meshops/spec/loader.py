@@ -175,7 +175,9 @@ def read(text: str, file: str = "<string>") -> Declaration:
     _, problems = platform_objects(platform)
     errors = [problem_error(doc, p) for p in problems]
     if ingress is not None:
-        errors += plan_errors(doc, ingress, plan_ingress(ingress.gateway, ingress.route_sets))
+        errors += plan_errors(
+            doc, ingress, plan_ingress(ingress.gateway, ingress.route_sets, ingress.waypoints)
+        )
     if errors:
         raise PlatformFileError(errors)
     return Declaration(platform, ingress)

@@ -230,6 +230,21 @@ def test_an_ingress_requirer_gets_a_route_a_policy_and_its_url(ctx: Any, fake: A
     )
 
 
+def test_in_a_namespace_with_a_waypoint_the_policy_lets_the_waypoint_in(
+    ctx: Any, fake: Any
+) -> None:
+    load_balancer(fake)
+    shop = fake.get("v1", "Namespace", "shop")
+    shop["metadata"]["labels"] = {"istio.io/use-waypoint": "beacon-waypoint"}
+    fake.add(shop)
+    rel = ingress("web")
+    ctx.run(ctx.on.relation_changed(rel), state(rel))
+    [policy] = fake.list(AP, "AuthorizationPolicy", "shop")
+    assert policy["spec"]["rules"][1] == {
+        "from": [{"source": {"principals": ["cluster.local/ns/shop/sa/beacon-waypoint"]}}]
+    }
+
+
 def test_the_url_uses_the_external_hostname_and_ports(ctx: Any, fake: Any) -> None:
     rel = ingress("web")
     config = {"external-hostname": "shop.example.com", "http-port": 8000}
