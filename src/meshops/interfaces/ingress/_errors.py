@@ -2,38 +2,9 @@
 
 from __future__ import annotations
 
-import reprlib
+from meshops.interfaces._fields import clip, quote
 
-_QUOTE_MAX = 120
-_MESSAGE_MAX = 300
-
-_repr = reprlib.Repr()
-_repr.maxlevel = 2
-_repr.maxstring = 60
-_repr.maxother = 60
-_repr.maxlong = 40
-_repr.maxlist = _repr.maxtuple = _repr.maxdict = _repr.maxset = 4
-
-
-def quote(value: object) -> str:
-    """A short ``repr`` of ``value``, bounded in length and cost whatever its size.
-
-    Example:
-        >>> quote("x" * 100)
-        "'xxxxxxxxxxxxxxxxxxxxxxxxxxx...xxxxxxxxxxxxxxxxxxxxxxxxxxxx'"
-    """
-    try:
-        text = _repr.repr(value)
-    except RecursionError:  # pragma: no cover - reprlib stops at maxlevel first
-        return f"<{type(value).__name__}>"
-    return text if len(text) <= _QUOTE_MAX else f"{text[: _QUOTE_MAX - 3]}..."
-
-
-def clip(message: str) -> str:
-    """``message``, its middle cut out if it is too long for a status line or a log."""
-    if len(message) <= _MESSAGE_MAX:
-        return message
-    return f"{message[: _MESSAGE_MAX - 80]} ... {message[-60:]}"
+__all__ = ["DataValidationError", "IngressError", "NotReadyError", "clip", "quote"]
 
 
 class IngressError(RuntimeError):

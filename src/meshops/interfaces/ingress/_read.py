@@ -24,6 +24,7 @@ from typing import Any, cast
 import pydantic
 
 from meshops import model
+from meshops.interfaces._fields import json_type
 from meshops.interfaces.ingress._errors import clip, quote
 from meshops.interfaces.ingress._wire import (
     APP_KEYS,
@@ -158,24 +159,6 @@ def load_json(raw: str) -> tuple[Any, str | None]:
         return None, f"is not valid JSON ({clip(str(e))}): {quote(raw)}"
 
 
-def _json_type(value: Any) -> str:
-    """What JSON calls ``value``, and the value: ``"a number 8.5"``."""
-    shown = quote(value)
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        kind = "a boolean"
-    elif isinstance(value, (int, float)):
-        kind = "a number"
-    elif isinstance(value, str):
-        kind = "a string"
-    elif isinstance(value, list):
-        kind = "an array"
-    else:
-        kind = "an object"
-    return f"{kind} {shown}"
-
-
 def _string(raw: str) -> tuple[str, str | None]:
     """A string field: a JSON string, or (as the first v2 releases wrote it) raw text."""
     if len(raw) > MAX_VALUE_CHARS:
@@ -184,7 +167,7 @@ def _string(raw: str) -> tuple[str, str | None]:
     if why is not None:
         return raw, None
     if not isinstance(value, str):
-        return "", f"must be a JSON string, got {_json_type(value)}"
+        return "", f"must be a JSON string, got {json_type(value)}"
     return value, None
 
 
@@ -209,7 +192,7 @@ def _port(raw: str | None) -> tuple[int, str | None]:
     if why is not None:
         return 0, why
     if isinstance(value, bool) or not isinstance(value, int):
-        return 0, f"must be a JSON integer 1-65535, got {_json_type(value)}"
+        return 0, f"must be a JSON integer 1-65535, got {json_type(value)}"
     if not 1 <= value <= 65535:
         return 0, f"{quote(value)} must be 1-65535"
     return value, None
@@ -224,7 +207,7 @@ def _flag(raw: str | None) -> tuple[bool, str | None]:
     if value is None:  # releases that wrote every field wrote null for "not set"
         return False, None
     if not isinstance(value, bool):
-        return False, f"must be a JSON boolean, got {_json_type(value)}"
+        return False, f"must be a JSON boolean, got {json_type(value)}"
     return value, None
 
 
@@ -269,7 +252,7 @@ def _read_unit(
             if isinstance(value, str) and is_ip(value):
                 ip = value
             else:
-                why = f"must be an IP address as a JSON string, got {_json_type(value)}"
+                why = f"must be an IP address as a JSON string, got {json_type(value)}"
         if why is not None:
             problems.append(model.Problem(source, f"{where}.{IP_KEY}", f"{why}; ignored", app))
     return IngressRequirerUnitData(host=host, ip=ip), problems
@@ -408,12 +391,12 @@ def read_url(
     field = INGRESS_KEY
     if why is None:
         if not isinstance(value, dict) or "url" not in value:
-            why = f'must be a JSON object {{"url": ...}}, got {_json_type(value)}'
+            why = f'must be a JSON object {{"url": ...}}, got {json_type(value)}'
         else:
             field = f"{INGRESS_KEY}.url"
             url = cast("dict[str, object]", value)["url"]
             if not isinstance(url, str):
-                why = f"must be a JSON string, got {_json_type(url)}"
+                why = f"must be a JSON string, got {json_type(url)}"
             else:
                 try:
                     return str(IngressUrl.model_validate({"url": url}).url), None

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, TypeVar
 import pydantic
 import pydantic_core
 
+from meshops.interfaces._fields import json_type
 from meshops.interfaces.istio_ingress_route._errors import as_field_error, clip, join_field, quote
 from meshops.interfaces.istio_ingress_route._wire import (
     FILTER_TAGS,
@@ -114,24 +115,6 @@ def read_config(raw: str | None, *, source: str, app: str) -> ConfigRead:
     return ConfigRead(config, tuple(routes), ())
 
 
-def _json_type(value: Any) -> str:
-    """What JSON calls ``value``'s type, and the value: ``"an array [1, 2]"``."""
-    shown = quote(value)
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        kind = "a boolean"
-    elif isinstance(value, (int, float)):
-        kind = "a number"
-    elif isinstance(value, str):
-        kind = "a string"
-    elif isinstance(value, list):
-        kind = "an array"
-    else:
-        kind = "an object"
-    return f"{kind} {shown}"
-
-
 def _loc(loc: Sequence[int | str]) -> str:
     """A pydantic error location as a field path: ``http_routes[0].matches[1].path``."""
     out = ""
@@ -208,7 +191,7 @@ class _Reader:
             self.problem("config", f"is not valid JSON ({clip(str(e))}): {quote(raw)}")
             return None
         if not isinstance(value, dict):
-            self.problem("config", f"must be a JSON object, got {_json_type(value)}")
+            self.problem("config", f"must be a JSON object, got {json_type(value)}")
             return None
         return value  # pyright: ignore[reportUnknownVariableType]
 
@@ -227,9 +210,9 @@ class _Reader:
             elif detail["type"] == "missing":
                 message = "is required"
             elif detail["type"] in ("model_type", "model_attributes_type", "dict_type"):
-                message = f"must be a JSON object, got {_json_type(detail['input'])}"
+                message = f"must be a JSON object, got {json_type(detail['input'])}"
             elif detail["type"] == "list_type":
-                message = f"must be a JSON array, got {_json_type(detail['input'])}"
+                message = f"must be a JSON array, got {json_type(detail['input'])}"
             else:
                 message = f"{detail['msg']}, got {quote(detail['input'])}"
             self.problem(where, message)

@@ -19,6 +19,7 @@ from typing import Any
 import pydantic
 
 from meshops import model
+from meshops.interfaces._fields import json_type
 from meshops.interfaces.service_mesh._errors import as_field_error, clip, join_field, quote
 from meshops.interfaces.service_mesh._wire import (
     CMRData,
@@ -58,24 +59,6 @@ def load_json(raw: str) -> tuple[Any, str | None]:
         return None, f"is nested too deeply to parse: {quote(raw)}"
     except ValueError as e:  # JSONDecodeError, and integers with too many digits
         return None, f"is not valid JSON ({clip(str(e))}): {quote(raw)}"
-
-
-def _json_type(value: Any) -> str:
-    """What JSON calls ``value``'s type, and the value: ``"an object {'a': 1}"``."""
-    shown = quote(value)
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        kind = "a boolean"
-    elif isinstance(value, (int, float)):
-        kind = "a number"
-    elif isinstance(value, str):
-        kind = "a string"
-    elif isinstance(value, list):
-        kind = "an array"
-    else:
-        kind = "an object"
-    return f"{kind} {shown}"
 
 
 def _loc(loc: Sequence[int | str]) -> str:
@@ -161,7 +144,7 @@ def read_policies(raw: str | None, *, source: str, app: str) -> PolicyRead:
     if why is not None:
         return PolicyRead(problems=(model.Problem(source, "policies", why, app),))
     if not isinstance(value, list):
-        message = f"must be a JSON list of policies, got {_json_type(value)}"
+        message = f"must be a JSON list of policies, got {json_type(value)}"
         return PolicyRead(problems=(model.Problem(source, "policies", message, app),))
     items: list[Any] = value  # pyright: ignore[reportUnknownVariableType]
     if len(items) > MAX_POLICIES:
