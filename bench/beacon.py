@@ -18,17 +18,16 @@ Usage: .venv/bin/python bench/beacon.py [--apps 200] [--policies 5]
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from _reconcile import measure, report
 from ops import testing
 
-from meshops.testing import FakeKubernetes
+from meshops.testing import FakeKubernetes, charm
 from meshops.testing.upstream import crd_docs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,14 +36,9 @@ MODEL = "bench"
 
 
 def load_charm() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "istio_beacon_k8s_charm", REPO / "charms" / "istio-beacon-k8s" / "src" / "charm.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.IstioBeaconCharm
+    return charm.load_charm(
+        REPO / "charms" / "istio-beacon-k8s", "istio_beacon_k8s_charm"
+    ).IstioBeaconCharm
 
 
 def cluster() -> FakeKubernetes:
@@ -103,36 +97,14 @@ def main() -> None:
     state = testing.State(
         leader=True, relations=relations(args.apps, args.policies), model=testing.Model(name=MODEL)
     )
-    with fake.installed():
-        fake.clear_log()
-        start = time.perf_counter()
-        out = ctx.run(ctx.on.config_changed(), state)
-        full_s = time.perf_counter() - start
-        full_reads, full_writes = fake.reads, fake.writes
-
-        fake.clear_log()
-        start = time.perf_counter()
-        ctx.run(ctx.on.update_status(), out)
-        noop_s = time.perf_counter() - start
-        noop_reads, noop_writes = fake.reads, fake.writes
+    _, figures = measure(ctx, state, fake)
 
     policies = len(fake.list("security.istio.io/v1", "AuthorizationPolicy", MODEL))
     # one on each app's Service; one on its pods when it has unit (odd-numbered) policies
     expected = args.apps * (1 + (args.policies > 1))
     if policies != expected:
         sys.exit(f"expected {expected} AuthorizationPolicies, the fake holds {policies}")
-    print(
-        json.dumps(
-            {
-                "full_s": round(full_s, 3),
-                "full_reads": full_reads,
-                "full_writes": full_writes,
-                "noop_s": round(noop_s, 3),
-                "noop_reads": noop_reads,
-                "noop_writes": noop_writes,
-            }
-        )
-    )
+    report(figures)
 
 
 if __name__ == "__main__":

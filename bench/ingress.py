@@ -20,17 +20,16 @@ Usage: .venv/bin/python bench/ingress.py [--apps 200] [--routes 5]
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from _reconcile import measure, report
 from ops import testing
 
-from meshops.testing import FakeKubernetes
+from meshops.testing import FakeKubernetes, charm
 from meshops.testing.upstream import crd_docs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,14 +50,9 @@ KINDS = (
 
 
 def load_charm() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "istio_ingress_k8s_charm", REPO / "charms" / "istio-ingress-k8s" / "src" / "charm.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.IstioIngressCharm
+    return charm.load_charm(
+        REPO / "charms" / "istio-ingress-k8s", "istio_ingress_k8s_charm"
+    ).IstioIngressCharm
 
 
 def cluster() -> FakeKubernetes:
@@ -136,18 +130,7 @@ def main() -> None:
     state = testing.State(
         leader=True, relations=relations(args.apps, args.routes), model=testing.Model(name=MODEL)
     )
-    with fake.installed():
-        fake.clear_log()
-        start = time.perf_counter()
-        out = ctx.run(ctx.on.config_changed(), state)
-        full_s = time.perf_counter() - start
-        full_reads, full_writes = fake.reads, fake.writes
-
-        fake.clear_log()
-        start = time.perf_counter()
-        ctx.run(ctx.on.update_status(), out)
-        noop_s = time.perf_counter() - start
-        noop_reads, noop_writes = fake.reads, fake.writes
+    out, figures = measure(ctx, state, fake)
 
     rules = sum(
         len(route["spec"]["rules"])
@@ -158,18 +141,7 @@ def main() -> None:
         sys.exit(f"expected {args.apps * args.routes} HTTPRoute rules, the fake holds {rules}")
     if not isinstance(out.unit_status, testing.ActiveStatus):
         sys.exit(f"the charm is not active: {out.unit_status}")
-    print(
-        json.dumps(
-            {
-                "full_s": round(full_s, 3),
-                "full_reads": full_reads,
-                "full_writes": full_writes,
-                "noop_s": round(noop_s, 3),
-                "noop_reads": noop_reads,
-                "noop_writes": noop_writes,
-            }
-        )
-    )
+    report(figures)
 
 
 if __name__ == "__main__":

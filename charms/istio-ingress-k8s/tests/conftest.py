@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ops import testing
+
+from meshops.testing.charm import load_charm
 
 CHARM_ROOT = Path(__file__).resolve().parents[1]
 MODEL = "edge"
@@ -26,19 +26,7 @@ INGRESS_CRDS = (
 )
 
 
-def _load_charm_module() -> Any:
-    name = "istio_ingress_k8s_charm"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, CHARM_ROOT / "src" / "charm.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-charm_module = _load_charm_module()
+charm_module = load_charm(CHARM_ROOT, "istio_ingress_k8s_charm")
 IstioIngressCharm = charm_module.IstioIngressCharm
 
 
