@@ -13,6 +13,7 @@ reconcile found, shared with every unit.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 from typing import Any
@@ -24,7 +25,7 @@ from charmlibs.interfaces.tls_certificates import (
     TLSCertificatesRequiresV4,
 )
 
-from meshops.interfaces.ingress import IngressPerAppProvider
+from meshops.interfaces.ingress import IngressPerAppProvider, IngressRequest
 from meshops.interfaces.istio_ingress_route import IstioIngressRouteProvider
 from meshops.interfaces.outcome import Outcome, add_statuses, share, shared
 from meshops.interfaces.service_mesh import ServiceMeshConsumer
@@ -94,10 +95,11 @@ class IstioIngressCharm(ops.CharmBase):
         self._outcome: Outcome | None = None  # set when this dispatch reconciled
         self._routes = IstioIngressRouteProvider(self, ROUTE_RELATION)
         self._ingress = IngressPerAppProvider(self, INGRESS_RELATION)
+        self._cert_requests = self._certificate_requests()
         self._certs = TLSCertificatesRequiresV4(
             self,
             CERTS_RELATION,
-            certificate_requests=self._certificate_requests(),
+            certificate_requests=self._cert_requests,
             mode=Mode.APP,
             # the request follows external-hostname, or the address the leader last saw
             refresh_events=[self.on.config_changed, self.on.update_status],
@@ -147,7 +149,7 @@ class IstioIngressCharm(ops.CharmBase):
             optional_kinds=OPTIONAL_KINDS,
         )
 
-    def _gateway(self, tls_secret_name: str | None) -> GatewayConfig:
+    def _gateway(self) -> GatewayConfig:
         """The gateway the config describes; raises ValueError naming a bad option."""
         hostname = str(self.config["external-hostname"]).strip() or None
         return GatewayConfig(
@@ -156,7 +158,6 @@ class IstioIngressCharm(ops.CharmBase):
             hostname=hostname,
             http_port=_int(self.config["http-port"], "http-port"),
             https_port=_int(self.config["https-port"], "https-port"),
-            tls_secret=tls_secret_name,
             log_level=str(self.config["log-level"]),
         )
 
@@ -171,7 +172,7 @@ class IstioIngressCharm(ops.CharmBase):
         """Make the cluster hold what the plan wants; tell requirers; say what happened."""
         outcome = Outcome()
         try:
-            self._gateway(None)
+            gateway = self._gateway()
         except ValueError as e:
             outcome.blocked.append(f"config: {e}")
             return outcome  # nothing changes until the config is right
@@ -180,8 +181,10 @@ class IstioIngressCharm(ops.CharmBase):
             address = self._load_balancer_address(api)
             self._remember(address)
             secret = self._tls_secret(outcome)
-            gateway = self._gateway(self._secret_name if secret is not None else None)
-            route_sets, refused = self._route_sets()
+            if secret is not None:
+                gateway = dataclasses.replace(gateway, tls_secret=self._secret_name)
+            ingress_requests = self._ingress.requests()
+            route_sets, refused = self._route_sets(ingress_requests)
             plan = plan_ingress(gateway, route_sets, self._waypoints(api, route_sets))
             refused |= plan.refused_sources
             for problem in plan.problems:
@@ -205,7 +208,7 @@ class IstioIngressCharm(ops.CharmBase):
             if host is None:
                 outcome.waiting.append("waiting for the gateway's LoadBalancer address")
             else:
-                untold = self._publish(gateway, plan, host, refused)
+                untold = self._publish(gateway, plan, host, refused, ingress_requests)
             self._describe(plan, refused, untold, outcome)
         except KubernetesError as e:
             outcome.blocked, outcome.waiting = [], []
@@ -280,7 +283,7 @@ class IstioIngressCharm(ops.CharmBase):
         relation = self.model.get_relation(CERTS_RELATION)
         if relation is None:
             return None
-        requests = self._certificate_requests()
+        requests = self._cert_requests
         if not requests:
             outcome.waiting.append("waiting for a hostname or address to request TLS for")
             return None
@@ -293,7 +296,9 @@ class IstioIngressCharm(ops.CharmBase):
         chain = [leaf, *(str(c) for c in certificate.chain if str(c) != leaf)]
         return tls_secret(self._secret_name, self.model.name, "\n".join(chain), str(key))
 
-    def _route_sets(self) -> tuple[list[RouteSet], set[str]]:
+    def _route_sets(
+        self, ingress_requests: list[IngressRequest]
+    ) -> tuple[list[RouteSet], set[str]]:
         """Every requirer's routes, and the sources whose input was refused."""
         sets: list[RouteSet] = []
         refused: set[str] = set()
@@ -307,7 +312,7 @@ class IstioIngressCharm(ops.CharmBase):
                         source, request.app, request.model, request.relation_id, request.routes
                     )
                 )
-        for request in self._ingress.requests():
+        for request in ingress_requests:
             source = f"{INGRESS_RELATION}:{request.relation_id}"
             if request.problems:
                 self._refuse(source, request.problems, refused)
@@ -334,7 +339,12 @@ class IstioIngressCharm(ops.CharmBase):
         refused.add(source)
 
     def _publish(
-        self, gateway: GatewayConfig, plan: IngressPlan, host: str, refused: set[str]
+        self,
+        gateway: GatewayConfig,
+        plan: IngressPlan,
+        host: str,
+        refused: set[str],
+        ingress_requests: list[IngressRequest],
     ) -> list[str]:
         """Tell requirers where their served routes are; return what could not be told.
 
@@ -348,7 +358,7 @@ class IstioIngressCharm(ops.CharmBase):
         for relation in self.model.relations[ROUTE_RELATION]:
             if plan.served.get(f"{ROUTE_RELATION}:{relation.id}") == ():
                 self._routes.wipe_ingress_data(relation)
-        for request in self._ingress.requests():
+        for request in ingress_requests:
             source = f"{INGRESS_RELATION}:{request.relation_id}"
             relation = self.model.get_relation(INGRESS_RELATION, request.relation_id)
             if relation is None or source in refused:
