@@ -5,9 +5,10 @@ the format (namespaces on and off the mesh, L4 and L7 rules, gRPC, hosts, suffix
 every method, names long enough to be shortened) and from that file with an ingress
 section using every ingress feature (TLS, custom web ports, HTTP, gRPC, TCP and TLS
 routes, every match, filter and backend form, cross-namespace and weighted backends,
-backend TLS and h2c) is server-side applied to the in-process Kubernetes API fake with
-the official CRDs installed (Gateway API v1.5.1 Gateway, routes and ReferenceGrant,
-Istio 1.30.3 AuthorizationPolicy and DestinationRule): openAPIV3Schema and CEL rules.
+backend TLS and h2c), and from that file hardened (deny-all policies), is server-side
+applied to the in-process Kubernetes API fake with the official CRDs installed (Gateway
+API v1.5.1 Gateway, routes and ReferenceGrant, Istio 1.30.3 AuthorizationPolicy and
+DestinationRule): openAPIV3Schema and CEL rules.
 """
 
 from __future__ import annotations
@@ -185,7 +186,15 @@ def apply_all(api: Api, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [api.apply(obj, kind_of(obj)) for obj in objects]
 
 
-@pytest.mark.parametrize("source", ["example", "everything", "everything-ingress"])
+HARDENED = """\
+  hardened: true
+  istio: {profile: ambient, hub: registry.local/istio, tag: 1.30.3, namespace: mesh-system}
+"""
+
+
+@pytest.mark.parametrize(
+    "source", ["example", "everything", "everything-ingress", "everything-hardened"]
+)
 def test_rendered_objects_validate_against_the_upstream_crds(
     source: str,
     tmp_path: Path,
@@ -195,9 +204,14 @@ def test_rendered_objects_validate_against_the_upstream_crds(
     path = EXAMPLE
     if source != "example":
         path = tmp_path / "everything.yaml"
-        path.write_text(EVERYTHING + (INGRESS if source == "everything-ingress" else ""))
+        extra = {"everything-ingress": INGRESS, "everything-hardened": HARDENED + INGRESS}
+        path.write_text(EVERYTHING + extra.get(source, ""))
     objects = rendered(path, capsys)
     fake, client = api
+    if source == "everything-hardened":
+        operator = objects.pop(0)  # for istioctl, not the API server
+        assert operator["kind"] == "IstioOperator"
+        fake.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mesh-system"}})
     stored = apply_all(client, objects)
     assert [(o["kind"], o["metadata"]["name"]) for o in stored] == [
         (o["kind"], o["metadata"]["name"]) for o in objects

@@ -2,10 +2,10 @@
 
 Covers the file format (defaults, ``from`` forms, ``mesh: off``), each class of error
 with its exact ``file:line:column: path: rule`` line (unreadable files, non-mapping
-documents, wrong types, null values, unknown keys with suggestions, sections not supported
-yet, bad values, cross-references checked by the plan, the model's own checks), that all
-errors of a file are reported at once in file order, and that examples/shop.yaml loads
-and renders the same bytes every time.
+documents, wrong types, null values, unknown keys with suggestions, the istio section
+and hardened mode, bad values, cross-references checked by the plan, the model's own
+checks), that all errors of a file are reported at once in file order, and that
+examples/shop.yaml loads and renders the same bytes every time.
 """
 
 from __future__ import annotations
@@ -176,18 +176,55 @@ ERRORS: list[tuple[str, str, str]] = [
         ),
         "p.yaml:12:7: spec.apps[0].replicas: unknown key 'replicas'",
     ),
-    # sections a later version reads
+    # Istio and hardened mode
     (
-        "istio",
-        HEAD + SPEC + "  istio: {profile: ambient}\n",
-        "p.yaml:24:3: spec.istio: 'istio' is not supported yet by meshops 0.1.0 "
-        "(it reads namespaces, apps and ingress); remove it",
+        "istio profile misspelt",
+        HEAD + SPEC + "  istio: {profile: ambiant}\n",
+        "p.yaml:24:20: spec.istio.profile: profile 'ambiant' must be one of 'default', "
+        "'minimal', 'ambient', 'demo', 'empty'; did you mean 'ambient'?",
     ),
     (
-        "hardened",
-        HEAD + SPEC + "  hardened: true\n",
-        "p.yaml:24:3: spec.hardened: 'hardened' is not supported yet by meshops 0.1.0 "
-        "(it reads namespaces, apps and ingress); remove it",
+        "istio profile without ztunnel",
+        HEAD + SPEC + "  istio: {profile: minimal}\n",
+        "p.yaml:24:20: spec.istio.profile: profile 'minimal' installs no ztunnel, which the "
+        "ambient mesh of namespaces 'shop', 'monitoring' runs on; use 'ambient'",
+    ),
+    (
+        "istio hub with a scheme",
+        HEAD + SPEC + "  istio: {hub: 'https://registry.local/istio'}\n",
+        "p.yaml:24:16: spec.istio.hub: hub 'https://registry.local/istio' must be an image "
+        "registry such as 'registry.local:5000/istio' (host, optional port and path; "
+        "no scheme, no tag)",
+    ),
+    (
+        "istio tag",
+        HEAD + SPEC + "  istio: {tag: '-rc'}\n",
+        "p.yaml:24:16: spec.istio.tag: tag '-rc' must be an image tag: letters, digits, '_', "
+        "'.' and '-', at most 128, not starting with '.' or '-'",
+    ),
+    (
+        "istio watches too little",
+        HEAD + SPEC + "  istio: {watchedNamespaces: [shop]}\n",
+        "p.yaml:7:13: spec.namespaces[1].name: namespace 'monitoring' is not in "
+        "istio.watchedNamespaces: istiod would not see its Services, policies or gateways "
+        "(add it there)",
+    ),
+    (
+        "istio's namespace declared",
+        HEAD + SPEC + "  istio: {namespace: monitoring}\n",
+        "p.yaml:7:13: spec.namespaces[1].name: namespace 'monitoring' is Istio's own "
+        "(istio.namespace): the control plane manages it; do not declare it",
+    ),
+    (
+        "istio key misspelt",
+        HEAD + SPEC + "  istio: {watchNamespaces: [shop]}\n",
+        "p.yaml:24:11: spec.istio.watchNamespaces: unknown key 'watchNamespaces'; "
+        "did you mean 'watchedNamespaces'?",
+    ),
+    (
+        "hardened not a boolean",
+        HEAD + SPEC + "  hardened: yes\n",
+        "p.yaml:24:13: spec.hardened: must be true or false, not the string 'yes'",
     ),
     # wrong types, null values, lists where mappings are expected and back
     (

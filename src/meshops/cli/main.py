@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 import meshops
-from meshops.cli import render
+from meshops.cli import render, validate
 
 __all__ = ["EXIT_INVALID", "EXIT_OK", "build_parser", "main"]
 
@@ -19,7 +19,7 @@ EXIT_OK = 0
 EXIT_INVALID = 2
 
 #: The subcommands, in the order ``meshops --help`` lists them.
-COMMANDS = (render,)
+COMMANDS = (validate, render)
 
 _DESCRIPTION = """\
 Istio ambient mesh and Gateway API ingress for Kubernetes, from one platform file.

@@ -1,13 +1,33 @@
-"""How commands print Kubernetes objects: multi-document YAML, byte-for-byte stable."""
+"""How commands print: objects as multi-document YAML, answers as text or JSON.
+
+Both are byte-for-byte stable: the same input always prints the same bytes.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
-__all__ = ["objects_yaml"]
+__all__ = ["add_output_option", "objects_yaml", "write_json"]
+
+
+def add_output_option(parser: argparse.ArgumentParser) -> None:
+    """Give a command ``--output text|json`` (default text), stored as ``args.output``."""
+    parser.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="text for people (default), or json for programs",
+    )
+
+
+def write_json(data: Any, out: TextIO) -> None:
+    """Write ``data`` as indented JSON and a newline, keys in the order built."""
+    out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 class _Dumper(yaml.SafeDumper):

@@ -1,16 +1,29 @@
-"""``meshops render FILE``: print the objects a platform file asks for, as YAML."""
+"""``meshops render FILE [-o DIR]``: the objects a platform file asks for, as YAML."""
 
 from __future__ import annotations
 
 import argparse
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from meshops import spec
+from meshops.cli.files import read_declaration
 from meshops.cli.output import objects_yaml
 from meshops.plan.ingress import plan_ingress
+from meshops.plan.istio import istio_operator
 from meshops.plan.platform import platform_objects
 
-__all__ = ["APPLY_ORDER", "add_parser", "file_objects", "run"]
+__all__ = [
+    "APPLY_ORDER",
+    "ISTIO_FILE",
+    "OBJECTS_DIR",
+    "add_parser",
+    "file_objects",
+    "run",
+    "write_dir",
+]
 
 #: Kinds in the order they are applied: :data:`meshops.k8s.kinds.APPLY_ORDER` by kind
 #: name (a test keeps the two equal; importing meshops.k8s would load lightkube, which
@@ -34,19 +47,34 @@ APPLY_ORDER = (
 )
 
 _DESCRIPTION = """\
-Print, as multi-document YAML, every Kubernetes object the platform file asks
-for, in the order to apply them: the Namespaces (those on the ambient mesh
-labelled for it), the Gateways (each namespace's waypoint, then the ingress
-gateway), the ReferenceGrants and routes of the ingress, its DestinationRules,
-then the AuthorizationPolicies (the mesh's, then the ingress gateway's).
-The TLS Secret the ingress names is not printed: it must already exist.
-Nothing is sent to a cluster. An invalid file prints one line per error, each
-with its file, line and column, and exits with status 2."""
+Print, as multi-document YAML, everything the platform file asks for. First,
+when the file has an istio section, the IstioOperator that 'istioctl install -f'
+reads (it is not applied with kubectl). Then every Kubernetes object, in the
+order to apply them: the Namespaces (those on the ambient mesh labelled for it),
+the Gateways (each namespace's waypoint, then the ingress gateway), the
+ReferenceGrants and routes of the ingress, its DestinationRules, then the
+AuthorizationPolicies (the mesh's, hardened mode's deny-all in Istio's root
+namespace, the ingress gateway's). The TLS Secret the ingress names is not
+printed: it must already exist. The same file always gives the same bytes.
+
+With -o DIR, writes DIR/istio-operator.yaml (when there is an istio section)
+and DIR/objects/, one file per kind numbered in apply order, for
+'kubectl apply -f DIR/objects/'. Files a previous render left there are
+replaced. Nothing is sent to a cluster. An invalid file prints one line per
+error, each with its file, line and column, and exits with status 2."""
 
 _EPILOG = """\
 examples:
   meshops render examples/shop.yaml
-  meshops render examples/shop.yaml | kubectl apply --server-side -f -"""
+  meshops render examples/shop.yaml -o out/
+  istioctl install -y -f out/istio-operator.yaml
+  kubectl apply --server-side -f out/objects/"""
+
+#: The file -o DIR writes the IstioOperator to.
+ISTIO_FILE = "istio-operator.yaml"
+#: The folder -o DIR writes the Kubernetes objects to.
+OBJECTS_DIR = "objects"
+_OBJECT_FILE = re.compile(r"[0-9]{2}-[a-z]+\.yaml")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -59,17 +87,24 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", metavar="FILE", help="the platform file (YAML)")
+    parser.add_argument(
+        "-o",
+        "--output-dir",
+        metavar="DIR",
+        help="write files into DIR instead of printing (DIR is created if needed)",
+    )
     parser.set_defaults(run=run)
     return parser
 
 
 def file_objects(declaration: spec.Declaration) -> tuple[list[dict[str, Any]], list[str]]:
-    """Every object a platform file asks for, in apply order, and the problems found.
+    """Every Kubernetes object a platform file asks for, in apply order, and the problems.
 
     The mesh's objects come from :func:`~meshops.plan.platform.platform_objects`, the
     ingress's from :func:`~meshops.plan.ingress.plan_ingress`; they are put in
     :data:`APPLY_ORDER` of their kinds, each kind keeping the order its plan gave (the
-    mesh's first, then the ingress's, whose routes follow the file).
+    mesh's first, then the ingress's, whose routes follow the file). The IstioOperator
+    is not among them (:func:`~meshops.plan.istio.istio_operator`).
 
     Returns:
         The objects, and the problems as lines to print (none for a file that loaded:
@@ -88,21 +123,59 @@ def file_objects(declaration: spec.Declaration) -> tuple[list[dict[str, Any]], l
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Render ``args.file`` to ``out``; errors go to ``err``.
+    """Render ``args.file`` to ``out`` (or ``args.output_dir``); errors go to ``err``.
 
     Returns:
-        0, or 2 when the file is invalid.
+        0, or 2 when the file is invalid or DIR cannot be written.
     """
-    try:
-        declaration = spec.read_file(args.file)
-    except spec.PlatformFileError as e:
-        for error in e.errors:
-            print(error, file=err)
+    declaration = read_declaration(args.file, out, err)
+    if declaration is None:
         return 2
     objects, problems = file_objects(declaration)
     if problems:  # read_file already reports these; kept so no problem is ever silent
         for problem in problems:
             print(f"{args.file}: {problem}", file=err)
         return 2
-    out.write(objects_yaml(objects))
+    operator = istio_operator(declaration.platform)
+    if args.output_dir is None:
+        out.write(objects_yaml([operator, *objects] if operator is not None else objects))
+        return 0
+    try:
+        written = write_dir(Path(args.output_dir), operator, objects)
+    except OSError as e:
+        print(f"meshops render: cannot write {args.output_dir!r}: {e.strerror or e}", file=err)
+        return 2
+    for path in written:
+        print(path, file=out)
     return 0
+
+
+def write_dir(
+    directory: Path, operator: Mapping[str, Any] | None, objects: Sequence[Mapping[str, Any]]
+) -> list[Path]:
+    """Write the IstioOperator and the objects (one file per kind) under ``directory``.
+
+    Files an earlier render wrote there and that this one does not (a kind no longer
+    asked for, an IstioOperator no longer described) are removed; nothing else is.
+
+    Returns:
+        The files written, in apply order (the IstioOperator first).
+    """
+    folder = directory / OBJECTS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    by_kind: dict[str, list[Mapping[str, Any]]] = {}
+    for obj in objects:
+        by_kind.setdefault(str(obj["kind"]), []).append(obj)
+    files: dict[Path, str] = {}
+    if operator is not None:
+        files[directory / ISTIO_FILE] = objects_yaml([operator])
+    for i, (kind, group) in enumerate(by_kind.items(), start=1):
+        files[folder / f"{i:02d}-{kind.lower()}.yaml"] = objects_yaml(group)
+    stale = [p for p in folder.iterdir() if _OBJECT_FILE.fullmatch(p.name)]
+    stale.append(directory / ISTIO_FILE)
+    for path in stale:
+        if path not in files:
+            path.unlink(missing_ok=True)
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
+    return list(files)

@@ -34,11 +34,13 @@ __all__ = [
     "Accept",
     "App",
     "AppRef",
+    "Istio",
     "Level",
     "MeshMode",
     "Namespace",
     "Platform",
     "Port",
+    "Profile",
     "Protocol",
 ]
 
@@ -223,6 +225,56 @@ class App:
         return self.service_account or self.name
 
 
+class Profile(str, enum.Enum):
+    """An Istio installation profile (``istioctl install --set profile=...``)."""
+
+    #: istiod and an ingress gateway, for sidecars.
+    default = "default"
+    #: istiod only.
+    minimal = "minimal"
+    #: istiod, the CNI node agent and ztunnel: the ambient data plane.
+    ambient = "ambient"
+    #: for trying Istio out: istiod, ingress and egress gateways, more tracing.
+    demo = "demo"
+    #: nothing: every component is turned on by overrides.
+    empty = "empty"
+
+    @property
+    def ambient_data_plane(self) -> bool:
+        """Whether this profile installs ztunnel, which the ambient mesh runs on."""
+        return self is Profile.ambient
+
+
+@dataclasses.dataclass(frozen=True)
+class Istio:
+    """The Istio control plane the platform runs on.
+
+    Attributes:
+        enabled: whether meshops describes its installation (an IstioOperator for
+            ``istioctl install``); False when Istio is installed by other means.
+        profile: the installation profile.
+        hub: the registry images are pulled from (a local mirror); None: Istio's own.
+        tag: the image tag; None: the one ``istioctl`` was released with.
+        namespace: the control plane's namespace, also Istio's root namespace, where
+            an AuthorizationPolicy applies to the whole mesh.
+        watched_namespaces: the namespaces istiod watches (its discovery selectors);
+            empty means every namespace.
+    """
+
+    enabled: bool = True
+    profile: Profile = Profile.ambient
+    hub: str | None = None
+    tag: str | None = None
+    namespace: str = "istio-system"
+    watched_namespaces: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "profile", _member(Profile, self.profile, "profile"))
+        check_namespace(self.namespace, "namespace")
+        for i, ns in enumerate(self.watched_namespaces):
+            check_namespace(ns, f"watched_namespaces[{i}]")
+
+
 @dataclasses.dataclass(frozen=True)
 class Platform:
     """Everything one platform file declares.
@@ -234,14 +286,25 @@ class Platform:
         name: the platform's name; it starts the names of the objects made for it.
         namespaces: the namespaces it manages.
         apps: the apps in them.
+        istio: the Istio control plane; None: installed by other means, in the usual
+            namespace (``istio-system``).
+        hardened: deny by default: a call no policy allows is refused (an app that
+            declares no accepts then accepts nothing but its ingress routes).
     """
 
     name: str
     namespaces: tuple[Namespace, ...] = ()
     apps: tuple[App, ...] = ()
+    istio: Istio | None = None
+    hardened: bool = False
 
     def __post_init__(self) -> None:
         check_name(self.name, "name")
+
+    @property
+    def root_namespace(self) -> str:
+        """Istio's root namespace: policies there apply to the whole mesh."""
+        return self.istio.namespace if self.istio is not None else Istio().namespace
 
     def namespace(self, name: str) -> Namespace | None:
         """The first namespace called ``name``, if any."""

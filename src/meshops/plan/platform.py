@@ -34,6 +34,7 @@ from typing import Any
 from meshops.model.mesh import Endpoint, MeshPolicy, TargetType
 from meshops.model.platform import Accept, App, AppRef, Level, Namespace, Platform
 from meshops.model.problems import Problem
+from meshops.plan.istio import hardened_policies
 from meshops.plan.mesh import PolicySet, authorization_policies, namespace_labels, waypoint
 
 __all__ = [
@@ -83,6 +84,8 @@ def platform_objects(platform: Platform) -> tuple[list[Obj], list[Problem]]:
         sets, prefix=platform.name, waypoints=waypoints
     )
     problems += [_locate_policy_problem(platform, p, sets) for p in policy_problems]
+    _check_istio(platform, namespaces, problems)
+    policies += hardened_policies(platform, list(namespaces.values()), WAYPOINT)
     return objects + policies, problems
 
 
@@ -162,6 +165,40 @@ def _declared_apps(
         else:
             seen[app.ref] = i
     return seen
+
+
+def _check_istio(
+    platform: Platform, namespaces: dict[str, Namespace], problems: list[Problem]
+) -> None:
+    """Report namespaces the platform's Istio installation would not serve."""
+    istio = platform.istio
+    if istio is None:
+        return
+    if istio.namespace in namespaces:
+        i = platform.namespaces.index(namespaces[istio.namespace])
+        message = (
+            f"namespace {istio.namespace!r} is Istio's own (istio.namespace): the control "
+            "plane manages it; do not declare it"
+        )
+        problems.append(_problem(platform, f"namespaces[{i}].name", message))
+    if not istio.enabled:
+        return
+    on_mesh = [ns for ns in namespaces.values() if ns.on_mesh]
+    if on_mesh and not istio.profile.ambient_data_plane:
+        names = ", ".join(repr(ns.name) for ns in on_mesh)
+        message = (
+            f"profile {istio.profile.value!r} installs no ztunnel, which the ambient mesh "
+            f"of namespaces {names} runs on; use 'ambient'"
+        )
+        problems.append(_problem(platform, "istio.profile", message))
+    if istio.watched_namespaces:
+        for i, ns in enumerate(platform.namespaces):
+            if namespaces.get(ns.name) is ns and ns.name not in istio.watched_namespaces:
+                message = (
+                    f"namespace {ns.name!r} is not in istio.watchedNamespaces: istiod would "
+                    "not see its Services, policies or gateways (add it there)"
+                )
+                problems.append(_problem(platform, f"namespaces[{i}].name", message))
 
 
 def _check_app(

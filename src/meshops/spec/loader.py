@@ -50,11 +50,13 @@ from meshops.model.platform import (
     Accept,
     App,
     AppRef,
+    Istio,
     Level,
     MeshMode,
     Namespace,
     Platform,
     Port,
+    Profile,
     Protocol,
 )
 from meshops.model.problems import Problem
@@ -71,7 +73,11 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 #: Model field names that the file spells differently.
-_FILE_KEYS = {"sources": "from", "service_account": "serviceAccount"}
+_FILE_KEYS = {
+    "sources": "from",
+    "service_account": "serviceAccount",
+    "watched_namespaces": "watchedNamespaces",
+}
 _FIELD = re.compile(r"[A-Za-z_]+(\[\d+\])*(\.[A-Za-z_]+(\[\d+\])*)*")
 _SEGMENT = re.compile(r"([A-Za-z_]+)|\[(\d+)\]")
 
@@ -230,9 +236,8 @@ def _schema_error(doc: Document, detail: pydantic_core.ErrorDetails) -> SpecErro
         message = f"unknown key {quote(key)}" + _suggest(str(key), _keys_at(loc[:-1]))
         return doc.error(loc, message, key=True)
     if kind == "value_error":
-        reserved = len(loc) == 2 and loc[0] == "spec" and loc[1] in schema.RESERVED
         ctx = detail.get("ctx") or {}
-        return doc.error(loc, str(ctx.get("error", detail["msg"])), key=reserved)
+        return doc.error(loc, str(ctx.get("error", detail["msg"])))
     if kind == "too_short":
         return doc.error(loc, "must not be empty")
     if kind in _TYPES:
@@ -314,12 +319,40 @@ def _platform(
         for i, ns in enumerate(spec.spec.namespaces)
     ]
     apps = [_app(doc, ("spec", "apps", i), app, errors) for i, app in enumerate(spec.spec.apps)]
+    istio = _istio(doc, spec.spec.istio, errors)
     valid_namespaces = [ns for ns in namespaces if ns is not None]
     valid_apps = [app for app in apps if app is not None]
     if len(valid_namespaces) < len(namespaces) or len(valid_apps) < len(apps):
         return None
+    if istio is None and spec.spec.istio is not None:
+        return None
     return _build(
-        doc, errors, (), Platform, spec.metadata.name, tuple(valid_namespaces), tuple(valid_apps)
+        doc,
+        errors,
+        (),
+        Platform,
+        spec.metadata.name,
+        tuple(valid_namespaces),
+        tuple(valid_apps),
+        istio=istio,
+        hardened=spec.spec.hardened,
+    )
+
+
+def _istio(doc: Document, istio: schema.IstioSpec | None, errors: list[SpecError]) -> Istio | None:
+    if istio is None:
+        return None
+    return _build(
+        doc,
+        errors,
+        ("spec", "istio"),
+        Istio,
+        enabled=istio.enabled,
+        profile=Profile(istio.profile),
+        hub=istio.hub,
+        tag=istio.tag,
+        namespace=istio.namespace,
+        watched_namespaces=tuple(istio.watched_namespaces or ()),
     )
 
 

@@ -9,8 +9,8 @@ Keys are camelCase, as in Kubernetes (``serviceAccount``, ``httpPort``); the par
 ``spec.ingress`` that mirror the Gateway API (matches, filters) use its names and
 values (``PathPrefix``, ``urlRewrite``, ``replacePrefixMatch``, ``statusCode``).
 
-The keys of sections a later version will read (``spec.istio``, ``spec.hardened``) are
-known, and refused as not supported yet rather than unknown.
+``spec.istio`` describes the Istio installation (rendered as an IstioOperator for
+``istioctl install``) and ``spec.hardened`` turns on deny-by-default.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ __all__ = [
     "API_VERSION",
     "DEFAULT_GATEWAY_NAMESPACE",
     "KIND",
-    "RESERVED",
     "UNION_TAGS",
     "AcceptSpec",
     "AppSpec",
@@ -42,6 +41,7 @@ __all__ = [
     "HeaderModifierSpec",
     "HeaderSpec",
     "IngressSpec",
+    "IstioSpec",
     "MatchSpec",
     "Metadata",
     "NamespaceSpec",
@@ -61,8 +61,6 @@ __all__ = [
 API_VERSION = "meshops.io/v1alpha1"
 #: The kind of a platform file.
 KIND = "Platform"
-#: Keys of ``spec`` kept for sections a later version will read.
-RESERVED = ("istio", "hardened")
 #: The gateway's namespace when ``spec.ingress.gateway.namespace`` is not given.
 DEFAULT_GATEWAY_NAMESPACE = "ingress"
 #: Names that tell apart the forms of a value written either as a mapping or as a list;
@@ -506,23 +504,50 @@ class IngressSpec(_Spec):
     routes: list[RouteSpec] = []
 
 
-class PlatformSpec(_Spec):
-    """``spec``: the namespaces, the apps, and the ingress (later, Istio)."""
+def _hub(value: str) -> str:
+    """Check an image registry: ``host[:port][/path]``, no scheme, no tag."""
+    if not _HUB.fullmatch(value):
+        raise ValueError(
+            f"hub {quote(value)} must be an image registry such as 'registry.local:5000/istio' "
+            "(host, optional port and path; no scheme, no tag)"
+        )
+    return value
 
+
+def _tag(value: str) -> str:
+    if not _TAG.fullmatch(value):
+        raise ValueError(
+            f"tag {quote(value)} must be an image tag: letters, digits, '_', '.' and '-', "
+            "at most 128, not starting with '.' or '-'"
+        )
+    return value
+
+
+_HUB = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+ProfileName = Literal["default", "minimal", "ambient", "demo", "empty"]
+
+
+class IstioSpec(_Spec):
+    """``spec.istio``: the Istio control plane, installed with ``istioctl install``."""
+
+    enabled: bool = True
+    profile: Annotated[ProfileName, BeforeValidator(_one_of(ProfileName, "profile"))] = "ambient"
+    hub: Annotated[str, AfterValidator(_hub)] | None = None
+    tag: Annotated[str, AfterValidator(_tag)] | None = None
+    namespace: NamespaceName = "istio-system"
+    watched_namespaces: list[NamespaceName] | None = Field(default=None, alias="watchedNamespaces")
+
+
+class PlatformSpec(_Spec):
+    """``spec``: Istio, the namespaces, the apps, the ingress, and deny-by-default."""
+
+    istio: IstioSpec | None = None
     namespaces: list[NamespaceSpec] = []
     apps: list[AppSpec] = []
     ingress: IngressSpec | None = None
-    istio: object = None
-    hardened: object = None
-
-    @pydantic.field_validator(*RESERVED, mode="before")
-    @classmethod
-    def refuse_reserved(cls, value: object, info: pydantic.ValidationInfo) -> object:
-        """Refuse the sections a later version will read, saying so."""
-        raise ValueError(
-            f"{info.field_name!r} is not supported yet by meshops {meshops.__version__} "
-            "(it reads namespaces, apps and ingress); remove it"
-        )
+    hardened: bool = False
 
 
 def _api_version(value: str) -> str:

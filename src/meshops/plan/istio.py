@@ -1,0 +1,141 @@
+"""The Istio control plane a platform runs on, and its deny-by-default (hardened) mode.
+
+:func:`istio_operator` is the installation spec ``istioctl install -f`` reads: an
+``IstioOperator`` document (``install.istio.io/v1alpha1``) from the platform's profile
+and overrides. It is not a Kubernetes object to apply: istioctl turns it into the
+control plane's Deployments and DaemonSets.
+
+:func:`hardened_policies` are the AuthorizationPolicies that make the mesh deny by
+default, following Istio's evaluation rule that a workload with an ALLOW policy
+accepts only what some ALLOW rule matches:
+
+* ``<platform>-deny-all`` in Istio's root namespace, with an empty spec (an ALLOW
+  policy with no rules): every pod on the mesh refuses every connection that no other
+  policy allows. ztunnel enforces it.
+* per namespace on the mesh, ``<platform>-waypoint-deny-all`` attached to the
+  namespace's waypoint: the waypoint refuses every request that no app policy (attached
+  to the called Service) allows; an app that declares no accepts accepts nothing.
+* per namespace on the mesh, ``<platform>-from-waypoint``: the pods accept what their
+  waypoint forwards (the waypoint has decided already), so that the root deny-all
+  leaves the waypoint's decision standing.
+
+The ingress gateway's own policies (:mod:`meshops.plan.ingress`) let it reach the apps
+it routes to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from meshops.model.names import principal
+from meshops.model.platform import Istio, Namespace, Platform
+
+__all__ = [
+    "ISTIO_OPERATOR_API_VERSION",
+    "hardened_policies",
+    "istio_operator",
+]
+
+Obj = dict[str, Any]
+
+#: The apiVersion of the document ``istioctl install -f`` reads.
+ISTIO_OPERATOR_API_VERSION = "install.istio.io/v1alpha1"
+_AP_API_VERSION = "security.istio.io/v1"
+#: Istio's default control plane (and root) namespace.
+_DEFAULT_NAMESPACE = Istio().namespace
+
+
+def istio_operator(platform: Platform) -> Obj | None:
+    """The IstioOperator document installing the platform's control plane.
+
+    None when the platform does not describe Istio's installation (no ``istio`` section,
+    or ``enabled: false``).
+
+    Example:
+        >>> from meshops.model.platform import Istio, Platform
+        >>> op = istio_operator(Platform("shop", istio=Istio(hub="registry.local/istio")))
+        >>> op["spec"]
+        {'profile': 'ambient', 'hub': 'registry.local/istio'}
+    """
+    istio = platform.istio
+    if istio is None or not istio.enabled:
+        return None
+    spec: Obj = {"profile": istio.profile.value}
+    if istio.hub is not None:
+        spec["hub"] = istio.hub
+    if istio.tag is not None:
+        spec["tag"] = istio.tag
+    mesh_config: Obj = {}
+    if istio.namespace != _DEFAULT_NAMESPACE:
+        spec["namespace"] = istio.namespace
+        mesh_config["rootNamespace"] = istio.namespace
+        spec["values"] = {"global": {"istioNamespace": istio.namespace}}
+    if istio.watched_namespaces:
+        mesh_config["discoverySelectors"] = [
+            {
+                "matchExpressions": [
+                    {
+                        "key": "kubernetes.io/metadata.name",
+                        "operator": "In",
+                        "values": sorted({*istio.watched_namespaces, istio.namespace}),
+                    }
+                ]
+            }
+        ]
+    if mesh_config:
+        spec["meshConfig"] = mesh_config
+    return {
+        "apiVersion": ISTIO_OPERATOR_API_VERSION,
+        "kind": "IstioOperator",
+        "metadata": {"name": platform.name, "namespace": istio.namespace},
+        "spec": spec,
+    }
+
+
+def hardened_policies(
+    platform: Platform, namespaces: Sequence[Namespace], waypoint: str
+) -> list[Obj]:
+    """The deny-by-default policies; none when the platform is not hardened.
+
+    Args:
+        platform: the platform.
+        namespaces: its (valid, distinct) namespaces.
+        waypoint: the name of each mesh namespace's waypoint Gateway (its service
+            account has the same name, as Istio names it).
+
+    Example:
+        >>> from meshops.model.platform import Namespace, Platform
+        >>> p = Platform("p", (Namespace("shop"),), hardened=True)
+        >>> for o in hardened_policies(p, p.namespaces, "waypoint"):
+        ...     print(o["metadata"]["namespace"], o["metadata"]["name"])
+        istio-system p-deny-all
+        shop p-from-waypoint
+        shop p-waypoint-deny-all
+    """
+    if not platform.hardened:
+        return []
+    name = platform.name
+    policies = [_policy(platform.root_namespace, f"{name}-deny-all", {})]
+    for ns in sorted((n for n in namespaces if n.on_mesh), key=lambda n: n.name):
+        from_waypoint = {
+            "action": "ALLOW",
+            "rules": [{"from": [{"source": {"principals": [principal(ns.name, waypoint)]}}]}],
+        }
+        at_waypoint = {"targetRefs": [_gateway_ref(waypoint)]}
+        policies.append(_policy(ns.name, f"{name}-from-waypoint", from_waypoint))
+        policies.append(_policy(ns.name, f"{name}-waypoint-deny-all", at_waypoint))
+    return policies
+
+
+def _gateway_ref(name: str) -> Obj:
+    return {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": name}
+
+
+def _policy(namespace: str, name: str, spec: Obj) -> Obj:
+    return {
+        "apiVersion": _AP_API_VERSION,
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
