@@ -3,7 +3,8 @@
 Covers ownership labels and the applied-hash annotation, apply and delete order, the
 zero-write no-op reconcile and its read budget, updates, deletions, objects that are not
 ours (never touched), other owners and scopes, the keep predicate, cluster-wide lists,
-rejected objects, a missing CRD (required or optional), a missing namespace, and diff().
+rejected objects, a missing CRD (required or optional), a missing namespace, diff(), dry
+runs (the server checks, nothing is stored) and progress reports.
 """
 
 from __future__ import annotations
@@ -306,3 +307,43 @@ def test_delete_all_goes_on_when_a_crd_is_gone(fake: Any) -> None:
     result = r.delete_all()
     assert [str(c) for c in result.changes] == ["delete AuthorizationPolicy a/p1"]
     assert fake.list(AP, "AuthorizationPolicy", "a") == []
+
+
+def test_a_dry_run_checks_with_the_server_and_stores_nothing(fake: Any) -> None:
+    r = reconciler(fake)
+    r.reconcile([policy("old")])
+    fake.clear_log()
+    bad = policy("bad")
+    bad["spec"]["action"] = "MAYBE"
+    result = r.reconcile([gateway("w"), bad], dry_run=True)
+    assert [(c.action, c.name) for c in result.changes] == [
+        ("create", "w"),
+        ("failed", "bad"),
+        ("delete", "old"),
+    ]
+    assert {r.query.get("dryRun") for r in fake.requests if r.is_write} == {"All"}
+    assert fake.list(GW, "Gateway") == []
+    assert [p["metadata"]["name"] for p in fake.list(AP, "AuthorizationPolicy")] == ["old"]
+
+
+def test_a_dry_run_reports_objects_in_a_namespace_it_would_create(fake: Any) -> None:
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "c"}}
+    r = reconciler(fake, namespaces=None)
+    result = r.reconcile([ns, gateway("w", "c")], dry_run=True)
+    assert [(c.action, c.kind.kind, c.name) for c in result.changes] == [
+        ("create", "Namespace", "c"),
+        ("create", "Gateway", "w"),
+    ]
+    assert [r.path for r in fake.requests if r.is_write] == ["/api/v1/namespaces/c"]
+
+
+def test_progress_hears_of_each_change_as_it_is_made(fake: Any) -> None:
+    fake.add(policy("theirs"))
+    r = reconciler(fake)
+    r.reconcile([policy("old")])
+    heard: list[tuple[str, str]] = []
+    r.reconcile(
+        [gateway("w"), policy("theirs")],
+        progress=lambda c: heard.append((c.action, c.name)),
+    )
+    assert heard == [("create", "w"), ("refused", "theirs"), ("delete", "old")]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import TextIO
 
 import meshops
-from meshops.cli import render, validate
+from meshops.cli import apply, plan, render, validate
 
 __all__ = ["EXIT_INVALID", "EXIT_OK", "build_parser", "main"]
 
@@ -19,7 +21,7 @@ EXIT_OK = 0
 EXIT_INVALID = 2
 
 #: The subcommands, in the order ``meshops --help`` lists them.
-COMMANDS = (validate, render)
+COMMANDS = (validate, render, plan, apply)
 
 _DESCRIPTION = """\
 Istio ambient mesh and Gateway API ingress for Kubernetes, from one platform file.
@@ -57,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``meshops`` with ``argv`` (default: the process's arguments).
 
     Returns:
-        The exit status: :data:`EXIT_OK` or :data:`EXIT_INVALID`.
+        The exit status: :data:`EXIT_OK`, :data:`EXIT_INVALID`, or a command's own
+        (``plan`` and ``apply`` return 1 when the cluster refuses some object).
     """
     parser = build_parser()
     try:
@@ -71,12 +74,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     stdout: TextIO = sys.stdout
     try:
-        status: int = run(args, stdout, sys.stderr)
+        with _library_logs_quiet():
+            status: int = run(args, stdout, sys.stderr)
         stdout.flush()
     except BrokenPipeError:  # the reader went away (e.g. `meshops render ... | head`)
         _silence(stdout)
         return 1
     return status
+
+
+@contextlib.contextmanager
+def _library_logs_quiet() -> Generator[None, None, None]:
+    """Keep the library's warnings off stderr while a command runs.
+
+    Commands report what matters themselves; the warnings the library logs (for the
+    charms' debug-log) would repeat it, through Python's last-resort handler.
+    """
+    logger = logging.getLogger("meshops")
+    propagate = logger.propagate
+    handler = logging.NullHandler()
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def _silence(stream: TextIO) -> None:

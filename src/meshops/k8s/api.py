@@ -162,8 +162,11 @@ class Api:
         *,
         force: bool = False,
         field_manager: str | None = None,
+        dry_run: bool = False,
     ) -> Obj:
         """Server-side apply ``obj`` (create or update) and return what the server stored.
+
+        With ``dry_run``, the server checks and answers as if it applied, storing nothing.
 
         Raises:
             Conflict: another manager owns a field with a different value (and not ``force``).
@@ -182,15 +185,21 @@ class Api:
                 patch_type=PatchType.APPLY,
                 field_manager=manager,
                 force=force,
+                dry_run=dry_run,
             )
 
         return _to_dict(self._call(kind, run, retry_conflict=False))
 
-    def delete(self, kind: Kind, name: str, namespace: str | None = None) -> bool:
-        """Delete the object; False when it was already gone."""
+    def delete(
+        self, kind: Kind, name: str, namespace: str | None = None, *, dry_run: bool = False
+    ) -> bool:
+        """Delete the object (with ``dry_run``, only check it could be); False when gone."""
         res = _resource(kind)
         try:
-            self._call(kind, lambda: self.client.delete(res, name, namespace=namespace))
+            self._call(
+                kind,
+                lambda: self.client.delete(res, name, namespace=namespace, dry_run=dry_run),
+            )
         except NotFound as e:
             if isinstance(e, CrdMissing):
                 raise

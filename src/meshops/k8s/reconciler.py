@@ -224,7 +224,12 @@ class Reconciler:
         return changes
 
     def reconcile(
-        self, desired: Iterable[Mapping[str, Any]], *, keep: Callable[[Obj], bool] | None = None
+        self,
+        desired: Iterable[Mapping[str, Any]],
+        *,
+        keep: Callable[[Obj], bool] | None = None,
+        dry_run: bool = False,
+        progress: Callable[[Change], None] | None = None,
     ) -> ReconcileResult:
         """Make the cluster hold exactly ``desired`` for this owner and scope.
 
@@ -232,6 +237,12 @@ class Reconciler:
             desired: the objects wanted (plain Kubernetes dicts).
             keep: owned objects that are not desired but for which this returns True are
                 left as they are instead of being deleted.
+            dry_run: send every write as a server-side dry run: the API server checks
+                each (schema, admission) and stores nothing; the result says what a
+                real reconcile would do. An object in a namespace this reconcile would
+                create cannot be checked (the namespace does not exist yet): it is
+                reported as it would be written.
+            progress: called with each change as soon as it is made (or checked).
 
         Raises:
             KubernetesError: a failure that stops the whole reconcile (API unreachable,
@@ -244,26 +255,31 @@ class Reconciler:
         live = self.owned()
         changes: list[Change] = []
         foreign: dict[tuple[Kind, str], set[str]] = {}
+        created: set[str] = set()  # namespaces created (or, in a dry run, to be)
         for key, obj in wanted.items():
             change = self._compare(key, obj, live)
-            if change.action == "create":
-                names = self._unowned_names(key, foreign)
-                if key[2] in names:
-                    changes.append(
-                        dataclasses.replace(
-                            change,
-                            action="refused",
-                            error="an object of that name exists and is not ours",
-                        )
-                    )
-                    continue
+            if change.action == "create" and key[2] in self._unowned_names(key, foreign):
+                change = dataclasses.replace(
+                    change, action="refused", error="an object of that name exists and is not ours"
+                )
             if change.action in ("create", "update"):
-                change = self._apply(change, obj)
+                if not (dry_run and change.namespace in created):
+                    # (the server cannot check an object in a namespace that a dry run
+                    # did not create: it is reported as it would be written)
+                    change = self._apply(change, obj, dry_run=dry_run)
+                if change.kind.kind == "Namespace" and change.action == "create":
+                    created.add(change.name)
             changes.append(change)
+            if progress is not None:
+                progress(change)
         for change in self._deletions(wanted, live, keep):
             if change.action == "delete":
-                self.api.delete(change.kind, change.name, change.namespace or None)
+                self.api.delete(
+                    change.kind, change.name, change.namespace or None, dry_run=dry_run
+                )
             changes.append(change)
+            if progress is not None:
+                progress(change)
         result = ReconcileResult(tuple(changes), live)
         log.debug("reconciled %s/%s: %d writes", self.owner, self.scope, result.writes)
         return result
@@ -328,9 +344,9 @@ class Reconciler:
             cache[(kind, namespace)] = names
         return cache[(kind, namespace)]
 
-    def _apply(self, change: Change, obj: Obj) -> Change:
+    def _apply(self, change: Change, obj: Obj, *, dry_run: bool = False) -> Change:
         try:
-            self.api.apply(obj, change.kind, force=True)
+            self.api.apply(obj, change.kind, force=True, dry_run=dry_run)
         except CrdMissing as e:
             if change.kind not in self.optional_kinds:
                 raise

@@ -1,0 +1,58 @@
+"""``meshops apply FILE``: make the cluster hold the objects the platform file asks for."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, TextIO
+
+from meshops.cli.plan import add_cluster_options
+
+__all__ = ["add_parser", "run"]
+
+_DESCRIPTION = """\
+Server-side apply the objects the platform file asks for (those 'meshops
+render' prints, without the IstioOperator: install Istio with istioctl first),
+through the reconciler the charms use. Only objects that changed since the last
+apply are written; each is printed as it is made, and a summary at the end.
+
+Every object written is labelled as the platform's. With --prune, the
+platform's objects the file no longer asks for are deleted; without it they
+are kept and listed. Namespaces are never deleted; one that exists and is not
+the platform's only gets the mesh's labels. An object of the platform's name
+that is not the platform's is never overwritten (refused).
+
+Run 'meshops plan' first to see what will change. The cluster is the one
+kubeconfig names (--kubeconfig, else $KUBECONFIG, else ~/.kube/config;
+--context, else its current context). Exits 0 when the cluster took every
+object, 1 when it refused some, 2 when the file is invalid or no cluster can be
+reached (one line says why)."""
+
+_EPILOG = """\
+examples:
+  meshops plan examples/shop.yaml && meshops apply examples/shop.yaml
+  meshops apply examples/shop.yaml --context staging --prune"""
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``apply`` with the ``meshops`` subparsers."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "apply",
+        help="make the cluster hold the platform's objects",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_cluster_options(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Apply ``args.file`` to the cluster.
+
+    Returns:
+        0, 1 when the cluster refused some object, 2 on a user or cluster error.
+    """
+    from meshops.cli.cluster import run_against_cluster  # loads lightkube: only when run
+
+    return run_against_cluster(args, out, err, dry_run=False, command="apply")

@@ -1,0 +1,381 @@
+"""What ``meshops plan`` and ``meshops apply`` share: a platform's objects against a cluster.
+
+The objects are the ones ``meshops render`` prints (not the IstioOperator, which is
+``istioctl``'s), written through the same :class:`~meshops.k8s.reconciler.Reconciler`
+the charms use: owner ``meshops.<platform>``, scope ``platform``. Every object it
+writes carries those labels, so that a later apply knows which objects are its own.
+
+Namespaces are handled with care, because deleting one deletes everything in it:
+
+* a Namespace that does not exist is created (and is then the platform's);
+* one that exists and is not the platform's (made by ``kubectl``, another tool, or
+  Juju) is *adopted*: only the mesh labels are server-side applied to it, with a field
+  manager of their own, and nothing else about it changes;
+* no Namespace is ever deleted, with or without ``--prune``: one the file no longer
+  declares is reported as kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from meshops.cli.files import read_declaration
+from meshops.cli.output import write_json
+from meshops.cli.render import file_objects
+from meshops.k8s import objects as k8s_objects
+from meshops.k8s.api import Api, label_patch
+from meshops.k8s.errors import CrdMissing, KubernetesError
+from meshops.k8s.kinds import (
+    AUTHORIZATION_POLICY,
+    DESTINATION_RULE,
+    GATEWAY,
+    GRPC_ROUTE,
+    HTTP_ROUTE,
+    NAMESPACE,
+    REFERENCE_GRANT,
+    TCP_ROUTE,
+    TLS_ROUTE,
+    kind_of,
+)
+from meshops.k8s.reconciler import OWNER_LABEL, SCOPE_LABEL, Change, Reconciler
+from meshops.model.names import label_value
+
+__all__ = [
+    "ACTION_WORDS",
+    "KINDS",
+    "OPTIONAL_KINDS",
+    "SCOPE",
+    "ClusterError",
+    "Outcome",
+    "Progress",
+    "connect",
+    "describe",
+    "outcome_json",
+    "owner_of",
+    "reconcile",
+    "run_against_cluster",
+    "summary",
+]
+
+Obj = dict[str, Any]
+#: Told of each change as it is made, and whether it wrote only a Namespace's labels.
+Progress = Callable[[Change, bool], None]
+
+#: The scope of a platform's objects.
+SCOPE = "platform"
+#: Every kind a platform file renders.
+KINDS = (
+    NAMESPACE,
+    GATEWAY,
+    REFERENCE_GRANT,
+    HTTP_ROUTE,
+    GRPC_ROUTE,
+    TLS_ROUTE,
+    TCP_ROUTE,
+    DESTINATION_RULE,
+    AUTHORIZATION_POLICY,
+)
+#: Kinds whose CRD may be missing: their objects fail alone (TCPRoute, say, is in the
+#: Gateway API's experimental channel only).
+OPTIONAL_KINDS = (GRPC_ROUTE, TLS_ROUTE, TCP_ROUTE, REFERENCE_GRANT, DESTINATION_RULE)
+
+#: What to install when a required CRD is missing.
+_INSTALL_HINTS = {
+    AUTHORIZATION_POLICY.crd: "Istio is not installed: install it first "
+    "(meshops render FILE -o DIR; istioctl install -f DIR/istio-operator.yaml)",
+    GATEWAY.crd: "the Gateway API CRDs are not installed: install them first "
+    "(kubectl apply -f standard-install.yaml from the Gateway API release)",
+}
+
+
+class ClusterError(Exception):
+    """The cluster cannot be used: unreachable, refusing us, or missing a CRD we need."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What a plan or an apply did (or would do) to each object.
+
+    Attributes:
+        changes: one per object, in the order they were made.
+        dry_run: whether nothing was changed (a plan).
+        adopted: the Namespaces that exist and are not the platform's: only their
+            labels are (or would be) written.
+    """
+
+    changes: tuple[Change, ...]
+    dry_run: bool
+    adopted: frozenset[str] = frozenset()
+
+    def count(self, action: str) -> int:
+        """How many changes have this action."""
+        return sum(c.action == action for c in self.changes)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the cluster took (or would take) every object."""
+        return not any(c.action in ("failed", "refused") for c in self.changes)
+
+
+def owner_of(platform: str) -> str:
+    """The owner label value (and field manager) of a platform's objects."""
+    return label_value("meshops", platform)
+
+
+def connect(owner: str, kubeconfig: str | Path | None, context: str | None) -> Api:
+    """An :class:`Api` for the configured cluster that fails fast when it is unreachable.
+
+    Raises:
+        ClusterError: no cluster is configured.
+    """
+    try:
+        return Api.connect(
+            field_manager=owner,
+            kubeconfig=kubeconfig,
+            context=context,
+            retries=1,
+            max_sleep=1.0,
+        )
+    except KubernetesError as e:
+        raise ClusterError(e.message) from None
+
+
+def reconcile(
+    api: Api,
+    platform: str,
+    desired: Sequence[Mapping[str, Any]],
+    *,
+    prune: bool,
+    dry_run: bool,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Make the cluster hold the platform's objects (or, with ``dry_run``, say how).
+
+    Args:
+        api: the cluster.
+        platform: the platform's name.
+        desired: the objects, as rendered (Namespaces first).
+        prune: delete the platform's objects the file no longer asks for (never
+            Namespaces); without it they are reported as kept.
+        dry_run: send every write as a server-side dry run (a plan).
+        progress: called with each change as it is made, and whether only the labels of
+            a Namespace that is not the platform's were written.
+
+    Raises:
+        ClusterError: the cluster is unreachable, forbids us something, or lacks a CRD
+            every platform needs (Istio's, the Gateway API's).
+    """
+    owner = owner_of(platform)
+    reconciler = Reconciler(
+        api,
+        owner=owner,
+        scope=SCOPE,
+        kinds=KINDS,
+        namespaces=None,
+        optional_kinds=OPTIONAL_KINDS,
+    )
+
+    def keep(obj: Obj) -> bool:
+        return not prune or kind_of(obj) is NAMESPACE
+
+    try:
+        adopted = _adopt_namespaces(api, reconciler, desired, dry_run, progress)
+        names = {c.name for c in adopted}
+        rest = [o for o in desired if not (kind_of(o) is NAMESPACE and _name(o) in names)]
+        result = reconciler.reconcile(
+            rest, keep=keep, dry_run=dry_run, progress=_whole_objects(progress)
+        )
+    except CrdMissing as e:
+        raise ClusterError(_INSTALL_HINTS.get(e.crd, e.message)) from None
+    except KubernetesError as e:
+        raise ClusterError(e.message) from None
+    return Outcome((*adopted, *result.changes), dry_run, frozenset(names))
+
+
+def _adopt_namespaces(
+    api: Api,
+    reconciler: Reconciler,
+    desired: Sequence[Mapping[str, Any]],
+    dry_run: bool,
+    progress: Progress | None,
+) -> list[Change]:
+    """Label the desired Namespaces that exist and are not ours; say what was done."""
+    changes: list[Change] = []
+    for obj in desired:
+        if kind_of(obj) is not NAMESPACE:
+            continue
+        name = _name(obj)
+        live = api.get(NAMESPACE, name)
+        if live is None or _ours(live, reconciler):
+            continue
+        wanted = dict(k8s_objects.labels(obj))
+        current = k8s_objects.labels(live)
+        if all(current.get(k) == v for k, v in wanted.items()):
+            change = Change("unchanged", NAMESPACE, "", name)
+        else:
+            patch = label_patch(NAMESPACE, name, None, wanted)
+            manager = f"{reconciler.owner}-labels"
+            api.apply(patch, NAMESPACE, force=True, field_manager=manager, dry_run=dry_run)
+            change = Change("update", NAMESPACE, "", name)
+        changes.append(change)
+        if progress is not None:
+            progress(change, True)
+    return changes
+
+
+def _whole_objects(progress: Progress | None) -> Callable[[Change], None] | None:
+    """``progress`` for the reconciler's changes, which write whole objects."""
+    if progress is None:
+        return None
+    report = progress
+
+    def each(change: Change) -> None:
+        report(change, False)
+
+    return each
+
+
+def _ours(obj: Mapping[str, Any], reconciler: Reconciler) -> bool:
+    labels = k8s_objects.labels(obj)
+    return labels.get(OWNER_LABEL) == reconciler.owner and labels.get(SCOPE_LABEL) == SCOPE
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    return k8s_objects.name(obj)
+
+
+# -- the command line ------------------------------------------------------------------
+
+#: How each action reads in a plan (what would happen) and after an apply (what did).
+ACTION_WORDS = {
+    "create": ("would create", "created"),
+    "update": ("would update", "updated"),
+    "delete": ("would delete", "deleted"),
+    "unchanged": ("unchanged", "unchanged"),
+    "kept": ("kept", "kept"),
+    "refused": ("refused", "refused"),
+    "failed": ("failed", "failed"),
+}
+#: How the summary counts each action in a plan and after an apply.
+_SUMMARY_WORDS = {
+    "create": ("to create", "created"),
+    "update": ("to update", "updated"),
+    "delete": ("to delete", "deleted"),
+}
+
+
+def describe(change: Change, *, dry_run: bool, labels_only: bool = False) -> str:
+    """One line for a change, as a plan or an apply prints it.
+
+    Example:
+        >>> from meshops.k8s.kinds import GATEWAY
+        >>> describe(Change("create", GATEWAY, "shop", "waypoint"), dry_run=True)
+        'would create  Gateway shop/waypoint'
+    """
+    word = ACTION_WORDS[change.action][0 if dry_run else 1]
+    where = f"{change.namespace}/{change.name}" if change.namespace else change.name
+    line = f"{word:<14}{change.kind.kind} {where}"
+    if labels_only:
+        line += " (its labels only: the namespace is not the platform's)"
+    if change.action == "kept":
+        line += (
+            " (namespaces are never deleted)"
+            if change.kind is NAMESPACE
+            else " (no longer in the file; --prune deletes it)"
+        )
+    if change.error:
+        line += f": {change.error}"
+    return line
+
+
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    """An outcome for ``--output json``."""
+    changes: list[dict[str, Any]] = []
+    for c in outcome.changes:
+        entry: dict[str, Any] = {
+            "action": c.action,
+            "kind": c.kind.kind,
+            "namespace": c.namespace,
+            "name": c.name,
+        }
+        if c.error:
+            entry["error"] = c.error
+        if _labels_only(c, outcome):
+            entry["labelsOnly"] = True
+        changes.append(entry)
+    summary = {action: outcome.count(action) for action in ACTION_WORDS}
+    return {"dryRun": outcome.dry_run, "changes": changes, "summary": summary}
+
+
+def summary(outcome: Outcome) -> str:
+    """The last line of a plan or an apply: how many objects had each action.
+
+    Example:
+        >>> summary(Outcome((), dry_run=True))
+        'Plan: 0 to create, 0 to update, 0 to delete. Nothing was changed.'
+    """
+    when = 0 if outcome.dry_run else 1
+    counts = [
+        f"{outcome.count(action)} {_SUMMARY_WORDS.get(action, ACTION_WORDS[action])[when]}"
+        for action in ACTION_WORDS
+        if outcome.count(action) or action in _SUMMARY_WORDS
+    ]
+    if outcome.dry_run:
+        return f"Plan: {', '.join(counts)}. Nothing was changed."
+    return f"Applied: {', '.join(counts)}."
+
+
+def run_against_cluster(
+    args: argparse.Namespace, out: TextIO, err: TextIO, *, dry_run: bool, command: str
+) -> int:
+    """Plan or apply ``args.file``: the shared body of both commands.
+
+    A plan prints its lines when it is done; an apply prints each change as it is made.
+    Unchanged objects are only counted.
+
+    Returns:
+        0 when the cluster took (or would take) every object, 1 when it refused some,
+        2 when the file is invalid or the cluster cannot be used.
+    """
+    as_json = args.output == "json"
+    declaration = read_declaration(args.file, out, err, output=args.output)
+    if declaration is None:
+        return 2
+    objects, problems = file_objects(declaration)
+    if problems:  # the loader reports these first; kept so none is ever silent
+        for problem in problems:
+            print(f"{args.file}: {problem}", file=err)
+        return 2
+
+    def show(change: Change, labels_only: bool) -> None:
+        if change.action != "unchanged":
+            line = describe(change, dry_run=dry_run, labels_only=labels_only)
+            print(line, file=out, flush=True)
+
+    platform = declaration.platform.name
+    try:
+        api = connect(owner_of(platform), args.kubeconfig, args.context)
+        outcome = reconcile(
+            api,
+            platform,
+            objects,
+            prune=args.prune,
+            dry_run=dry_run,
+            progress=None if as_json else show,
+        )
+    except ClusterError as e:
+        print(f"meshops {command}: {e}", file=err)
+        return 2
+    if as_json:
+        write_json(outcome_json(outcome), out)
+    else:
+        print(summary(outcome), file=out)
+    return 0 if outcome.ok else 1
+
+
+def _labels_only(change: Change, outcome: Outcome) -> bool:
+    return change.kind is NAMESPACE and change.name in outcome.adopted

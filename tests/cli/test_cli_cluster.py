@@ -1,0 +1,299 @@
+"""Tests for ``meshops plan`` and ``meshops apply`` against the in-process API fake.
+
+Plan sends server-side dry runs and stores nothing; apply writes only what changed and
+prints each change and a summary; --prune deletes what the file no longer asks for but
+never a Namespace; a Namespace that is not the platform's only gets its labels; an
+object of the platform's name that is not its own is refused; no cluster, or one
+without Istio, is one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from meshops.cli import main
+from meshops.testing import FakeKubernetes
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "shop.yaml"
+CRDS = (
+    "gateways.gateway.networking.k8s.io",
+    "httproutes.gateway.networking.k8s.io",
+    "grpcroutes.gateway.networking.k8s.io",
+    "referencegrants.gateway.networking.k8s.io",
+    "authorizationpolicies.security.istio.io",
+    "destinationrules.networking.istio.io",
+)
+AP = ("security.istio.io/v1", "AuthorizationPolicy")
+
+
+@pytest.fixture
+def fake(make_fake: Any, monkeypatch: pytest.MonkeyPatch) -> FakeKubernetes:
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    made: FakeKubernetes = make_fake(*CRDS)
+    return made
+
+
+def run(fake: FakeKubernetes, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    with fake.installed():
+        status = main(list(argv))
+    captured = capsys.readouterr()
+    assert captured.err == "", captured.err
+    return status, captured.out
+
+
+def names(fake: FakeKubernetes, api_version: str, kind: str) -> list[str]:
+    return sorted(
+        f"{o['metadata'].get('namespace', '')}/{o['metadata']['name']}".lstrip("/")
+        for o in fake.list(api_version, kind)
+    )
+
+
+def test_plan_changes_nothing(fake: FakeKubernetes, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = run(fake, capsys, "plan", str(EXAMPLE))
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == "would create  Namespace ingress"
+    assert "would create  AuthorizationPolicy shop/shop-cart-svc" in lines
+    assert lines[-1] == "Plan: 17 to create, 0 to update, 0 to delete. Nothing was changed."
+    assert names(fake, "v1", "Namespace") == []
+    assert all(r.query.get("dryRun") == "All" for r in fake.requests if r.is_write)
+
+
+def test_apply_then_plan_then_apply_again(
+    fake: FakeKubernetes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out = run(fake, capsys, "apply", str(EXAMPLE))
+    assert status == 0
+    assert out.splitlines()[0] == "created       Namespace ingress"
+    assert out.splitlines()[-1] == "Applied: 17 created, 0 updated, 0 deleted."
+    assert names(fake, "v1", "Namespace") == ["ingress", "monitoring", "shop"]
+    assert len(fake.list(*AP)) == 7
+    fake.clear_log()
+    assert run(fake, capsys, "plan", str(EXAMPLE)) == (
+        0,
+        "Plan: 0 to create, 0 to update, 0 to delete, 17 unchanged. Nothing was changed.\n",
+    )
+    assert run(fake, capsys, "apply", str(EXAMPLE))[0] == 0
+    assert fake.writes == 0
+
+
+def test_apply_adopts_an_existing_namespace_by_its_labels_only(
+    fake: FakeKubernetes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": "shop", "labels": {"team": "a"}},
+        }
+    )
+    status, out = run(fake, capsys, "apply", str(EXAMPLE))
+    assert status == 0
+    assert (
+        "updated       Namespace shop (its labels only: the namespace is not the platform's)"
+        in out.splitlines()
+    )
+    shop = fake.get("v1", "Namespace", "shop")
+    assert shop is not None
+    labels = shop["metadata"]["labels"]
+    assert labels["team"] == "a"
+    assert labels["istio.io/dataplane-mode"] == "ambient"
+    assert "meshops.io/owner" not in labels
+    # a second apply finds the labels in place, and pruning never deletes a namespace
+    assert run(fake, capsys, "apply", str(EXAMPLE), "--prune")[1].endswith(
+        "Applied: 0 created, 0 updated, 0 deleted, 17 unchanged.\n"
+    )
+    assert fake.get("v1", "Namespace", "shop") is not None
+
+
+def test_prune(fake: FakeKubernetes, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert run(fake, capsys, "apply", str(EXAMPLE))[0] == 0
+    smaller = tmp_path / "shop.yaml"
+    text = EXAMPLE.read_text()
+    # no more cart-db, and no more monitoring namespace (nor its apps and route)
+    text = text.replace(
+        text[text.index("    - name: cart-db") : text.index("    - name: prometheus")], ""
+    )
+    text = text.replace(text[text.index("    - name: prometheus") : text.index("  ingress:")], "")
+    text = text.replace(text[text.index("      - app: monitoring/grafana") :], "")
+    text = text.replace("    - name: monitoring\n      mesh: ambient\n", "")
+    text = text.replace(
+        "        - from: [monitoring/prometheus]    # namespace/app for another namespace\n"
+        "          methods: [GET]\n          paths: [/metrics]\n",
+        "",
+    )
+    text = text.replace(
+        "        - from: [monitoring/prometheus]\n"
+        "          methods: [GET]\n"
+        "          paths: [/metrics]\n",
+        "",
+    )
+    smaller.write_text(text)
+    status, out = run(fake, capsys, "apply", str(smaller))
+    assert status == 0
+    assert (
+        "kept          AuthorizationPolicy shop/shop-cart-db-pods "
+        "(no longer in the file; --prune deletes it)" in out
+    )
+    assert "shop/shop-cart-db-pods" in names(fake, *AP)
+    status, out = run(fake, capsys, "apply", str(smaller), "--prune")
+    assert status == 0
+    assert "deleted       AuthorizationPolicy shop/shop-cart-db-pods" in out
+    assert "kept          Namespace monitoring (namespaces are never deleted)" in out
+    assert "shop/shop-cart-db-pods" not in names(fake, *AP)
+    assert "monitoring/waypoint" not in names(fake, "gateway.networking.k8s.io/v1", "Gateway")
+    assert "monitoring" in names(fake, "v1", "Namespace")
+
+
+def test_an_object_that_is_not_ours_is_refused(
+    fake: FakeKubernetes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    theirs = {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": "shop-cart-svc", "namespace": "shop"},
+        "spec": {"action": "DENY"},
+    }
+    fake.add(theirs)
+    status, out = run(fake, capsys, "apply", str(EXAMPLE))
+    assert status == 1
+    assert (
+        "refused       AuthorizationPolicy shop/shop-cart-svc: "
+        "an object of that name exists and is not ours" in out.splitlines()
+    )
+    assert out.splitlines()[-1] == "Applied: 15 created, 1 updated, 0 deleted, 1 refused."
+    stored = fake.get("security.istio.io/v1", "AuthorizationPolicy", "shop-cart-svc", "shop")
+    assert stored is not None and stored["spec"] == {"action": "DENY"}
+
+
+GRPC = """\
+apiVersion: meshops.io/v1alpha1
+kind: Platform
+metadata: {name: p}
+spec:
+  namespaces: [{name: shop}, {name: ingress, mesh: off}]
+  apps: [{name: cart, namespace: shop, ports: [{port: 9000, protocol: grpc}]}]
+  ingress:
+    hostname: api.example.com
+    routes: [{app: cart, protocol: grpc}]
+"""
+
+
+def test_a_missing_optional_crd_fails_its_objects_only(
+    make_fake: Any,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    fake: FakeKubernetes = make_fake(*(c for c in CRDS if not c.startswith("grpcroutes")))
+    path = tmp_path / "p.yaml"
+    path.write_text(GRPC)
+    status, out = run(fake, capsys, "apply", str(path))
+    assert status == 1
+    failed = [line for line in out.splitlines() if line.startswith("failed")]
+    assert len(failed) == 1
+    assert failed[0].startswith("failed        GRPCRoute shop/p-cart-http-80-grpc: ")
+    assert "CRD grpcroutes.gateway.networking.k8s.io is not installed" in failed[0]
+    assert names(fake, "gateway.networking.k8s.io/v1", "Gateway") == ["ingress/p", "shop/waypoint"]
+
+
+def test_without_istio_one_line_and_exit_2(
+    make_fake: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    fake: FakeKubernetes = make_fake(*(c for c in CRDS if "istio" not in c))
+    with fake.installed():
+        assert main(["apply", str(EXAMPLE)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "meshops apply: Istio is not installed: install it first "
+        "(meshops render FILE -o DIR; istioctl install -f DIR/istio-operator.yaml)\n"
+    )
+
+
+def test_as_json(fake: FakeKubernetes, capsys: pytest.CaptureFixture[str]) -> None:
+    fake.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    status, out = run(fake, capsys, "plan", str(EXAMPLE), "--output", "json")
+    assert status == 0
+    report = json.loads(out)
+    assert report["dryRun"] is True
+    assert report["changes"][0] == {
+        "action": "update",
+        "kind": "Namespace",
+        "namespace": "",
+        "name": "shop",
+        "labelsOnly": True,
+    }
+    assert report["summary"]["create"] == 16
+
+
+def test_no_cluster_configured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert main(["plan", str(EXAMPLE)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("meshops plan: no Kubernetes cluster configured: ")
+    assert captured.err.count("\n") == 1
+
+
+def test_an_unreachable_cluster(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:9"}}],
+                "users": [{"name": "u", "user": {}}],
+                "contexts": [{"name": "here", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "here",
+            }
+        )
+    )
+    started = time.monotonic()
+    assert main(["apply", str(EXAMPLE), "--kubeconfig", str(kubeconfig), "--context", "here"]) == 2
+    assert time.monotonic() - started < 10
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("meshops apply: Kubernetes API unreachable: ")
+    assert captured.err.count("\n") == 1
+
+
+def test_an_unknown_context(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(
+        '{"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}'
+    )
+    assert main(["plan", str(EXAMPLE), "--kubeconfig", str(kubeconfig), "--context", "prod"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("meshops plan: no Kubernetes cluster configured: ")
+    assert err.count("\n") == 1
+
+
+def test_an_invalid_file_never_reaches_the_cluster(
+    fake: FakeKubernetes, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: meshops.io/v1alpha1\nkind: Platform\n")
+    with fake.installed():
+        assert main(["apply", str(bad)]) == 2
+    assert "'metadata' is required" in capsys.readouterr().err
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_help_has_an_example(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert f"meshops {command} examples/shop.yaml" in out
+    assert "--kubeconfig PATH" in out and "--context NAME" in out and "--prune" in out
