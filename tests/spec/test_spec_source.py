@@ -3,15 +3,30 @@
 Covers the YAML 1.2 core schema (``off`` and ``yes`` stay strings), positions of keys
 and values, merge keys and aliases, and every YAML-level error with its line and column:
 syntax errors, duplicate keys, non-string keys, unsupported tags, alias cycles, huge
-numbers, nesting and size limits, characters YAML does not allow.
+numbers, nesting and size limits, characters YAML does not allow; and that libyaml's
+fast reading composes the same nodes as PyYAML's, falling back to it for what it cannot
+read.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
+import yaml
 
 from meshops.spec.errors import PlatformFileError, SpecError, format_path, quote
-from meshops.spec.source import MAX_DEPTH, MAX_VALUES, Position, parse
+from meshops.spec.source import (
+    MAX_DEPTH,
+    MAX_VALUES,
+    Position,
+    _compose_fast,  # pyright: ignore[reportPrivateUsage]
+    _Loader,  # pyright: ignore[reportPrivateUsage]
+    parse,
+)
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "shop.yaml"
 
 
 def errors_of(text: str) -> list[str]:
@@ -177,3 +192,53 @@ def test_format_path_and_quote() -> None:
 def test_spec_error_text() -> None:
     assert str(SpecError("f.yaml", 3, 5, "spec.apps", "bad")) == "f.yaml:3:5: spec.apps: bad"
     assert str(SpecError("f.yaml", message="bad")) == "f.yaml: bad"
+
+
+def _same_nodes(a: yaml.Node, b: yaml.Node) -> bool:
+    """Whether two composed nodes hold the same tags, values and marks, recursively."""
+    if (type(a), a.tag, a.start_mark.line, a.start_mark.column) != (
+        type(b),
+        b.tag,
+        b.start_mark.line,
+        b.start_mark.column,
+    ):
+        return False
+    if isinstance(a.value, list):
+        left: list[Any] = a.value
+        right: list[Any] = b.value
+        if len(left) != len(right):
+            return False
+        pairs = [
+            (x, y) if not isinstance(x, tuple) else pair
+            for x, y in zip(left, right, strict=True)
+            for pair in ([(x[0], y[0]), (x[1], y[1])] if isinstance(x, tuple) else [(x, y)])
+        ]
+        return all(_same_nodes(x, y) for x, y in pairs)
+    return bool(a.value == b.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        EXAMPLE.read_text(),
+        "a: &x {b: [1, 2, {c: d}]}\nb: *x\nc: {<<: *x, e: 'f'}\n",
+        "- |\n  literal\n  text\n- >\n  folded\n- 'single' \n- \"double\\u00e9\"\n",
+        "k: caf\u00e9\nl: [\u00e9, \u00e8]\n",
+    ],
+    ids=["shop", "aliases and merges", "scalar styles", "non-ASCII"],
+)
+def test_libyaml_and_pyyaml_compose_the_same_nodes(text: str) -> None:
+    fast = _compose_fast(text)
+    assert fast is not None
+    assert _same_nodes(fast, _Loader(text).get_single_node())
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a: \x07\n", "a: [1,\n", "[" * (MAX_DEPTH * 20) + "]" * (MAX_DEPTH * 20)],
+    ids=["non-printable", "syntax error", "very deep"],
+)
+def test_what_libyaml_cannot_read_is_read_again_by_pyyaml(text: str) -> None:
+    assert _compose_fast(text) is None
+    with pytest.raises(PlatformFileError):
+        parse(text, "f.yaml")
