@@ -11,7 +11,7 @@ from collections.abc import Generator, Sequence
 from typing import TextIO
 
 import meshops
-from meshops.cli import apply, graph, plan, render, validate
+from meshops.cli import apply, check, graph, plan, render, validate
 
 __all__ = ["EXIT_INVALID", "EXIT_OK", "build_parser", "main"]
 
@@ -21,7 +21,7 @@ EXIT_OK = 0
 EXIT_INVALID = 2
 
 #: The subcommands, in the order ``meshops --help`` lists them.
-COMMANDS = (validate, render, plan, apply, graph)
+COMMANDS = (validate, render, plan, apply, check, graph)
 
 _DESCRIPTION = """\
 Istio ambient mesh and Gateway API ingress for Kubernetes, from one platform file.

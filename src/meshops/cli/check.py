@@ -1,0 +1,193 @@
+"""``meshops check FILE --from APP --to APP[:PORT]``: would this call be allowed, and why."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+from typing import Any, TextIO
+
+from meshops import spec
+from meshops.cli.files import read_declaration
+from meshops.cli.output import add_output_option, write_json
+from meshops.cli.render import file_objects
+from meshops.model.ingress import GatewayConfig
+from meshops.model.platform import App, Platform
+from meshops.semantics.authz import Call, Decision, Policies, Workload
+
+__all__ = ["APP_LABEL", "add_parser", "run"]
+
+#: The label that selects an app's pods (and names its Service's app).
+APP_LABEL = "app.kubernetes.io/name"
+#: The label Istio puts on a Gateway's pods.
+_GATEWAY_POD_LABEL = "gateway.networking.k8s.io/gateway-name"
+
+_DESCRIPTION = """\
+Say whether a call from one app to another would be ALLOWED or DENIED by the
+AuthorizationPolicies the platform file renders, and which policy and rule
+decided, at each place Istio's ambient mesh enforces them: the destination's
+waypoint (for calls through its Service: every field, methods and paths
+included), then ztunnel at the destination's pods (ports and identities
+only). Each follows Istio's order: CUSTOM, then DENY, then ALLOW; with no
+ALLOW policy a call is allowed, with ALLOW policies only a call one of their
+rules matches is.
+
+The answer comes from the rendered objects, not from the file's accepts: it is
+what the cluster would do. --from also takes the ingress gateway's name (its
+calls go straight to the pods). Without --method and --path the call is a
+plain connection (TCP). Exits 0 when ALLOWED, 1 when DENIED, 2 on an error."""
+
+_EPILOG = """\
+examples:
+  meshops check examples/shop.yaml --from frontend --to cart --method POST --path /cart
+  meshops check examples/shop.yaml --from shop/cart --to cart-db:5432
+  meshops check examples/shop.yaml --from edge --to frontend --output json"""
+
+
+class _UsageError(Exception):
+    """A --from or --to that names nothing the file declares."""
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``check`` with the ``meshops`` subparsers."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "check",
+        help="would a call from one app to another be allowed, and why",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("file", metavar="FILE", help="the platform file (YAML)")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="APP",
+        required=True,
+        help="the caller: APP or NAMESPACE/APP, or the ingress gateway's name",
+    )
+    parser.add_argument(
+        "--to",
+        dest="target",
+        metavar="APP[:PORT]",
+        required=True,
+        help="the app called, and the port (needed when the app has several)",
+    )
+    parser.add_argument("--method", metavar="M", help="the HTTP method (e.g. GET)")
+    parser.add_argument("--path", metavar="P", help="the HTTP path (e.g. /cart)")
+    parser.add_argument("--host", metavar="H", help="the Host header (default: the Service's)")
+    add_output_option(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Check one call.
+
+    Returns:
+        0 when it would be allowed, 1 when denied, 2 on an error.
+    """
+    declaration = read_declaration(args.file, out, err, output=args.output)
+    if declaration is None:
+        return 2
+    try:
+        call, caller, callee = _call(declaration, args)
+    except _UsageError as e:
+        print(f"meshops check: {e}", file=err)
+        return 2
+    objects, _ = file_objects(declaration)
+    policies = Policies.from_objects(objects, root_namespace=declaration.platform.root_namespace)
+    decision = policies.check(call)
+    if args.output == "json":
+        write_json({"from": caller, "to": callee, **decision.to_dict()}, out)
+    else:
+        out.write(_text(decision, caller, callee, call))
+    return 0 if decision.allowed else 1
+
+
+def _call(declaration: spec.Declaration, args: argparse.Namespace) -> tuple[Call, str, str]:
+    """The call ``args`` describes, and how to name its two ends."""
+    platform = declaration.platform
+    gateway = declaration.ingress.gateway if declaration.ingress is not None else None
+    target, _, port_text = str(args.target).partition(":")
+    callee = _app(platform, target, "--to")
+    port = _port(callee, port_text)
+    source = _gateway_workload(gateway, args.source)
+    if source is None:
+        app = _app(platform, args.source, "--from", gateway)
+        source = _workload(app)
+        caller = f"{app.namespace}/{app.name}"
+    else:
+        caller = f"gateway {source.namespace}/{args.source.rpartition('/')[2]}"
+    http = args.method is not None or args.path is not None or args.host is not None
+    protocol = next(p.protocol for p in callee.ports if p.port == port) if callee.ports else None
+    if http and protocol is not None and not protocol.is_l7:
+        raise _UsageError(
+            f"port {port} of app {callee.name!r} is {protocol.value}: "
+            "--method, --path and --host need an http or grpc port"
+        )
+    call = Call(
+        source=source,
+        destination=_workload(callee),
+        service=callee.name,
+        port=port,
+        method=args.method.upper() if args.method else ("GET" if http else None),
+        path=args.path or ("/" if http else None),
+        host=args.host,
+        from_ingress=gateway is not None and source.service_account == gateway.service_account,
+    )
+    return call, caller, f"{callee.namespace}/{callee.name}:{port}"
+
+
+def _app(platform: Platform, ref: str, option: str, gateway: GatewayConfig | None = None) -> App:
+    """The app ``ref`` (``app`` or ``namespace/app``) names, or a usage error."""
+    namespace, slash, name = ref.rpartition("/")
+    found = [
+        a for a in platform.apps if a.name == name and (not slash or a.namespace == namespace)
+    ]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        where = ", ".join(f"{a.namespace}/{a.name}" for a in found)
+        raise _UsageError(f"{option} {ref!r} is ambiguous: say which of {where}")
+    known = [f"{a.namespace}/{a.name}" for a in platform.apps] + [a.name for a in platform.apps]
+    if gateway is not None:
+        known.append(gateway.name)
+    close = difflib.get_close_matches(ref, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise _UsageError(f"{option} {ref!r} is not an app of the platform file{hint}")
+
+
+def _port(app: App, text: str) -> int:
+    ports = [p.port for p in app.ports]
+    listed = ", ".join(str(p) for p in ports)
+    if not text:
+        if len(ports) == 1:
+            return ports[0]
+        if not ports:
+            raise _UsageError(f"app {app.name!r} declares no ports: say which (--to APP:PORT)")
+        raise _UsageError(f"app {app.name!r} has ports {listed}: say which (--to {app.name}:PORT)")
+    if not text.isdigit() or int(text) not in ports:
+        raise _UsageError(f"port {text!r} is not a port of app {app.name!r} (its ports: {listed})")
+    return int(text)
+
+
+def _workload(app: App) -> Workload:
+    return Workload(app.namespace, app.account, {APP_LABEL: app.name})
+
+
+def _gateway_workload(gateway: GatewayConfig | None, ref: str) -> Workload | None:
+    """The ingress gateway's pods, if ``ref`` names the gateway (``name`` or ``ns/name``)."""
+    if gateway is None or ref not in (gateway.name, f"{gateway.namespace}/{gateway.name}"):
+        return None
+    return Workload(gateway.namespace, gateway.service_account, {_GATEWAY_POD_LABEL: gateway.name})
+
+
+def _text(decision: Decision, caller: str, callee: str, call: Call) -> str:
+    """The decision for people: the verdict, then each enforcement point."""
+    request = f" ({call.method} {call.path})" if call.method is not None else " (TCP)"
+    lines = [f"{decision.verdict}: {caller} -> {callee}{request}"]
+    for i, hop in enumerate(decision.hops, start=1):
+        outcome = "allowed" if hop.allowed else "denied"
+        lines.append(f"  {i}. {hop.enforcer}: {outcome}: {hop.reason}")
+        lines += [f"     note: {note}" for note in hop.notes]
+    lines += [f"  if: {condition}" for condition in decision.conditions]
+    return "\n".join(lines) + "\n"
