@@ -17,11 +17,27 @@ from meshops.cli import main
 EXAMPLE = Path(__file__).parents[2] / "examples" / "shop.yaml"
 
 
+def uncommented_example() -> str:
+    """examples/shop.yaml with the istio section and hardened mode its comment shows."""
+    text = EXAMPLE.read_text()
+    head, _, tail = text.partition("add to spec:\n  #\n")
+    lines = [line.replace("  # ", "  ", 1) for line in tail.splitlines(keepends=True)]
+    return head + "\n" + "".join(lines)
+
+
 @pytest.fixture
 def hardened(tmp_path: Path) -> Path:
     path = tmp_path / "shop.yaml"
-    path.write_text(EXAMPLE.read_text() + "  hardened: true\n")
+    path.write_text(uncommented_example())
     return path
+
+
+def test_the_example_shows_a_valid_istio_section_and_hardened_mode(
+    hardened: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert "\n  istio:\n    profile: ambient\n" in hardened.read_text()
+    assert main(["validate", str(hardened)]) == 0
+    assert capsys.readouterr().out.endswith("(3 namespaces, 6 apps, 3 routes, deny by default)\n")
 
 
 def check(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
