@@ -11,7 +11,7 @@ from collections.abc import Generator, Sequence
 from typing import TextIO
 
 import meshops
-from meshops.cli import apply, check, graph, plan, render, validate
+from meshops.cli import apply, check, graph, plan, render, route, validate
 
 __all__ = ["EXIT_INVALID", "EXIT_OK", "build_parser", "main"]
 
@@ -21,21 +21,27 @@ EXIT_OK = 0
 EXIT_INVALID = 2
 
 #: The subcommands, in the order ``meshops --help`` lists them.
-COMMANDS = (validate, render, plan, apply, check, graph)
+COMMANDS = (validate, render, plan, apply, route, check, graph)
 
 _DESCRIPTION = """\
 Istio ambient mesh and Gateway API ingress for Kubernetes, from one platform file.
 
-A platform file declares namespaces, the apps in them, which apps may call
-which, and the ingress routes from outside to them; meshops turns it into the
-Namespaces, waypoints and AuthorizationPolicies that enforce the mesh, and the
-Gateway, routes and policies of the ingress -- the same objects the
-istio-beacon-k8s and istio-ingress-k8s charms make under Juju."""
+A platform file declares Istio's install, namespaces, the apps in them, which apps
+may call which, the ingress routes from outside to them, and whether the mesh
+denies by default; meshops checks it, turns it into the IstioOperator, Namespaces,
+waypoints, AuthorizationPolicies, Gateway and routes that enforce it -- the same
+objects the istio-beacon-k8s and istio-ingress-k8s charms make under Juju --,
+applies them to a cluster, explains who may call whom and which backend serves a
+request, and draws it."""
 
 _EPILOG = """\
-example:
+examples:
+  meshops validate examples/shop.yaml
   meshops render examples/shop.yaml
-  meshops render examples/shop.yaml | kubectl apply --server-side -f -
+  meshops plan examples/shop.yaml && meshops apply examples/shop.yaml
+  meshops check examples/shop.yaml --from frontend --to cart --method GET --path /cart
+  meshops route examples/shop.yaml https://shop.example.com/products
+  meshops graph examples/shop.yaml -o shop.svg
 
 Run 'meshops COMMAND --help' for a command's options."""
 
