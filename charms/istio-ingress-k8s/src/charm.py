@@ -37,6 +37,7 @@ from meshops.k8s.kinds import (
     GRPC_ROUTE,
     HTTP_ROUTE,
     NAMESPACE,
+    OPTIONAL_KINDS,
     REFERENCE_GRANT,
     SECRET,
     SERVICE,
@@ -78,9 +79,6 @@ KINDS = (
     DESTINATION_RULE,
     AUTHORIZATION_POLICY,
 )
-# A cluster may lack these (TCPRoute is in the Gateway API's experimental channel);
-# then only the routes of that kind fail, not the gateway.
-OPTIONAL_KINDS = (GRPC_ROUTE, TLS_ROUTE, TCP_ROUTE, REFERENCE_GRANT, DESTINATION_RULE)
 
 
 def _shown(items: list[str]) -> str:

@@ -36,6 +36,7 @@ from meshops.k8s.kinds import (
     GRPC_ROUTE,
     HTTP_ROUTE,
     NAMESPACE,
+    OPTIONAL_KINDS,
     REFERENCE_GRANT,
     TCP_ROUTE,
     TLS_ROUTE,
@@ -47,7 +48,6 @@ from meshops.model.names import label_value
 __all__ = [
     "ACTION_WORDS",
     "KINDS",
-    "OPTIONAL_KINDS",
     "SCOPE",
     "ClusterError",
     "Outcome",
@@ -79,9 +79,6 @@ KINDS = (
     DESTINATION_RULE,
     AUTHORIZATION_POLICY,
 )
-#: Kinds whose CRD may be missing: their objects fail alone (TCPRoute, say, is in the
-#: Gateway API's experimental channel only).
-OPTIONAL_KINDS = (GRPC_ROUTE, TLS_ROUTE, TCP_ROUTE, REFERENCE_GRANT, DESTINATION_RULE)
 
 #: What to install when a required CRD is missing.
 _INSTALL_HINTS = {

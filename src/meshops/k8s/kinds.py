@@ -96,6 +96,16 @@ APPLY_ORDER: tuple[Kind, ...] = (
 #: Kinds whose objects meshops creates and owns.
 MANAGED: tuple[Kind, ...] = APPLY_ORDER
 
+#: Ingress kinds a cluster may lack (TCPRoute is in the Gateway API's experimental
+#: channel only): a reconcile reports their objects failed, and goes on with the others.
+OPTIONAL_KINDS: tuple[Kind, ...] = (
+    GRPC_ROUTE,
+    TLS_ROUTE,
+    TCP_ROUTE,
+    REFERENCE_GRANT,
+    DESTINATION_RULE,
+)
+
 _BY_API_KIND: dict[tuple[str, str], Kind] = {
     (k.api_version, k.kind): k for k in (*APPLY_ORDER, POD, STATEFUL_SET)
 }
