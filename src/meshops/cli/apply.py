@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
+from meshops.cli.files import add_command
 from meshops.cli.plan import add_cluster_options
 
 __all__ = ["add_parser", "run"]
@@ -35,12 +36,12 @@ examples:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``apply`` with the ``meshops`` subparsers."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "apply",
         help="make the cluster hold the platform's objects",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_cluster_options(parser)
     parser.set_defaults(run=run)

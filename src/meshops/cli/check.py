@@ -7,9 +7,9 @@ import difflib
 from typing import Any, TextIO
 
 from meshops import spec
-from meshops.cli.files import read_declaration
+from meshops.cli.files import add_command, read_declaration
 from meshops.cli.output import add_output_option, write_json
-from meshops.cli.render import file_objects
+from meshops.cli.render import checked_objects
 from meshops.model.ingress import GatewayConfig
 from meshops.model.platform import App, Platform
 from meshops.semantics.authz import Call, Decision, Policies, Workload
@@ -49,14 +49,13 @@ class _UsageError(Exception):
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``check`` with the ``meshops`` subparsers."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "check",
         help="would a call from one app to another be allowed, and why",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", metavar="FILE", help="the platform file (YAML)")
     parser.add_argument(
         "--from",
         dest="source",
@@ -93,7 +92,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except _UsageError as e:
         print(f"meshops check: {e}", file=err)
         return 2
-    objects, _ = file_objects(declaration)
+    objects = checked_objects(declaration, args.file, err)
+    if objects is None:
+        return 2
     policies = Policies.from_objects(objects, root_namespace=declaration.platform.root_namespace)
     decision = policies.check(call)
     if args.output == "json":

@@ -25,7 +25,7 @@ from typing import Any, TextIO
 
 from meshops.cli.files import read_declaration
 from meshops.cli.output import write_json
-from meshops.cli.render import file_objects
+from meshops.cli.render import checked_objects
 from meshops.k8s import objects as k8s_objects
 from meshops.k8s.api import Api, label_patch
 from meshops.k8s.errors import CrdMissing, KubernetesError
@@ -342,10 +342,8 @@ def run_against_cluster(
     declaration = read_declaration(args.file, out, err, output=args.output)
     if declaration is None:
         return 2
-    objects, problems = file_objects(declaration)
-    if problems:  # the loader reports these first; kept so none is ever silent
-        for problem in problems:
-            print(f"{args.file}: {problem}", file=err)
+    objects = checked_objects(declaration, args.file, err)
+    if objects is None:
         return 2
 
     def show(change: Change, labels_only: bool) -> None:

@@ -1,15 +1,42 @@
-"""Reading the platform file for a command: every error reported, never a traceback."""
+"""What every command shares: its parser with the FILE argument, and reading that file.
+
+Reading reports every error, never a traceback.
+"""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
-from typing import TextIO
+from typing import Any, TextIO
 
 from meshops import spec
 from meshops.cli.output import write_json
 
-__all__ = ["read_declaration"]
+__all__ = ["add_command", "read_declaration"]
+
+
+def add_command(
+    subparsers: Any, name: str, *, help: str, description: str, epilog: str
+) -> argparse.ArgumentParser:
+    """Register command ``name`` and give it the FILE argument every command takes.
+
+    Args:
+        subparsers: the ``meshops`` subparsers.
+        name: the command.
+        help: its line in ``meshops --help``.
+        description: what ``meshops NAME --help`` says it does.
+        epilog: its examples, as written.
+    """
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("file", metavar="FILE", help="the platform file (YAML)")
+    return parser
 
 
 def read_declaration(

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from meshops import spec
-from meshops.cli.files import read_declaration
+from meshops.cli.files import add_command, read_declaration
 from meshops.model.ingress import (
     GatewayConfig,
     GatewayProtocol,
@@ -690,14 +690,13 @@ examples:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``graph`` with the ``meshops`` subparsers."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "graph",
         help="draw the mesh a platform file declares (SVG or PNG)",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", metavar="FILE", help="the platform file (YAML)")
     parser.add_argument(
         "-o",
         dest="output",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
+from meshops.cli.files import add_command
 from meshops.cli.output import add_output_option
 
 __all__ = ["add_cluster_options", "add_parser", "run"]
@@ -30,8 +31,7 @@ examples:
 
 
 def add_cluster_options(parser: argparse.ArgumentParser) -> None:
-    """The options of a command that talks to a cluster: FILE, kubeconfig, prune, output."""
-    parser.add_argument("file", metavar="FILE", help="the platform file (YAML)")
+    """The options of a command that talks to a cluster: kubeconfig, prune, output."""
     parser.add_argument(
         "--kubeconfig",
         metavar="PATH",
@@ -50,12 +50,12 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``plan`` with the ``meshops`` subparsers."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "plan",
         help="show what apply would change in the cluster",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_cluster_options(parser)
     parser.set_defaults(run=run)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from meshops import spec
-from meshops.cli.files import read_declaration
+from meshops.cli.files import add_command, read_declaration
 from meshops.cli.output import objects_yaml
 from meshops.plan.ingress import plan_ingress
 from meshops.plan.istio import istio_operator
@@ -20,6 +20,7 @@ __all__ = [
     "ISTIO_FILE",
     "OBJECTS_DIR",
     "add_parser",
+    "checked_objects",
     "file_objects",
     "run",
     "write_dir",
@@ -79,14 +80,13 @@ _OBJECT_FILE = re.compile(r"[0-9]{2}-[a-z]+\.yaml")
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``render`` with the ``meshops`` subparsers."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "render",
         help="print the Kubernetes objects a platform file asks for",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", metavar="FILE", help="the platform file (YAML)")
     parser.add_argument(
         "-o",
         "--output-dir",
@@ -122,6 +122,20 @@ def file_objects(declaration: spec.Declaration) -> tuple[list[dict[str, Any]], l
     return objects, problems
 
 
+def checked_objects(
+    declaration: spec.Declaration, file: str, err: TextIO
+) -> list[dict[str, Any]] | None:
+    """:func:`file_objects`, or None after printing each problem to ``err``.
+
+    A file that loaded has none (the loader reports each at its place first); the check
+    is kept so that no problem is ever silent.
+    """
+    objects, problems = file_objects(declaration)
+    for problem in problems:
+        print(f"{file}: {problem}", file=err)
+    return None if problems else objects
+
+
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Render ``args.file`` to ``out`` (or ``args.output_dir``); errors go to ``err``.
 
@@ -131,10 +145,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     declaration = read_declaration(args.file, out, err)
     if declaration is None:
         return 2
-    objects, problems = file_objects(declaration)
-    if problems:  # read_file already reports these; kept so no problem is ever silent
-        for problem in problems:
-            print(f"{args.file}: {problem}", file=err)
+    objects = checked_objects(declaration, args.file, err)
+    if objects is None:
         return 2
     operator = istio_operator(declaration.platform)
     if args.output_dir is None:

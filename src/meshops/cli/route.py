@@ -19,9 +19,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO, cast
 
-from meshops.cli.files import read_declaration
+from meshops.cli.files import add_command, read_declaration
 from meshops.cli.output import add_output_option, write_json
-from meshops.cli.render import file_objects
+from meshops.cli.render import checked_objects
 from meshops.semantics.routing import Backend, HeaderChange, Outcome, Request, Routes
 
 __all__ = ["add_parser", "outcome_lines", "parse_grpc", "parse_header", "run"]
@@ -66,14 +66,13 @@ _LABEL = 8  # the width of the detail lines' labels ("backends")
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``route`` with the ``meshops`` subparsers."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "route",
         help="tell which route and backends serve a request at the ingress",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", metavar="FILE", help="the platform file (YAML)")
     parser.add_argument(
         "url", metavar="URL", help="the request's http or https URL (port 80/443 by default)"
     )
@@ -164,10 +163,8 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=err,
         )
         return 2
-    objects, problems = file_objects(declaration)
-    if problems:  # read_file already reports these; kept so no problem is ever silent
-        for problem in problems:
-            print(f"{args.file}: {problem}", file=err)
+    objects = checked_objects(declaration, args.file, err)
+    if objects is None:
         return 2
     routes = Routes.from_objects(o for o in objects if not _is_waypoint(o))
     try:

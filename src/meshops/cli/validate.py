@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from meshops.cli.files import read_declaration
+from meshops.cli.files import add_command, read_declaration
 from meshops.cli.output import add_output_option, write_json
 
 __all__ = ["add_parser", "run"]
@@ -26,14 +26,13 @@ examples:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``validate`` with the ``meshops`` subparsers."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "validate",
         help="check a platform file",
         description=_DESCRIPTION,
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("file", metavar="FILE", help="the platform file (YAML)")
     add_output_option(parser)
     parser.set_defaults(run=run)
     return parser
