@@ -78,8 +78,11 @@ def test_apply_then_plan_then_apply_again(
         0,
         "Plan: 0 to create, 0 to update, 0 to delete, 17 unchanged. Nothing was changed.\n",
     )
+    fake.clear_log()
     assert run(fake, capsys, "apply", str(EXAMPLE))[0] == 0
     assert fake.writes == 0
+    # one list of the namespaces (to adopt those not ours), one list per kind
+    assert fake.reads == 1 + 9
 
 
 def test_apply_adopts_an_existing_namespace_by_its_labels_only(

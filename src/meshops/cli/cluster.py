@@ -182,7 +182,9 @@ def reconcile(
     try:
         adopted = _adopt_namespaces(api, reconciler, desired, dry_run, progress)
         names = {c.name for c in adopted}
-        rest = [o for o in desired if not (kind_of(o) is NAMESPACE and _name(o) in names)]
+        rest = [
+            o for o in desired if not (kind_of(o) is NAMESPACE and k8s_objects.name(o) in names)
+        ]
         result = reconciler.reconcile(
             rest, keep=keep, dry_run=dry_run, progress=_whole_objects(progress)
         )
@@ -202,11 +204,13 @@ def _adopt_namespaces(
 ) -> list[Change]:
     """Label the desired Namespaces that exist and are not ours; say what was done."""
     changes: list[Change] = []
-    for obj in desired:
-        if kind_of(obj) is not NAMESPACE:
-            continue
-        name = _name(obj)
-        live = api.get(NAMESPACE, name)
+    wanted_namespaces = [obj for obj in desired if kind_of(obj) is NAMESPACE]
+    if not wanted_namespaces:
+        return changes
+    existing = {k8s_objects.name(ns): ns for ns in api.list(NAMESPACE, None)}  # one read
+    for obj in wanted_namespaces:
+        name = k8s_objects.name(obj)
+        live = existing.get(name)
         if live is None or _ours(live, reconciler):
             continue
         wanted = dict(k8s_objects.labels(obj))
@@ -239,10 +243,6 @@ def _whole_objects(progress: Progress | None) -> Callable[[Change], None] | None
 def _ours(obj: Mapping[str, Any], reconciler: Reconciler) -> bool:
     labels = k8s_objects.labels(obj)
     return labels.get(OWNER_LABEL) == reconciler.owner and labels.get(SCOPE_LABEL) == SCOPE
-
-
-def _name(obj: Mapping[str, Any]) -> str:
-    return k8s_objects.name(obj)
 
 
 # -- the command line ------------------------------------------------------------------
