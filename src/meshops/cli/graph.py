@@ -65,7 +65,7 @@ from meshops.model.ingress import (
 )
 from meshops.model.ingress import Protocol as RouteProtocol
 from meshops.model.platform import Accept, App, AppRef, Level, MeshMode, Platform
-from meshops.plan.ingress import RouteSet, plan_ingress
+from meshops.plan.ingress import Listener, RouteSet
 
 __all__ = [
     "FORMATS",
@@ -239,7 +239,9 @@ def describe(declaration: spec.Declaration) -> Graph:
     backends: set[str] = set()
     if ingress is not None:
         gateway = ingress.gateway
-        gateway_node = _gateway_node(gateway, ingress.route_sets)
+        plan = declaration.ingress_plan
+        listeners = plan.listeners if plan is not None else ()
+        gateway_node = _gateway_node(gateway, listeners, ingress.route_sets)
         edges.append(Edge(CLIENTS, gateway_node.id, EdgeKind.entry))
         for route_set in ingress.route_sets:
             for route in route_set.routes:
@@ -334,10 +336,12 @@ def _call(source: AppRef, app: App, accept: Accept) -> Edge:
     return Edge(tail, head, EdgeKind.call, "", tuple(lines))
 
 
-def _gateway_node(gateway: GatewayConfig, route_sets: Sequence[RouteSet]) -> Node:
+def _gateway_node(
+    gateway: GatewayConfig, listeners: Sequence[Listener], route_sets: Sequence[RouteSet]
+) -> Node:
     """The gateway's node: its hostname, listeners, TLS Secret, and the redirects it answers."""
     lines = [f"Gateway · {gateway.gateway_class}", gateway.hostname or "any hostname"]
-    for listener in plan_ingress(gateway, route_sets).listeners:
+    for listener in listeners:
         where = f"{listener.protocol.value} :{listener.port}"
         if listener.protocol is GatewayProtocol.HTTP and gateway.tls:  # only redirects
             where += " → HTTPS"

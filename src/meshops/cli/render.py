@@ -11,9 +11,7 @@ from typing import Any, TextIO
 from meshops import spec
 from meshops.cli.files import add_command, read_declaration
 from meshops.cli.output import objects_yaml
-from meshops.plan.ingress import plan_ingress
 from meshops.plan.istio import istio_operator
-from meshops.plan.platform import platform_objects
 
 __all__ = [
     "APPLY_ORDER",
@@ -101,7 +99,8 @@ def file_objects(declaration: spec.Declaration) -> tuple[list[dict[str, Any]], l
     """Every Kubernetes object a platform file asks for, in apply order, and the problems.
 
     The mesh's objects come from :func:`~meshops.plan.platform.platform_objects`, the
-    ingress's from :func:`~meshops.plan.ingress.plan_ingress`; they are put in
+    ingress's from :func:`~meshops.plan.ingress.plan_ingress` (the declaration's plans,
+    which checking the file made already); they are put in
     :data:`APPLY_ORDER` of their kinds, each kind keeping the order its plan gave (the
     mesh's first, then the ingress's, whose routes follow the file). The IstioOperator
     is not among them (:func:`~meshops.plan.istio.istio_operator`).
@@ -110,11 +109,11 @@ def file_objects(declaration: spec.Declaration) -> tuple[list[dict[str, Any]], l
         The objects, and the problems as lines to print (none for a file that loaded:
         the loader reports each at its place).
     """
-    objects, found = platform_objects(declaration.platform)
+    mesh_objects, found = declaration.mesh_plan
+    objects = list(mesh_objects)
     problems = [f"{p.field}: {p.message}" for p in found]
-    if declaration.ingress is not None:
-        ingress = declaration.ingress
-        plan = plan_ingress(ingress.gateway, ingress.route_sets, ingress.waypoints)
+    plan = declaration.ingress_plan
+    if plan is not None:
         objects += plan.objects
         problems += [str(p) for p in plan.problems] + [str(c) for c in plan.conflicts]
     rank = {kind: i for i, kind in enumerate(APPLY_ORDER)}

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -60,7 +61,7 @@ from meshops.model.platform import (
     Protocol,
 )
 from meshops.model.problems import Problem
-from meshops.plan.ingress import plan_ingress
+from meshops.plan.ingress import IngressPlan, plan_ingress
 from meshops.plan.platform import platform_objects
 from meshops.spec import schema
 from meshops.spec.errors import PlatformFileError, SpecError, quote
@@ -69,6 +70,7 @@ from meshops.spec.source import Document, Path, parse
 
 __all__ = ["Declaration", "load", "load_file", "read", "read_file"]
 
+Obj = dict[str, Any]
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -94,7 +96,7 @@ _TYPES = {
 
 @dataclasses.dataclass(frozen=True)
 class Declaration:
-    """Everything a platform file declares.
+    """Everything a platform file declares, and its plans (made once, when first asked).
 
     Attributes:
         platform: the namespaces and apps, and who may call whom.
@@ -103,6 +105,20 @@ class Declaration:
 
     platform: Platform
     ingress: Ingress | None = None
+
+    @functools.cached_property
+    def mesh_plan(self) -> tuple[Sequence[Obj], Sequence[Problem]]:
+        """The mesh's objects and problems (:func:`~meshops.plan.platform.platform_objects`)."""
+        objects, problems = platform_objects(self.platform)
+        return tuple(objects), tuple(problems)
+
+    @functools.cached_property
+    def ingress_plan(self) -> IngressPlan | None:
+        """The ingress's plan (:func:`~meshops.plan.ingress.plan_ingress`), if any."""
+        ingress = self.ingress
+        if ingress is None:
+            return None
+        return plan_ingress(ingress.gateway, ingress.route_sets, ingress.waypoints)
 
 
 def load_file(path: str | os.PathLike[str]) -> Platform:
@@ -178,15 +194,13 @@ def read(text: str, file: str = "<string>") -> Declaration:
     ingress = build_ingress(doc, spec, errors) if spec.spec.ingress is not None else None
     if platform is None or errors:
         raise PlatformFileError(errors)
-    _, problems = platform_objects(platform)
-    errors = [problem_error(doc, p) for p in problems]
-    if ingress is not None:
-        errors += plan_errors(
-            doc, ingress, plan_ingress(ingress.gateway, ingress.route_sets, ingress.waypoints)
-        )
+    declaration = Declaration(platform, ingress)
+    errors = [problem_error(doc, p) for p in declaration.mesh_plan[1]]
+    if ingress is not None and declaration.ingress_plan is not None:
+        errors += plan_errors(doc, ingress, declaration.ingress_plan)
     if errors:
         raise PlatformFileError(errors)
-    return Declaration(platform, ingress)
+    return declaration
 
 
 def problem_error(doc: Document, problem: Problem) -> SpecError:
