@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 from typing import Any, TextIO
 
 from meshops import spec
@@ -12,6 +11,7 @@ from meshops.cli.output import add_output_option, write_json
 from meshops.cli.render import checked_objects
 from meshops.model.ingress import GatewayConfig
 from meshops.model.platform import App, Platform
+from meshops.model.problems import did_you_mean
 from meshops.semantics.authz import Call, Decision, Policies, Workload
 
 __all__ = ["APP_LABEL", "add_parser", "run"]
@@ -152,8 +152,7 @@ def _app(platform: Platform, ref: str, option: str, gateway: GatewayConfig | Non
     known = [f"{a.namespace}/{a.name}" for a in platform.apps] + [a.name for a in platform.apps]
     if gateway is not None:
         known.append(gateway.name)
-    close = difflib.get_close_matches(ref, known, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(ref, known)
     raise _UsageError(f"{option} {ref!r} is not an app of the platform file{hint}")
 
 

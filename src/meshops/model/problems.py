@@ -8,6 +8,10 @@ the field, and what is wrong with it, so a status message or a CLI error can quo
 from __future__ import annotations
 
 import dataclasses
+import difflib
+from collections.abc import Iterable
+
+__all__ = ["Problem", "did_you_mean"]
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -30,3 +34,14 @@ class Problem:
         who = f"{self.source} ({self.app})" if self.app else self.source
         where = f"{who}: {self.field}" if self.field else who
         return f"{where}: {self.message}"
+
+
+def did_you_mean(value: str, candidates: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the candidate closest to ``value``, or "" if none is.
+
+    Example:
+        >>> did_you_mean("fronted", ["frontend", "cart"])
+        "; did you mean 'frontend'?"
+    """
+    close = difflib.get_close_matches(value, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""

@@ -26,14 +26,13 @@ each kind sorted by namespace and name.
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from meshops.model.mesh import Endpoint, MeshPolicy, TargetType
 from meshops.model.platform import Accept, App, AppRef, Level, Namespace, Platform
-from meshops.model.problems import Problem
+from meshops.model.problems import Problem, did_you_mean
 from meshops.plan.istio import hardened_policies
 from meshops.plan.mesh import PolicySet, authorization_policies, namespace_labels, waypoint
 
@@ -152,7 +151,7 @@ def _declared_apps(
     seen: dict[AppRef, int] = {}
     for i, app in enumerate(platform.apps):
         if app.namespace not in namespaces:
-            message = f"namespace {app.namespace!r} is not declared in namespaces" + _did_you_mean(
+            message = f"namespace {app.namespace!r} is not declared in namespaces" + did_you_mean(
                 app.namespace, sorted(namespaces)
             )
             problems.append(_problem(platform, f"apps[{i}].namespace", message, app))
@@ -348,9 +347,4 @@ def _suggest_app(ref: AppRef, apps: dict[AppRef, App]) -> str:
     same_name = sorted(str(r) for r in apps if r.name == ref.name)
     if same_name:
         return f"; did you mean {' or '.join(repr(s) for s in same_name)}?"
-    return _did_you_mean(str(ref), sorted(str(r) for r in apps))
-
-
-def _did_you_mean(value: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(value, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return did_you_mean(str(ref), sorted(str(r) for r in apps))

@@ -33,6 +33,7 @@ from typing import ParamSpec, TypeVar
 
 from meshops.model import ingress as model
 from meshops.model.mesh import Method
+from meshops.model.problems import did_you_mean
 from meshops.plan.ingress import IngressPlan, RouteSet
 from meshops.plan.platform import WAYPOINT
 from meshops.spec import schema
@@ -188,7 +189,7 @@ class _Builder:
             self.error(
                 (*here, "gateway", "namespace"),
                 f"namespace {namespace!r}{default} is not declared in namespaces"
-                + _did_you_mean(namespace, sorted(self.namespaces)),
+                + did_you_mean(namespace, sorted(self.namespaces)),
             )
         if len(name) > _GATEWAY_NAME_MAX:
             default = "" if "name" in given else " (the platform's name, by default)"
@@ -266,7 +267,7 @@ class _Builder:
         matching = sorted(ns for ns, n in self.apps if n == name)
         if not matching:
             known = sorted({n for _, n in self.apps})
-            self.error((*path, "app"), f"unknown app {ref!r}" + _did_you_mean(ref, known))
+            self.error((*path, "app"), f"unknown app {ref!r}" + did_you_mean(ref, known))
             return None
         if len(matching) > 1:
             self.error(
@@ -570,8 +571,3 @@ def _pairs(headers: dict[str, str] | list[schema.HeaderSpec]) -> tuple[tuple[str
     if isinstance(headers, dict):
         return tuple(headers.items())
     return tuple((h.name, h.value) for h in headers)
-
-
-def _did_you_mean(value: str, candidates: Sequence[str]) -> str:
-    close = difflib.get_close_matches(value, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
