@@ -1,7 +1,7 @@
 """Table tests for meshops.semantics.routing: which listener, route, rule, backend serve a request.
 
 The cases are written from the Gateway API v1.5.1 field descriptions (the CRDs in
-``../shared/crds``): Listener and route hostname matching, listener precedence, route
+``src/meshops/crds``): Listener and route hostname matching, listener precedence, route
 attachment (parentRefs, allowedRoutes), HTTPRoute and GRPCRoute match precedence with each
 tie-breaker, PathPrefix element matching, the ReplacePrefixMatch table, redirect Location
 port rules, backend weights and ReferenceGrants, 404 and 500 cases, URL parsing, and the

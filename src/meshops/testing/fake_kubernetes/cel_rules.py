@@ -79,7 +79,7 @@ NATIVE_FUNCTIONS = frozenset(
     }
 )
 
-#: Rules of the shipped CRDs (``../shared/crds``) that this library cannot evaluate,
+#: Rules of the shipped CRDs (``src/meshops/crds``) that this library cannot evaluate,
 #: by rule text, with the reason. They are skipped with a logged warning. Every rule of
 #: Gateway API v1.5.1 and Istio 1.30.3 is evaluated, so the table is empty; keep it so.
 UNSUPPORTED_RULES: Mapping[str, str] = {}
