@@ -1,27 +1,25 @@
-"""Shared test fixtures: where the upstream CRDs are, parsed once per session."""
+"""Shared test fixtures: the upstream CRDs the package carries, parsed once per session."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from meshops import crds
+
+#: The real API server's fixtures and the servers contract tests run against.
+pytest_plugins = ["meshops.testing.pytest_plugin"]
+
 REPO = Path(__file__).resolve().parent
-#: Gateway API v1.5.1 and Istio 1.30.3, as published upstream, beside the repository.
-CRDS = Path(os.environ.get("MESHOPS_CRDS", REPO.parent / "shared" / "crds"))
+#: Gateway API v1.5.1 and Istio 1.30.3, as published upstream (``src/meshops/crds``).
+CRDS = crds.ROOT
 
 
 def _parse(path: Path) -> tuple[dict[str, Any], ...]:
     from meshops.testing import upstream
 
-    if not path.exists():
-        pytest.fail(
-            f"upstream CRDs not found at {path}: the tests need ../shared/crds beside the "
-            "repository (or MESHOPS_CRDS pointing at it)",
-            pytrace=False,
-        )
     return upstream.parse(path)
 
 
@@ -35,23 +33,13 @@ def crd_docs(*names: str) -> list[dict[str, Any]]:
     try:
         return upstream.crd_docs(CRDS, *names)
     except (FileNotFoundError, LookupError) as e:
-        pytest.fail(
-            f"{e}: the tests need the upstream CRDs in ../shared/crds beside the repository "
-            "(or MESHOPS_CRDS pointing at them)",
-            pytrace=False,
-        )
+        pytest.fail(f"{e} (among the CRDs in {CRDS})", pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def crd_dir() -> Path:
-    """The upstream CRDs' directory (``../shared/crds``, or ``$MESHOPS_CRDS``)."""
-    if not CRDS.is_dir():
-        pytest.fail(
-            f"upstream CRDs not found at {CRDS}: the tests need ../shared/crds beside the "
-            "repository (or MESHOPS_CRDS pointing at it)",
-            pytrace=False,
-        )
-    return CRDS.resolve()
+    """The upstream CRDs' directory (``src/meshops/crds``)."""
+    return CRDS
 
 
 @pytest.fixture(scope="session")

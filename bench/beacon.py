@@ -1,4 +1,4 @@
-"""Benchmark: istio-beacon-k8s against the in-process Kubernetes API fake.
+"""Benchmark: istio-beacon-k8s against the in-process API fake or a real kube-apiserver.
 
 200 related applications, each declaring 5 policies (3 app policies and 2 unit policies,
 so 400 AuthorizationPolicies: one on each app's Service, one on its pods), under
@@ -12,26 +12,23 @@ The wall times include everything a hook does in-process: ops reading 200 relati
 parsing and validating the policies, planning, and every API call through lightkube
 into the fake (which validates each object against the upstream CRDs).
 
-Usage: .venv/bin/python bench/beacon.py [--apps 200] [--policies 5]
+Usage: .venv/bin/python bench/beacon.py [--apps 200] [--policies 5] [--server fake|real]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from _reconcile import measure, report
+from _reconcile import add_server_option, measure, open_server, report
 from ops import testing
 
-from meshops.testing import FakeKubernetes, charm
-from meshops.testing.upstream import crd_docs
+from meshops.testing import charm
 
 REPO = Path(__file__).resolve().parents[1]
-CRDS = Path(os.environ.get("MESHOPS_CRDS", REPO.parent / "shared" / "crds"))
 MODEL = "bench"
 
 
@@ -41,14 +38,11 @@ def load_charm() -> Any:
     ).IstioBeaconCharm
 
 
-def cluster() -> FakeKubernetes:
-    fake = FakeKubernetes()
-    for doc in crd_docs(
-        CRDS, "gateways.gateway.networking.k8s.io", "authorizationpolicies.security.istio.io"
-    ):
-        fake.install_crd(doc)
-    fake.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": MODEL}})
-    return fake
+CRD_NAMES = ("gateways.gateway.networking.k8s.io", "authorizationpolicies.security.istio.io")
+
+
+def prepare(server: Any) -> None:
+    server.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": MODEL}})
 
 
 def relations(apps: int, policies: int) -> list[testing.Relation]:
@@ -86,25 +80,26 @@ def relations(apps: int, policies: int) -> list[testing.Relation]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="istio-beacon-k8s against the API fake")
+    parser = argparse.ArgumentParser(description="istio-beacon-k8s against an API server")
     parser.add_argument("--apps", type=int, default=200)
     parser.add_argument("--policies", type=int, default=5)
+    add_server_option(parser)
     args = parser.parse_args()
 
     charm = load_charm()
-    fake = cluster()
     ctx = testing.Context(charm, app_name="istio-beacon-k8s")
     state = testing.State(
         leader=True, relations=relations(args.apps, args.policies), model=testing.Model(name=MODEL)
     )
-    _, figures = measure(ctx, state, fake)
-
-    policies = len(fake.list("security.istio.io/v1", "AuthorizationPolicy", MODEL))
+    with open_server(args.server, CRD_NAMES) as server:
+        prepare(server)
+        _, figures = measure(ctx, state, server)
+        policies = len(server.list("security.istio.io/v1", "AuthorizationPolicy", MODEL))
     # one on each app's Service; one on its pods when it has unit (odd-numbered) policies
     expected = args.apps * (1 + (args.policies > 1))
     if policies != expected:
-        sys.exit(f"expected {expected} AuthorizationPolicies, the fake holds {policies}")
-    report(figures)
+        sys.exit(f"expected {expected} AuthorizationPolicies, the server holds {policies}")
+    report({"server": args.server, **figures})
 
 
 if __name__ == "__main__":

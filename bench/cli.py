@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import io
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from meshops import spec
 from meshops.cli import main
 from meshops.cli.output import objects_yaml
 from meshops.cli.render import file_objects
+from meshops.crds import ROOT as CRDS
 from meshops.plan.istio import istio_operator
 from meshops.semantics.authz import Call, Policies, Workload
 from meshops.semantics.routing import Request, Routes
@@ -45,7 +45,6 @@ from meshops.testing import FakeKubernetes
 from meshops.testing.upstream import crd_docs
 
 ROOT = Path(__file__).resolve().parents[1]
-CRDS = Path(os.environ.get("MESHOPS_CRDS", ROOT.parent / "shared" / "crds"))
 PER_NAMESPACE = 50
 
 

@@ -1,4 +1,4 @@
-"""Benchmark: istio-ingress-k8s against the in-process Kubernetes API fake.
+"""Benchmark: istio-ingress-k8s against the in-process API fake or a real kube-apiserver.
 
 200 related applications over ``istio-ingress-route``, each asking for 5 HTTP routes
 on its own listener port, spread over 20 namespaces, under ops.testing: one full
@@ -14,26 +14,23 @@ parsing and validating each requirer's config, planning (conflict checks include
 and every API call through lightkube into the fake, which validates each object
 against the upstream CRDs and their CEL rules.
 
-Usage: .venv/bin/python bench/ingress.py [--apps 200] [--routes 5]
+Usage: .venv/bin/python bench/ingress.py [--apps 200] [--routes 5] [--server fake|real]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from _reconcile import measure, report
+from _reconcile import add_server_option, measure, open_server, report
 from ops import testing
 
-from meshops.testing import FakeKubernetes, charm
-from meshops.testing.upstream import crd_docs
+from meshops.testing import charm
 
 REPO = Path(__file__).resolve().parents[1]
-CRDS = Path(os.environ.get("MESHOPS_CRDS", REPO.parent / "shared" / "crds"))
 MODEL = "edge"
 APP = "istio-ingress-k8s"
 NAMESPACES = 20
@@ -55,10 +52,7 @@ def load_charm() -> Any:
     ).IstioIngressCharm
 
 
-def cluster() -> FakeKubernetes:
-    fake = FakeKubernetes()
-    for doc in crd_docs(CRDS, *KINDS):
-        fake.install_crd(doc)
+def prepare(fake: Any) -> None:
     for ns in [MODEL, *(f"team-{n:02d}" for n in range(NAMESPACES))]:
         fake.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     fake.add(
@@ -70,7 +64,6 @@ def cluster() -> FakeKubernetes:
             "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.9"}]}},
         }
     )
-    return fake
 
 
 def config(app: str, namespace: str, port: int, routes: int) -> str:
@@ -119,29 +112,30 @@ def relations(apps: int, routes: int) -> list[testing.Relation]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="istio-ingress-k8s against the API fake")
+    parser = argparse.ArgumentParser(description="istio-ingress-k8s against an API server")
     parser.add_argument("--apps", type=int, default=200)
     parser.add_argument("--routes", type=int, default=5)
+    add_server_option(parser)
     args = parser.parse_args()
 
     charm = load_charm()
-    fake = cluster()
     ctx = testing.Context(charm, app_name=APP)
     state = testing.State(
         leader=True, relations=relations(args.apps, args.routes), model=testing.Model(name=MODEL)
     )
-    out, figures = measure(ctx, state, fake)
-
-    rules = sum(
-        len(route["spec"]["rules"])
-        for n in range(NAMESPACES)
-        for route in fake.list("gateway.networking.k8s.io/v1", "HTTPRoute", f"team-{n:02d}")
-    )
+    with open_server(args.server, KINDS) as server:
+        prepare(server)
+        out, figures = measure(ctx, state, server)
+        rules = sum(
+            len(route["spec"]["rules"])
+            for n in range(NAMESPACES)
+            for route in server.list("gateway.networking.k8s.io/v1", "HTTPRoute", f"team-{n:02d}")
+        )
     if rules != args.apps * args.routes:
-        sys.exit(f"expected {args.apps * args.routes} HTTPRoute rules, the fake holds {rules}")
+        sys.exit(f"expected {args.apps * args.routes} HTTPRoute rules, the server holds {rules}")
     if not isinstance(out.unit_status, testing.ActiveStatus):
         sys.exit(f"the charm is not active: {out.unit_status}")
-    report(figures)
+    report({"server": args.server, **figures})
 
 
 if __name__ == "__main__":

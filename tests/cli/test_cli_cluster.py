@@ -1,4 +1,4 @@
-"""Tests for ``meshops plan`` and ``meshops apply`` against the in-process API fake.
+"""Tests for ``meshops plan`` and ``meshops apply``, against the fake and the real API server.
 
 Plan sends server-side dry runs and stores nothing; apply writes only what changed and
 prints each change and a summary; --prune deletes what the file no longer asks for but
@@ -18,6 +18,7 @@ import pytest
 
 from meshops.cli import main
 from meshops.testing import FakeKubernetes
+from meshops.testing.pytest_plugin import SERVERS, contract_server
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "shop.yaml"
 CRDS = (
@@ -31,11 +32,15 @@ CRDS = (
 AP = ("security.istio.io/v1", "AuthorizationPolicy")
 
 
-@pytest.fixture
-def fake(make_fake: Any, monkeypatch: pytest.MonkeyPatch) -> FakeKubernetes:
+#: The namespaces a new API server has.
+SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+
+
+@pytest.fixture(params=SERVERS)
+def fake(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The fake, or the real API server (talked to through a kubeconfig)."""
     monkeypatch.delenv("KUBECONFIG", raising=False)
-    made: FakeKubernetes = make_fake(*CRDS)
-    return made
+    return contract_server(request, *CRDS)
 
 
 def run(fake: FakeKubernetes, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -47,9 +52,11 @@ def run(fake: FakeKubernetes, capsys: pytest.CaptureFixture[str], *argv: str) ->
 
 
 def names(fake: FakeKubernetes, api_version: str, kind: str) -> list[str]:
+    """The objects of a kind, as namespace/name (the server's own namespaces left out)."""
     return sorted(
         f"{o['metadata'].get('namespace', '')}/{o['metadata']['name']}".lstrip("/")
         for o in fake.list(api_version, kind)
+        if kind != "Namespace" or o["metadata"]["name"] not in SYSTEM_NAMESPACES
     )
 
 

@@ -1,7 +1,7 @@
 """Fixtures for the contract tests of the in-process Kubernetes API fake.
 
 The official CRDs (Gateway API v1.5.1, Istio 1.30.3) come from the repository's root
-conftest (``../shared/crds``, or ``$MESHOPS_CRDS``). They are parsed once per session;
+conftest (``src/meshops/crds``). They are parsed once per session;
 every test gets a fresh fake with them installed (installing is cheap: compiled
 schemas are cached by content).
 """
@@ -18,6 +18,7 @@ import pytest
 
 from meshops.k8s.client import FAKE_SERVER, make_client
 from meshops.testing import FakeKubernetes
+from meshops.testing.pytest_plugin import SERVERS, contract_server
 
 CRD_FILES = (
     "gateway-api-v1.5.1/standard/gateway.networking.k8s.io_gatewayclasses.yaml",
@@ -41,7 +42,7 @@ def crd_documents(crd_dir: Path, parse_crd_file: Any) -> list[dict[str, Any]]:
     for name in CRD_FILES:
         path = crd_dir / name
         if not path.is_file():
-            pytest.fail(f"CRD file {path} is missing from the shared CRDs")
+            pytest.fail(f"CRD file {path} is missing from the carried CRDs")
         docs += [d for d in parse_crd_file(path) if d.get("kind") == "CustomResourceDefinition"]
     return docs
 
@@ -52,9 +53,16 @@ def bare() -> FakeKubernetes:
     return FakeKubernetes()
 
 
-@pytest.fixture
-def fake(crd_documents: list[dict[str, Any]]) -> FakeKubernetes:
-    """A fake with the Gateway API and Istio CRDs installed and namespace ``apps``."""
+@pytest.fixture(params=SERVERS)
+def fake(request: pytest.FixtureRequest, crd_documents: list[dict[str, Any]]) -> Any:
+    """The server under contract: the fake, or the real kube-apiserver (one per run).
+
+    Either has the Gateway API and Istio CRDs installed, namespace ``apps`` and nothing
+    else of the tests'; both offer the fake's surface (``add``, ``get``, ``list``,
+    ``transport``, ``reads``, ``writes``, ``requests``, ``clear_log``...).
+    """
+    if request.param == "real":
+        return contract_server(request, namespaces=(NAMESPACE,))
     cluster = FakeKubernetes()
     for doc in crd_documents:
         cluster.install_crd(doc)

@@ -90,6 +90,7 @@ def test_apply_creates(api: httpx2.Client) -> None:
     }
 
 
+@pytest.mark.fake_only("the audit log does not record a request's Content-Type")
 def test_apply_through_lightkube(client: lightkube.Client, fake: FakeKubernetes) -> None:
     created = client.apply(Gateway(gateway(("http", 80))))
     assert created.metadata.generation == 1  # type: ignore[union-attr]

@@ -22,6 +22,8 @@ AuthorizationPolicy = create_namespaced_resource(
     "security.istio.io", "v1", "AuthorizationPolicy", "authorizationpolicies"
 )
 
+pytestmark = pytest.mark.fake_only("the fake's own request log and fault injection")
+
 
 def policy(name: str) -> AuthorizationPolicy:
     return AuthorizationPolicy(

@@ -1,4 +1,4 @@
-"""Contract tests for meshops.k8s.Reconciler against the in-process API fake.
+"""Contract tests for meshops.k8s.Reconciler, against the in-process fake and the real server.
 
 Covers ownership labels and the applied-hash annotation, apply and delete order, the
 zero-write no-op reconcile and its read budget, updates, deletions, objects that are not
@@ -16,15 +16,16 @@ import pytest
 from meshops.k8s import Api, CrdMissing, Reconciler, make_client
 from meshops.k8s.kinds import AUTHORIZATION_POLICY, GATEWAY, NAMESPACE, SERVICE_ACCOUNT
 from meshops.k8s.reconciler import HASH_ANNOTATION, OWNER_LABEL, SCOPE_LABEL
+from meshops.testing.pytest_plugin import SERVERS, contract_server
 
 GW = "gateway.networking.k8s.io/v1"
 AP = "security.istio.io/v1"
 CRDS = ("gateways.gateway.networking.k8s.io", "authorizationpolicies.security.istio.io")
 
 
-@pytest.fixture
-def fake(make_fake: Any) -> Any:
-    return make_fake(*CRDS, namespaces=["a", "b"])
+@pytest.fixture(params=SERVERS)
+def fake(request: pytest.FixtureRequest) -> Any:
+    return contract_server(request, *CRDS, namespaces=("a", "b"))
 
 
 def api_for(fake: Any, manager: str = "owner.m") -> Api:
@@ -78,13 +79,20 @@ def test_creates_with_ownership_labels_hash_and_field_manager(fake: Any) -> None
     assert labels["app.kubernetes.io/managed-by"] == "meshops"
     assert len(gw["metadata"]["annotations"][HASH_ANNOTATION]) == 32
     assert {m["manager"] for m in gw["metadata"]["managedFields"]} == {"owner.m"}
-    # server-side apply, forced, with our field manager
+    # forced, with our field manager
     patches = [r for r in fake.requests if r.method == "PATCH"]
-    assert all(r.content_type == "application/apply-patch+yaml" for r in patches)
+    assert len(patches) == 2
     assert all(
         r.query.get("fieldManager") == "owner.m" and r.query.get("force") == "true"
         for r in patches
     )
+
+
+@pytest.mark.fake_only("the audit log does not record a request's Content-Type")
+def test_writes_are_server_side_applies(fake: Any) -> None:
+    reconciler(fake).reconcile([policy("p1"), gateway("w")])
+    patches = [r for r in fake.requests if r.method == "PATCH"]
+    assert [r.content_type for r in patches] == ["application/apply-patch+yaml"] * 2
 
 
 def test_applies_in_dependency_order_and_deletes_in_reverse(fake: Any) -> None:

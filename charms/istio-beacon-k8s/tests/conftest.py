@@ -9,6 +9,7 @@ import pytest
 from ops import testing
 
 from meshops.testing.charm import load_charm
+from meshops.testing.pytest_plugin import SERVERS, contract_server
 
 CHARM_ROOT = Path(__file__).resolve().parents[1]
 MODEL = "m"
@@ -24,9 +25,9 @@ def ctx() -> testing.Context[Any]:
     return testing.Context(IstioBeaconCharm, app_name="istio-beacon-k8s")
 
 
-@pytest.fixture
-def fake(make_fake: Any) -> Any:
+@pytest.fixture(params=SERVERS)
+def fake(request: pytest.FixtureRequest) -> Any:
     """The cluster: Istio's and the Gateway API's CRDs, and the model's namespace."""
-    cluster = make_fake(*MESH_CRDS, namespaces=[MODEL])
+    cluster = contract_server(request, *MESH_CRDS, namespaces=(MODEL,))
     with cluster.installed():
         yield cluster

@@ -9,6 +9,7 @@ import pytest
 from ops import testing
 
 from meshops.testing.charm import load_charm
+from meshops.testing.pytest_plugin import SERVERS, contract_server
 
 CHARM_ROOT = Path(__file__).resolve().parents[1]
 MODEL = "edge"
@@ -41,9 +42,9 @@ def ingress_crds() -> tuple[str, ...]:
     return INGRESS_CRDS
 
 
-@pytest.fixture
-def fake(make_fake: Any) -> Any:
+@pytest.fixture(params=SERVERS)
+def fake(request: pytest.FixtureRequest) -> Any:
     """The cluster: the Gateway API's and Istio's CRDs, the gateway's and requirers' namespaces."""
-    cluster = make_fake(*INGRESS_CRDS, namespaces=[MODEL, *REQUIRER_MODELS])
+    cluster = contract_server(request, *INGRESS_CRDS, namespaces=(MODEL, *REQUIRER_MODELS))
     with cluster.installed():
         yield cluster

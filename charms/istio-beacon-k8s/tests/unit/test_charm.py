@@ -377,6 +377,7 @@ def test_missing_crd_blocks_naming_it(ctx: Any, make_fake: Any) -> None:
     )
 
 
+@pytest.mark.fake_only("injects API faults")
 def test_unavailable_api_waits_and_the_next_event_recovers(ctx: Any, fake: Any) -> None:
     # the first try and three retries, each told by the server to come back at once
     fake.fail_next("GET", "/namespaces/m", 503, times=4, retry_after=0)
@@ -387,12 +388,14 @@ def test_unavailable_api_waits_and_the_next_event_recovers(ctx: Any, fake: Any) 
     assert fake.get(GW, "Gateway", WAYPOINT, MODEL) is not None
 
 
+@pytest.mark.fake_only("injects API faults")
 def test_a_passing_failure_is_retried_within_the_hook(ctx: Any, fake: Any) -> None:
     fake.fail_next("PATCH", "/gateways/", 503, times=2, retry_after=0)
     ctx.run(ctx.on.config_changed(), state())
     assert fake.get(GW, "Gateway", WAYPOINT, MODEL) is not None
 
 
+@pytest.mark.fake_only("injects API faults")
 def test_a_failing_api_does_not_change_what_consumers_are_told(ctx: Any, fake: Any) -> None:
     ns = fake.get("v1", "Namespace", MODEL)
     ns["metadata"]["labels"] = {"istio.io/use-waypoint": "theirs"}
@@ -410,6 +413,7 @@ def test_a_failing_api_does_not_change_what_consumers_are_told(ctx: Any, fake: A
     assert json.loads(out.get_relation(rel.id).local_app_data["labels"]) == told
 
 
+@pytest.mark.fake_only("injects API faults")
 def test_forbidden_asks_for_trust(ctx: Any, fake: Any) -> None:
     fake.fail_next("GET", "/namespaces/m", 403, times=1)
     out = ctx.run(ctx.on.config_changed(), state())
@@ -475,6 +479,7 @@ def test_remove_after_the_gateway_crd_went_still_cleans_up(ctx: Any, fake: Any) 
     assert ns_labels(fake) == {}
 
 
+@pytest.mark.fake_only("injects API faults")
 def test_remove_with_the_api_down_does_not_fail_the_hook(ctx: Any, fake: Any) -> None:
     settle(ctx, fake)
     fake.fail_next("*", "", 503, times=100, retry_after=0)
