@@ -46,7 +46,7 @@ def open_server(which: str, crd_names: Iterable[str]) -> Generator[Any]:
         yield fake
         return
     try:
-        server = LocalApiServer(tools.bin_dir(REPO))
+        server = LocalApiServer(tools.bin_dir(REPO, "etcd", "kube-apiserver"))
         server.start()
     except (tools.ToolsMissing, ServerFailed) as e:
         sys.exit(f"no real API server: {e}")

@@ -10,6 +10,7 @@ the usual configuration (in a pod: the service account; elsewhere: ``KUBECONFIG`
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Generator
 from pathlib import Path
@@ -23,6 +24,11 @@ from lightkube.core.exceptions import ConfigError
 from meshops.k8s.errors import Unavailable
 
 _override = threading.local()
+#: One client per configuration, namespace and field manager for the whole process: its
+#: connections are reused by every Api made for it (a hook makes several), and none is
+#: left to be closed by the garbage collector in the middle of a run.
+_clients: dict[tuple[str | None, ...], lightkube.Client] = {}
+_clients_lock = threading.Lock()
 #: Server URL the fake answers on; nothing is ever sent over a network to it.
 FAKE_SERVER = "http://kubernetes.fake"
 
@@ -85,6 +91,15 @@ def connect(
         return make_client(
             transport, field_manager=field_manager, namespace=namespace or "default"
         )
+    key = (
+        str(kubeconfig) if kubeconfig is not None else os.environ.get("KUBECONFIG"),
+        context,
+        namespace,
+        field_manager,
+    )
+    with _clients_lock:
+        if key in _clients:
+            return _clients[key]
     try:
         if kubeconfig is not None:
             config = KubeConfig.from_file(kubeconfig).get(context_name=context)
@@ -94,4 +109,6 @@ def connect(
             config = KubeConfig.from_env()
     except (ConfigError, OSError, KeyError, ValueError) as e:
         raise Unavailable(f"no Kubernetes cluster configured: {e}") from e
-    return lightkube.Client(config, namespace=namespace, field_manager=field_manager)
+    client = lightkube.Client(config, namespace=namespace, field_manager=field_manager)
+    with _clients_lock:
+        return _clients.setdefault(key, client)

@@ -310,6 +310,8 @@ class LocalApiServer:
                 f"--etcd-servers={etcd_url}",
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
+                # no kubernetes Service endpoints: its address is loopback, nothing runs
+                "--endpoint-reconciler-type=none",
                 f"--secure-port={self.port}",
                 f"--tls-cert-file={serving[0]}",
                 f"--tls-private-key-file={serving[1]}",
@@ -407,6 +409,7 @@ class LocalApiServer:
 
     def http(self, user: tuple[Path, Path] | None = None, **kwargs: Any) -> httpx2.Client:
         """A raw HTTPS client on the server, as the administrator or as ``user``."""
+        kwargs.setdefault("timeout", 60.0)
         return httpx2.Client(
             base_url=self.url, verify=self.ssl_context(user), trust_env=False, **kwargs
         )
@@ -870,7 +873,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     repo = Path(__file__).resolve().parents[3]
     try:
-        binaries = Path(args.bin_dir) if args.bin_dir else tools.bin_dir(repo)
+        binaries = (
+            Path(args.bin_dir) if args.bin_dir else tools.bin_dir(repo, "etcd", "kube-apiserver")
+        )
         server = LocalApiServer(binaries)
         server.start()
     except (tools.ToolsMissing, ServerFailed) as e:

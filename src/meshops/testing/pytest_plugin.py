@@ -79,9 +79,13 @@ def tool_dir(pytestconfig: pytest.Config) -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_server(tool_dir: Path) -> Generator[LocalApiServer]:
+def real_server(pytestconfig: pytest.Config) -> Generator[LocalApiServer]:
     """One etcd + kube-apiserver for the whole run, with the upstream CRDs installed."""
-    server = LocalApiServer(tool_dir)
+    try:
+        binaries = tools.bin_dir(pytestconfig.rootpath, "etcd", "kube-apiserver")
+    except tools.ToolsMissing as e:
+        need_tools(e)
+    server = LocalApiServer(binaries)
     server.start()
     try:
         yield server

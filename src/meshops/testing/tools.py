@@ -35,11 +35,12 @@ def require_go() -> str:
     return go
 
 
-def bin_dir(repo: Path) -> Path:
+def bin_dir(repo: Path, *needed: str) -> Path:
     """The folder holding the tools built for the repository's current pins.
 
     Args:
         repo: the repository's root (holding ``gotools/``).
+        needed: the tools that must be there (default: all of :data:`TOOLS`).
 
     Raises:
         ToolsMissing: Go is missing, or a tool is not built for these pins.
@@ -56,7 +57,7 @@ def bin_dir(repo: Path) -> Path:
         if run.returncode not in (0, 3) or not run.stdout.strip():
             raise ToolsMissing(f"{script} --bin-dir failed: {run.stderr.strip()}")
         folder = Path(run.stdout.strip().splitlines()[-1])
-    missing = [tool for tool in TOOLS if not os.access(folder / tool, os.X_OK)]
+    missing = [tool for tool in needed or TOOLS if not os.access(folder / tool, os.X_OK)]
     if missing:
         raise ToolsMissing(
             f"{', '.join(missing)} not built in {folder}: run gotools/build "
