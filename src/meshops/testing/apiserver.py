@@ -29,6 +29,7 @@ import base64
 import contextlib
 import ctypes
 import datetime
+import functools
 import ipaddress
 import json
 import os
@@ -502,6 +503,7 @@ class LocalApiServer:
 
     # -- objects -------------------------------------------------------------------------
 
+    @functools.cache  # noqa: B019 - one server object per run, its CRDs never change
     def _crd_documents(self) -> list[dict[str, Any]]:
         names = self.crd_names
         if names is None:
@@ -514,29 +516,42 @@ class LocalApiServer:
         return upstream.crd_docs(crds.ROOT, *names)
 
     def install_crds(self, documents: Iterable[Mapping[str, Any]]) -> None:
-        """Create these CRDs (those not there yet) and wait until they are established."""
+        """Create these CRDs (those not there yet) and wait until they are established.
+
+        A CRD of the same name still being deleted is waited for, then created anew.
+        """
+        path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+        deadline = time.monotonic() + START_TIMEOUT
         with self._inspect() as http:
             names: list[str] = []
             for doc in documents:
-                response = http.post(
-                    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=dict(doc)
-                )
-                if response.status_code not in (201, 409):
-                    raise ServerFailed(
-                        f"CRD {doc['metadata']['name']} refused: {response.text[:500]}"
-                    )
-                names.append(str(doc["metadata"]["name"]))
-            deadline = time.monotonic() + START_TIMEOUT
+                name = str(doc["metadata"]["name"])
+                while True:
+                    response = http.post(path, json=dict(doc))
+                    if response.status_code == 201:
+                        break
+                    live = http.get(f"{path}/{name}")
+                    if response.status_code == 409 and live.status_code == 200:
+                        if not live.json()["metadata"].get("deletionTimestamp"):
+                            break
+                    elif response.status_code != 409:
+                        raise ServerFailed(f"CRD {name} refused: {response.text[:500]}")
+                    if time.monotonic() > deadline:
+                        raise ServerFailed(f"CRD {name} still being deleted")
+                    time.sleep(0.05)
+                names.append(name)
             for name in names:
-                while not self._established(http, name):
+                while not self._established(http, f"{path}/{name}"):
                     if time.monotonic() > deadline:
                         raise ServerFailed(f"CRD {name} not established in time")
                     time.sleep(0.05)
 
     @staticmethod
-    def _established(http: httpx2.Client, name: str) -> bool:
-        crd = http.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}").json()
-        conditions = crd.get("status", {}).get("conditions", [])
+    def _established(http: httpx2.Client, path: str) -> bool:
+        answer = http.get(path)
+        if answer.status_code != 200:
+            return False
+        conditions = (answer.json().get("status") or {}).get("conditions") or []
         return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
     # -- the fake's surface: contract tests run the same code on both servers -----------
@@ -703,16 +718,39 @@ class LocalApiServer:
         """Count requests from here (see :meth:`mark`)."""
         self.mark()
 
+    def _reset_crds(self) -> None:
+        """Put back the CRDs a test deleted; delete those a test installed."""
+        wanted = {str(d["metadata"]["name"]): d for d in self._crd_documents()}
+        crds_path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+        with self._inspect() as http:
+            present = {c["metadata"]["name"] for c in http.get(crds_path).json()["items"]}
+            extra = sorted(present - set(wanted))
+            for name in extra:
+                http.delete(f"{crds_path}/{name}")
+            deadline = time.monotonic() + START_TIMEOUT
+            for name in extra:
+                while http.get(f"{crds_path}/{name}").status_code != 404:
+                    if time.monotonic() > deadline:
+                        raise ServerFailed(f"CRD {name} was not deleted in time")
+                    time.sleep(0.05)
+        missing = [doc for name, doc in wanted.items() if name not in present]
+        if missing:
+            self.install_crds(missing)
+        if missing or extra:
+            self._discovered = None
+
     def reset(
         self, keep: Iterable[str] = ("default", "kube-system", "kube-public", "kube-node-lease")
     ) -> None:
         """Remove every namespace but ``keep`` with everything in it (no controller would).
 
-        Objects of every namespaced kind are deleted first; then each namespace is
-        deleted, its ``kubernetes`` finalizer released (the namespace controller's job)
-        and deleted again.
+        The CRDs are put back as :meth:`start` installed them (those a test deleted come
+        back, those a test installed go). Objects of every namespaced kind are deleted
+        first; then each namespace is deleted, its ``kubernetes`` finalizer released (the
+        namespace controller's job) and deleted again.
         """
         keep = set(keep)
+        self._reset_crds()
         with self._inspect() as http:
             for plural in ("clusterrolebindings", "clusterroles"):
                 http.delete(
