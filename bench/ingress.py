@@ -1,7 +1,9 @@
 """Benchmark: istio-ingress-k8s against the in-process API fake or a real kube-apiserver.
 
 200 related applications over ``istio-ingress-route``, each asking for 5 HTTP routes
-on its own listener port, spread over 20 namespaces, under ops.testing: one full
+on its own listener port, spread over 20 Juju models of their own (cross-model
+relations: each requirer's namespace is found by its model's UUID, and its backend
+checked against its Service's labels), under ops.testing: one full
 reconcile (config-changed on a fresh cluster: a Gateway with a listener per port, and
 per requirer an HTTPRoute holding its 5 routes as rules and an AuthorizationPolicy),
 then a reconcile with nothing new (update-status). Prints one JSON line with the wall
@@ -29,6 +31,7 @@ from _reconcile import add_server_option, measure, open_server, report
 from ops import testing
 
 from meshops.testing import charm
+from meshops.testing.juju import app_service, model_namespace, model_uuid
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "edge"
@@ -52,9 +55,11 @@ def load_charm() -> Any:
     ).IstioIngressCharm
 
 
-def prepare(fake: Any) -> None:
+def prepare(fake: Any, apps: int) -> None:
     for ns in [MODEL, *(f"team-{n:02d}" for n in range(NAMESPACES))]:
-        fake.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        fake.add(model_namespace(ns))
+    for a in range(apps):
+        fake.add(app_service(f"app-{a:04d}", f"team-{a % NAMESPACES:02d}", 8080))
     fake.add(
         {
             "apiVersion": "v1",
@@ -100,12 +105,13 @@ def relations(apps: int, routes: int) -> list[testing.Relation]:
     return [
         testing.Relation(
             "istio-ingress-route",
-            remote_app_name=f"app-{a:04d}",
+            remote_app_name=f"remote-{a:032x}",  # as Juju shows a consuming application
             remote_app_data={
                 "config": config(
                     f"app-{a:04d}", f"team-{a % NAMESPACES:02d}", 9000 + a % 50, routes
                 )
             },
+            remote_model_uuid=model_uuid(f"team-{a % NAMESPACES:02d}"),
         )
         for a in range(apps)
     ]
@@ -120,11 +126,10 @@ def main() -> None:
 
     charm = load_charm()
     ctx = testing.Context(charm, app_name=APP)
-    state = testing.State(
-        leader=True, relations=relations(args.apps, args.routes), model=testing.Model(name=MODEL)
-    )
+    model = testing.Model(name=MODEL, uuid=model_uuid(MODEL))
+    state = testing.State(leader=True, relations=relations(args.apps, args.routes), model=model)
     with open_server(args.server, KINDS) as server:
-        prepare(server)
+        prepare(server, args.apps)
         out, figures = measure(ctx, state, server)
         rules = sum(
             len(route["spec"]["rules"])

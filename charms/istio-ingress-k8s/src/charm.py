@@ -28,6 +28,7 @@ from charmlibs.interfaces.tls_certificates import (
 from meshops.interfaces.ingress import IngressPerAppProvider, IngressRequest
 from meshops.interfaces.istio_ingress_route import IstioIngressRouteProvider
 from meshops.interfaces.outcome import Outcome, add_statuses, share, shared
+from meshops.interfaces.placement import locate, requirers
 from meshops.interfaces.service_mesh import ServiceMeshConsumer
 from meshops.k8s import Api, KubernetesError, Reconciler, objects
 from meshops.k8s.kinds import (
@@ -36,7 +37,6 @@ from meshops.k8s.kinds import (
     GATEWAY,
     GRPC_ROUTE,
     HTTP_ROUTE,
-    NAMESPACE,
     OPTIONAL_KINDS,
     REFERENCE_GRANT,
     SECRET,
@@ -49,13 +49,11 @@ from meshops.model.ingress import GatewayConfig
 from meshops.plan.ingress import (
     ROUTE_SOURCE_LABEL,
     IngressPlan,
-    RouteSet,
     plan_ingress,
     tls_secret,
-    web_route,
     web_url,
 )
-from meshops.plan.mesh import USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL
+from meshops.plan.placement import parse_namespaces
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +63,7 @@ CERTS_RELATION = "certificates"
 PEER_RELATION = "ingress-peers"
 MESH_RELATION = "service-mesh"
 SCOPE = "ingress"
+ALLOWED_NAMESPACES = "allowed-requirer-namespaces"
 SHOWN = 3
 #: Peer app data: the gateway's last seen LoadBalancer address (for the certificate).
 ADDRESS_KEY = "address"
@@ -171,6 +170,7 @@ class IstioIngressCharm(ops.CharmBase):
         outcome = Outcome()
         try:
             gateway = self._gateway()
+            allowed = parse_namespaces(str(self.config[ALLOWED_NAMESPACES]), ALLOWED_NAMESPACES)
         except ValueError as e:
             outcome.blocked.append(f"config: {e}")
             return outcome  # nothing changes until the config is right
@@ -182,17 +182,27 @@ class IstioIngressCharm(ops.CharmBase):
             if secret is not None:
                 gateway = dataclasses.replace(gateway, tls_secret=self._secret_name)
             ingress_requests = self._ingress.requests()
-            route_sets, refused = self._route_sets(ingress_requests)
-            plan = plan_ingress(gateway, route_sets, self._waypoints(api, route_sets))
-            refused |= plan.refused_sources
-            for problem in plan.problems:
+            asked = requirers(self.model, routes=self._routes.requests(), ingress=ingress_requests)
+            found = locate(
+                api,
+                asked.requirers,
+                model=self.model.name,
+                model_uuid=self.model.uuid,
+                allowed=allowed,
+            )
+            placement = found.placement
+            plan = plan_ingress(gateway, placement.route_sets, found.waypoints)
+            refused = {p.source for p in asked.problems} | placement.refused | plan.refused_sources
+            for problem in (*asked.problems, *placement.problems, *plan.problems, *plan.conflicts):
                 log.warning("refused: %s", problem)
-            for conflict in plan.conflicts:
-                log.warning("refused: %s", conflict)
-            keep = {label_value(source) for source in refused}
+            # a refused requirer keeps what it had, where it may have it
+            keep = {label_value(s): placement.may_hold.get(s, frozenset()) for s in refused}
             result = self._reconciler(api).reconcile(
                 [*([secret] if secret is not None else []), *plan.objects],
-                keep=lambda obj: objects.labels(obj).get(ROUTE_SOURCE_LABEL) in keep,
+                keep=lambda obj: (
+                    objects.namespace(obj)
+                    in keep.get(objects.labels(obj).get(ROUTE_SOURCE_LABEL, ""), ())
+                ),
             )
             log.info(
                 "%d created, %d updated, %d deleted, %d unchanged",
@@ -207,7 +217,7 @@ class IstioIngressCharm(ops.CharmBase):
                 outcome.waiting.append("waiting for the gateway's LoadBalancer address")
             else:
                 untold = self._publish(gateway, plan, host, refused, ingress_requests)
-            self._describe(plan, refused, untold, outcome)
+            self._describe(plan, placement.problems, refused, untold, outcome)
         except KubernetesError as e:
             outcome.blocked, outcome.waiting = [], []
             outcome.kubernetes_failed(e, self.app.name)
@@ -234,20 +244,6 @@ class IstioIngressCharm(ops.CharmBase):
             return None
         value = first.get("hostname") or first.get("ip")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
         return str(value) if value else None  # pyright: ignore[reportUnknownArgumentType]
-
-    def _waypoints(self, api: Api, route_sets: list[RouteSet]) -> dict[str, str]:
-        """The waypoint each requirer's namespace sends its Services' traffic through."""
-        wanted = {s.namespace for s in route_sets}
-        if not wanted:
-            return {}
-        found: dict[str, str] = {}
-        for namespace in api.list(NAMESPACE, None):
-            name, labels = objects.name(namespace), objects.labels(namespace)
-            waypoint = labels.get(USE_WAYPOINT_LABEL)
-            elsewhere = labels.get(USE_WAYPOINT_NAMESPACE_LABEL, name) != name
-            if name in wanted and waypoint and not elsewhere:
-                found[name] = waypoint
-        return found
 
     def _remember(self, address: str | None) -> None:
         """Keep the address in peer data: the certificate request is built from it."""
@@ -294,48 +290,6 @@ class IstioIngressCharm(ops.CharmBase):
         chain = [leaf, *(str(c) for c in certificate.chain if str(c) != leaf)]
         return tls_secret(self._secret_name, self.model.name, "\n".join(chain), str(key))
 
-    def _route_sets(
-        self, ingress_requests: list[IngressRequest]
-    ) -> tuple[list[RouteSet], set[str]]:
-        """Every requirer's routes, and the sources whose input was refused."""
-        sets: list[RouteSet] = []
-        refused: set[str] = set()
-        for request in self._routes.requests():
-            source = f"{ROUTE_RELATION}:{request.relation_id}"
-            if request.problems:
-                self._refuse(source, request.problems, refused)
-            elif request.routes:
-                sets.append(
-                    RouteSet(
-                        source, request.app, request.model, request.relation_id, request.routes
-                    )
-                )
-        for request in ingress_requests:
-            source = f"{INGRESS_RELATION}:{request.relation_id}"
-            if request.problems:
-                self._refuse(source, request.problems, refused)
-                continue
-            try:
-                route = web_route(
-                    request.name,
-                    request.model,
-                    request.port,
-                    strip_prefix=request.strip_prefix,
-                    scheme=request.scheme,
-                )
-            except ValueError as e:
-                self._refuse(source, (Problem(source, "", str(e), request.app),), refused)
-                continue
-            sets.append(
-                RouteSet(source, request.name, request.model, request.relation_id, (route,))
-            )
-        return sets, refused
-
-    def _refuse(self, source: str, problems: tuple[Problem, ...], refused: set[str]) -> None:
-        for problem in problems:
-            log.warning("refused: %s", problem)
-        refused.add(source)
-
     def _publish(
         self,
         gateway: GatewayConfig,
@@ -371,7 +325,12 @@ class IstioIngressCharm(ops.CharmBase):
         return untold
 
     def _describe(
-        self, plan: IngressPlan, refused: set[str], untold: list[str], outcome: Outcome
+        self,
+        plan: IngressPlan,
+        misplaced: tuple[Problem, ...],
+        refused: set[str],
+        untold: list[str],
+        outcome: Outcome,
     ) -> None:
         served = [s for s, names in plan.served.items() if names]
         routes = sum(len(names) for names in plan.served.values())
@@ -381,10 +340,11 @@ class IstioIngressCharm(ops.CharmBase):
         if plan.conflicts:
             clashes = [f"{c.app} {c.route!r} vs {c.holder_app}" for c in plan.conflicts]
             outcome.notes.append(f"conflicting routes refused: {_shown(clashes)}")
-        if refused:
-            outcome.notes.append(
-                f"refused input from {_shown(sorted(refused))} (see juju debug-log)"
-            )
+        if misplaced:
+            outcome.notes.append(_shown([p.message for p in misplaced]))
+        rest = sorted(refused - {p.source for p in misplaced})
+        if rest:
+            outcome.notes.append(f"refused input from {_shown(rest)} (see juju debug-log)")
 
     # -- status --------------------------------------------------------------------------
 

@@ -9,12 +9,13 @@ import pytest
 from ops import testing
 
 from meshops.testing.charm import load_charm
+from meshops.testing.juju import app_service, model_namespace
 from meshops.testing.pytest_plugin import SERVERS, contract_server
 
 CHARM_ROOT = Path(__file__).resolve().parents[1]
 MODEL = "edge"
-#: The namespaces of the requirers in the tests.
-REQUIRER_MODELS = ("shop", "blog")
+#: The requirers' models in the tests, and their applications (each with its Service).
+REQUIRER_MODELS = {"shop": ("web", "vault", "wiki"), "blog": ("blog", "pg")}
 INGRESS_CRDS = (
     "gateways.gateway.networking.k8s.io",
     "httproutes.gateway.networking.k8s.io",
@@ -32,6 +33,12 @@ IstioIngressCharm = charm_module.IstioIngressCharm
 
 
 @pytest.fixture
+def charm_class() -> Any:
+    """The charm's class, for a Context a test sets up itself."""
+    return IstioIngressCharm
+
+
+@pytest.fixture
 def ctx() -> testing.Context[Any]:
     return testing.Context(IstioIngressCharm, app_name="istio-ingress-k8s")
 
@@ -42,9 +49,25 @@ def ingress_crds() -> tuple[str, ...]:
     return INGRESS_CRDS
 
 
+def add_juju_models(cluster: Any) -> None:
+    """Juju's models as Juju leaves them: labelled namespaces, a Service per application."""
+    for model, apps in {MODEL: (), **REQUIRER_MODELS}.items():
+        cluster.add(model_namespace(model))
+        for app in apps:
+            cluster.add(app_service(app, model, 8080))
+
+
+@pytest.fixture
+def juju_models() -> Any:
+    """:func:`add_juju_models`, for a cluster a test makes itself."""
+    return add_juju_models
+
+
 @pytest.fixture(params=SERVERS)
 def fake(request: pytest.FixtureRequest) -> Any:
-    """The cluster: the Gateway API's and Istio's CRDs, the gateway's and requirers' namespaces."""
-    cluster = contract_server(request, *INGRESS_CRDS, namespaces=(MODEL, *REQUIRER_MODELS))
+    """The cluster: the Gateway API's and Istio's CRDs, the gateway's and requirers' models."""
+    cluster = contract_server(request, *INGRESS_CRDS)
+    add_juju_models(cluster)
+    cluster.clear_log()
     with cluster.installed():
         yield cluster

@@ -25,6 +25,8 @@ from charmlibs.interfaces.tls_certificates import (
 )
 from ops import testing
 
+from meshops.testing.juju import model_uuid
+
 MODEL = "edge"
 APP = "istio-ingress-k8s"
 GW_API = "gateway.networking.k8s.io/v1"
@@ -33,13 +35,12 @@ LB_IP = "10.0.0.9"
 
 
 def state(*relations: testing.RelationBase, leader: bool = True, **kw: Any) -> testing.State:
-    return testing.State(
-        leader=leader, relations=list(relations), model=testing.Model(name=MODEL), **kw
-    )
+    model = testing.Model(name=MODEL, uuid=model_uuid(MODEL))
+    return testing.State(leader=leader, relations=list(relations), model=model, **kw)
 
 
 def ingress(app: str, model: str = "shop", port: int = 8080, **extra: Any) -> testing.Relation:
-    """An ingress v2 requirer, as the ecosystem's library writes it (``strip_prefix=True``)."""
+    """An ingress v2 requirer of ``model``, as the ecosystem's library writes it."""
     data = {"name": json.dumps(app), "model": json.dumps(model), "port": json.dumps(port)}
     data.update({k.replace("_", "-"): json.dumps(v) for k, v in extra.items()})
     host = json.dumps(f"{app}-0.{app}-endpoints.{model}.svc.cluster.local")
@@ -48,6 +49,7 @@ def ingress(app: str, model: str = "shop", port: int = 8080, **extra: Any) -> te
         remote_app_name=app,
         remote_app_data=data,
         remote_units_data={0: {"host": host}},
+        remote_model_uuid=model_uuid(model),
     )
 
 
@@ -66,10 +68,17 @@ def route_config(model: str, *paths: str, port: int = 8080, app: str = "blog") -
     return config.model_dump_json()
 
 
-def routes(app: str, config: str, relation_id: int | None = None) -> testing.Relation:
+def routes(
+    app: str, config: str, relation_id: int | None = None, model: str = "blog"
+) -> testing.Relation:
+    """An istio-ingress-route requirer of ``model``."""
     kw: dict[str, Any] = {} if relation_id is None else {"id": relation_id}
     return testing.Relation(
-        "istio-ingress-route", remote_app_name=app, remote_app_data={"config": config}, **kw
+        "istio-ingress-route",
+        remote_app_name=app,
+        remote_app_data={"config": config},
+        remote_model_uuid=model_uuid(model),
+        **kw,
     )
 
 
@@ -323,6 +332,7 @@ def test_a_requirer_turning_bad_keeps_what_it_had(ctx: Any, fake: Any) -> None:
         remote_app_data={**rel.remote_app_data, "port": "not a port"},
         remote_units_data=rel.remote_units_data,
         local_app_data={"ingress": url},
+        remote_model_uuid=rel.remote_model_uuid,
     )
     out = ctx.run(ctx.on.relation_changed(broken), state(broken))
     assert http_routes(fake, "shop") == before
@@ -351,7 +361,7 @@ def test_a_route_requirer_gets_its_routes_and_the_host(ctx: Any, fake: Any) -> N
 def test_the_older_relation_keeps_a_contested_route(ctx: Any, fake: Any) -> None:
     load_balancer(fake)
     older = routes("blog", route_config("blog", "/p", "/feed"), relation_id=3)
-    newer = routes("wiki", route_config("shop", "/p", "/wiki", app="wiki"), relation_id=8)
+    newer = routes("wiki", route_config("shop", "/p", "/wiki", app="wiki"), 8, "shop")
     out = ctx.run(ctx.on.relation_changed(newer), state(newer, older))
     [blog] = http_routes(fake, "blog").values()
     assert [r["name"] for r in blog["spec"]["rules"]] == ["r0", "r1"]
@@ -361,7 +371,7 @@ def test_the_older_relation_keeps_a_contested_route(ctx: Any, fake: Any) -> None
         "3 routes served for 2 requirers; conflicting routes refused: wiki 'r0' vs blog"
     )
     # every route of the newer lost: it is told nothing
-    lost = routes("wiki", route_config("shop", "/p", app="wiki"), relation_id=8)
+    lost = routes("wiki", route_config("shop", "/p", app="wiki"), 8, "shop")
     out = ctx.run(ctx.on.relation_changed(lost), state(lost, older))
     assert out.get_relation(8).local_app_data == {}
     assert out.get_relation(3).local_app_data["external_host"] == LB_IP
@@ -518,10 +528,11 @@ def test_a_tcp_route_gets_a_tcp_listener_and_a_tcproute(ctx: Any, fake: Any) -> 
 
 
 def test_without_the_experimental_tcproute_crd_only_tcp_routes_fail(
-    ctx: Any, make_fake: Any, ingress_crds: tuple[str, ...]
+    ctx: Any, make_fake: Any, ingress_crds: tuple[str, ...], juju_models: Any
 ) -> None:
     standard = [c for c in ingress_crds if not c.startswith("tcproutes")]
-    cluster = make_fake(*standard, namespaces=[MODEL, "shop", "blog"])
+    cluster = make_fake(*standard)
+    juju_models(cluster)
     with cluster.installed():
         load_balancer(cluster)
         web, pg = ingress("web"), routes("pg", tcp_config())

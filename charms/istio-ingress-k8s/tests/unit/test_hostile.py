@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ops import testing
 
+from meshops.testing.juju import model_uuid
+
 pytestmark = pytest.mark.fake_only(
     "hundreds of generated hooks each; test_charm.py runs the charm on the real server"
 )
@@ -121,6 +123,7 @@ def good() -> testing.Relation:
         remote_app_name="web",
         remote_app_data={"name": '"web"', "model": '"shop"', "port": "8080"},
         remote_units_data={0: {"host": '"web-0.web-endpoints.shop.svc.cluster.local"'}},
+        remote_model_uuid=model_uuid("shop"),
     )
 
 
@@ -160,7 +163,11 @@ def test_any_route_config_leaves_the_hook_and_other_requirers_whole(
 ) -> None:
     load_balancer(fake)
     hostile = testing.Relation(
-        "istio-ingress-route", id=2, remote_app_name="blog", remote_app_data={"config": raw}
+        "istio-ingress-route",
+        id=2,
+        remote_app_name="blog",
+        remote_app_data={"config": raw},
+        remote_model_uuid=model_uuid("blog"),
     )
     run(ctx, fake, hostile)
 
@@ -179,5 +186,6 @@ def test_any_ingress_databag_leaves_the_hook_and_other_requirers_whole(
         remote_app_name="blog",
         remote_app_data=app_data,
         remote_units_data={0: {"host": host}},
+        remote_model_uuid=model_uuid("blog"),
     )
     run(ctx, fake, hostile)
