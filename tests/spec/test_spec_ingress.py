@@ -607,8 +607,22 @@ ERRORS: list[tuple[str, str, str]] = [
         "regex with a look-ahead",
         "routes: [{app: frontend, matches: [{path: {type: RegularExpression, value: '/(?=a)'}}]}]"
         "\n",
-        "p.yaml:25:80: spec.ingress.routes[0].matches[0].path.value: regex '/(?=a)' uses "
-        "look-around or back-references (RE2)",
+        "p.yaml:25:80: spec.ingress.routes[0].matches[0].path.value: regex '/(?=a)' is not "
+        "one RE2 (Envoy) accepts: invalid perl operator: (?=",
+    ),
+    (
+        "regex over RE2's repetition limit",
+        "routes: [{app: frontend, matches: [{path: {type: RegularExpression, "
+        "value: '/a{99999999}'}}]}]\n",
+        "p.yaml:25:80: spec.ingress.routes[0].matches[0].path.value: regex '/a{99999999}' is "
+        "not one RE2 (Envoy) accepts: invalid repetition size: {99999999}",
+    ),
+    (
+        "header regex over RE2's repetition limit",
+        "routes: [{app: frontend, matches: [{headers: [{name: x-v, type: RegularExpression, "
+        "value: 'a{1001}'}]}]}]\n",
+        "p.yaml:25:51: spec.ingress.routes[0].matches[0].headers[0]: regex 'a{1001}' is "
+        "not one RE2 (Envoy) accepts: invalid repetition size: {1001}",
     ),
     (
         "header name",

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
-import warnings
 
 from meshops.model.mesh import Method, check_port
+from meshops.model.regex import Regex, check_regex
 
 __all__ = [
     "LOG_LEVELS",
@@ -188,19 +189,6 @@ def _check_header_value(value: object, field: str) -> str:
     return value
 
 
-def _check_regex(value: str, field: str) -> None:
-    # Envoy uses RE2; Python's re accepts a superset, so this catches what is broken in
-    # both, not every construct RE2 lacks (look-arounds and back-references are refused).
-    if re.search(r"\(\?[=!<]|\\[1-9]", value):
-        raise ValueError(f"{field}: regex {value!r} uses look-around or back-references (RE2)")
-    try:
-        with warnings.catch_warnings():  # e.g. "[[]]": Python warns of future set syntax
-            warnings.simplefilter("ignore", FutureWarning)
-            re.compile(value)
-    except re.error as e:
-        raise ValueError(f"{field}: {value!r} is not a valid regular expression: {e}") from None
-
-
 def _check_plain_path(value: str, field: str) -> None:
     """What the Gateway API's CEL rules refuse in an Exact or PathPrefix path."""
     if not value.startswith("/"):
@@ -233,9 +221,16 @@ class PathMatch:
         if not isinstance(self.value, str) or not 1 <= len(self.value) <= 1024:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"{field}.value: {self.value!r} must be a string of 1-1024 chars")
         if self.type is PathMatchType.RegularExpression:
-            _check_regex(self.value, f"{field}.value")
+            check_regex(self.value, f"{field}.value")
         else:
             _check_plain_path(self.value, f"{field}.value")
+
+    @functools.cached_property
+    def regex(self) -> Regex | None:
+        """The compiled expression of a ``RegularExpression`` path, else None."""
+        if self.type is not PathMatchType.RegularExpression:
+            return None
+        return check_regex(self.value, "path.value")
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -250,7 +245,14 @@ class HeaderMatch:
         _check_header_name(self.name, "headers")
         _check_header_value(self.value, f"headers[{self.name!r}]")
         if self.type is HeaderMatchType.RegularExpression:
-            _check_regex(self.value, f"headers[{self.name!r}]")
+            check_regex(self.value, f"headers[{self.name!r}]")
+
+    @functools.cached_property
+    def regex(self) -> Regex | None:
+        """The compiled expression of a ``RegularExpression`` match, else None."""
+        if self.type is not HeaderMatchType.RegularExpression:
+            return None
+        return check_regex(self.value, f"headers[{self.name!r}]")
 
 
 def _check_headers(headers: tuple[HeaderMatch, ...]) -> None:
