@@ -88,7 +88,16 @@ def test_accepted(make: Callable[[], Any]) -> None:
             "path.value: path '/a//b' must not contain '//'",
         ),
         (lambda: PathMatch(PathMatchType.Exact, "/a/.."), "must not end with '/.' or '/..'"),
-        (lambda: PathMatch(PathMatchType.Exact, "/a b"), "holds characters a URL path may not"),
+        (lambda: PathMatch(PathMatchType.Exact, "/a b"), "path '/a b' may hold only letters"),
+        (lambda: PathMatch(PathMatchType.Exact, "/a?x=1"), "path '/a?x=1' may hold only"),
+        (
+            lambda: PathModifier(PathModifierType.ReplaceFullPath, "/a/../admin"),
+            "path.value: path '/a/../admin' must not contain '/../'",
+        ),
+        (
+            lambda: PathModifier(PathModifierType.ReplacePrefixMatch, "/a%2Fb"),
+            "path.value: path '/a%2Fb' must not contain '%2F'",
+        ),
         (
             lambda: PathMatch(PathMatchType.RegularExpression, "(["),
             "path.value: regex '([' is not one RE2 (Envoy) accepts: missing ]: [",
