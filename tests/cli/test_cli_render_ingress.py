@@ -228,12 +228,12 @@ def test_problems_the_loader_did_not_check_are_still_reported() -> None:
         platform,
         spec.Ingress(
             GatewayConfig("edge", "edge"),
-            (RouteSet("a", "web", "shop", 0, (route,)), RouteSet("b", "web", "shop", 1, (route,))),
+            (RouteSet("a", "web", "shop", 0, (route,)), RouteSet("b", "api", "shop", 1, (route,))),
         ),
     )
     objects, problems = file_objects(declaration)
     assert problems == [
-        "route 'web' of web conflicts with web (a) on http-80 * PathPrefix /",
+        "route 'web' of api conflicts with web (a) on http-80 * PathPrefix /",
     ]
     assert [o["kind"] for o in objects].count("HTTPRoute") == 1
 

@@ -185,7 +185,12 @@ def bad_endpoint(**changes: Any) -> dict[str, Any]:
         (bad_endpoint(methods=["GET", "FETCH"]), "endpoints[1].methods[1]", "got 'FETCH'"),
         (bad_endpoint(methods=["get"]), "endpoints[1].methods[0]", "got 'get'"),
         (bad_endpoint(paths=["api"]), "endpoints[1].paths[0]", "path 'api' must start with '/'"),
-        (bad_endpoint(paths=["/a\x00"]), "endpoints[1].paths[0]", "visible ASCII"),
+        (bad_endpoint(paths=["/a\x00"]), "endpoints[1].paths[0]", "may hold only letters"),
+        (
+            bad_endpoint(paths=["/data/../admin"]),
+            "endpoints[1].paths[0]",
+            "path '/data/../admin' must not contain '/../'",
+        ),
         (bad_endpoint(hosts=["a b"]), "endpoints[1].hosts[0]", "host 'a b'"),
         (bad(endpoints=[]), "endpoints", "an app policy needs at least one endpoint"),
         (bad(endpoints="all"), "endpoints", "valid list, got 'all'"),

@@ -88,12 +88,40 @@ def test_accepted(make: Callable[[], Any]) -> None:
             "path.value: path '/a//b' must not contain '//'",
         ),
         (lambda: PathMatch(PathMatchType.Exact, "/a/.."), "must not end with '/.' or '/..'"),
-        (lambda: PathMatch(PathMatchType.Exact, "/a b"), "holds characters a URL path may not"),
+        (lambda: PathMatch(PathMatchType.Exact, "/a b"), "path '/a b' may hold only letters"),
+        (lambda: PathMatch(PathMatchType.Exact, "/a?x=1"), "path '/a?x=1' may hold only"),
+        (
+            lambda: PathModifier(PathModifierType.ReplaceFullPath, "/a/../admin"),
+            "path.value: path '/a/../admin' must not contain '/../'",
+        ),
+        (
+            lambda: PathModifier(PathModifierType.ReplacePrefixMatch, "/a%2Fb"),
+            "path.value: path '/a%2Fb' must not contain '%2F'",
+        ),
         (
             lambda: PathMatch(PathMatchType.RegularExpression, "(["),
-            "is not a valid regular expression",
+            "path.value: regex '([' is not one RE2 (Envoy) accepts: missing ]: [",
         ),
-        (lambda: PathMatch(PathMatchType.RegularExpression, "(?=x)"), "look-around"),
+        (
+            lambda: PathMatch(PathMatchType.RegularExpression, "(?=x)"),
+            "path.value: regex '(?=x)' is not one RE2 (Envoy) accepts: invalid perl operator",
+        ),
+        # RE2's repetition limit, which Python's re does not have
+        (
+            lambda: PathMatch(PathMatchType.RegularExpression, "/a{99999999}"),
+            "path.value: regex '/a{99999999}' is not one RE2 (Envoy) accepts: invalid "
+            "repetition size: {99999999}",
+        ),
+        (
+            lambda: HeaderMatch("x-v", "(a{100}){100}", HeaderMatchType.RegularExpression),
+            "headers['x-v']: regex '(a{100}){100}' is not one RE2 (Envoy) accepts: invalid "
+            "repetition size",
+        ),
+        # Python's \Z; RE2 spells it \z
+        (
+            lambda: HeaderMatch("x-v", "a\\Z", HeaderMatchType.RegularExpression),
+            "headers['x-v']: regex 'a\\\\Z' is not one RE2 (Envoy) accepts: invalid escape",
+        ),
         (lambda: HeaderMatch("bad header", "x"), "header name 'bad header' must be an HTTP token"),
         (
             lambda: HeaderMatch("x", "a\nb"),
@@ -206,6 +234,14 @@ def test_refused_naming_field_and_value(make: Callable[[], Any], message: str) -
 
 def test_a_regex_python_warns_about_is_checked_without_warning() -> None:
     PathMatch(PathMatchType.RegularExpression, "[[]]")  # FutureWarning would be an error here
+
+
+def test_a_regex_over_istios_program_size_is_refused_at_the_edge() -> None:
+    # within RE2's own limits (each count at most 1000), too big for Istio's Envoy
+    big = "/(" + "|".join(f"[a-z]{{{n}}}" for n in range(900, 1000, 2)) + ")"
+    with pytest.raises(ValueError, match=r"RE2 program of \d+ instructions; Istio's Envoy"):
+        PathMatch(PathMatchType.RegularExpression, big)
+    PathMatch(PathMatchType.RegularExpression, "/[a-z]{900}")  # under it
 
 
 @pytest.mark.parametrize(

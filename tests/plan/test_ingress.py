@@ -365,41 +365,161 @@ def test_the_older_relation_keeps_a_contested_route_and_both_keep_their_others()
         }
 
 
+def match(
+    path: str = "/",
+    kind: PathMatchType = PathMatchType.PathPrefix,
+    method: Method | None = None,
+    **headers: str,
+) -> HTTPMatch:
+    found = tuple(HeaderMatch(n.replace("_", "-"), v) for n, v in headers.items())
+    return HTTPMatch(PathMatch(kind, path), method, found)
+
+
+SHOP = match("/shop-web")
+
+
 @pytest.mark.parametrize(
-    ("first", "second", "conflicts"),
+    ("newer", "hostnames", "conflicts"),
     [
-        # a different method, header or path type is a different claim
-        (
-            HTTPMatch(PathMatch(PathMatchType.PathPrefix, "/a")),
-            HTTPMatch(PathMatch(PathMatchType.Exact, "/a")),
-            False,
-        ),
-        (
-            HTTPMatch(PathMatch(PathMatchType.PathPrefix, "/a"), Method.get),
-            HTTPMatch(PathMatch(PathMatchType.PathPrefix, "/a"), Method.post),
-            False,
-        ),
-        (
-            HTTPMatch(headers=(HeaderMatch("X-V", "1"),)),
-            HTTPMatch(headers=(HeaderMatch("x-v", "1"),)),
-            True,
-        ),
-        (
-            HTTPMatch(headers=(HeaderMatch("X-V", "1"),)),
-            HTTPMatch(headers=(HeaderMatch("X-V", "2"),)),
-            False,
-        ),
-        # no path is the Gateway API default, prefix "/"
-        (HTTPMatch(), HTTPMatch(PathMatch(PathMatchType.PathPrefix, "/")), True),
+        # what an older requirer's PathPrefix /shop-web serves is its own
+        (match("/shop-web"), (), True),
+        (match("/shop-web/"), (), True),
+        (match("/shop-web/admin"), (), True),
+        (match("/shop-web", PathMatchType.Exact), (), True),
+        (match("/shop-web/admin", PathMatchType.Exact), (), True),
+        (match("/shop-web", method=Method.get), (), True),
+        (match("/shop-web", x_env="prod"), (), True),
+        (match("/shop-web/.*", PathMatchType.RegularExpression), (), True),
+        (match("/shop-w[a-z]b", PathMatchType.RegularExpression), (), True),
+        (match(".*admin", PathMatchType.RegularExpression), (), True),
+        (match("/"), (), True),
+        (HTTPMatch(), (), True),
+        # on any host, a host of its own included
+        (match("/"), ("shop.example.com",), True),
+        (match("/shop-web/admin"), ("*.example.com",), True),
+        # what it does not serve is free
+        (match("/shop-webx"), (), False),
+        (match("/shop"), (), False),
+        (match("/cart"), (), False),
+        (match("/shop-web-2", PathMatchType.Exact), (), False),
+        (match("/cart/[0-9]+", PathMatchType.RegularExpression), (), False),
+        (match("/shop-web2/.*", PathMatchType.RegularExpression), (), False),
     ],
 )
-def test_what_counts_as_the_same_match(
-    first: HTTPMatch, second: HTTPMatch, conflicts: bool
+def test_a_newer_requirer_takes_no_request_an_older_one_serves(
+    newer: HTTPMatch, hostnames: tuple[str, ...], conflicts: bool
 ) -> None:
-    a = Route("a", Protocol.HTTP, None, matches=(first,), backends=(Backend("a", 1),))
-    b = Route("b", Protocol.HTTP, None, matches=(second,), backends=(Backend("b", 1),))
+    a = Route("a", Protocol.HTTP, None, matches=(SHOP,), backends=(Backend("a", 1),))
+    b = Route(
+        "b",
+        Protocol.HTTP,
+        None,
+        hostnames=hostnames,
+        matches=(newer,),
+        backends=(Backend("b", 1),),
+    )
+    plan = plan_ingress(GW, [routes_set("x:2", "b", 2, b), routes_set("x:1", "a", 1, a)])
+    assert bool(plan.conflicts) is conflicts
+    assert plan.served == {"x:1": ("a",), "x:2": () if conflicts else ("b",)}
+
+
+@pytest.mark.parametrize(
+    ("older", "newer", "conflicts"),
+    [
+        # a condition both name, with values no request has together, keeps them apart
+        (match("/a", method=Method.get), match("/a", method=Method.post), False),
+        (match("/a", x_v="1"), match("/a", X_V="2"), False),
+        (match("/a", X_V="1"), match("/a", x_v="1"), True),
+        (match("/a", x_v="1"), match("/a", x_w="2"), True),
+        # a newer "/" on the hostname another requirer serves
+        (match("/shop"), match("/"), True),
+    ],
+)
+def test_conditions_that_keep_two_requirers_apart(
+    older: HTTPMatch, newer: HTTPMatch, conflicts: bool
+) -> None:
+    a = Route("a", Protocol.HTTP, None, matches=(older,), backends=(Backend("a", 1),))
+    b = Route("b", Protocol.HTTP, None, matches=(newer,), backends=(Backend("b", 1),))
     plan = plan_ingress(GW, [routes_set("x:1", "a", 1, a), routes_set("x:2", "b", 2, b)])
     assert bool(plan.conflicts) is conflicts
+
+
+@pytest.mark.parametrize(
+    ("older", "newer", "conflicts"),
+    [
+        # a wildcard route and a route of one of its hosts serve the same requests
+        ("*.example.com", "shop.example.com", True),
+        ("shop.example.com", "*.example.com", True),
+        ("*.example.com", "a.b.example.com", True),
+        ("*.example.com", "example.com", False),
+        ("shop.example.com", "cart.example.com", False),
+    ],
+)
+def test_wildcard_hostnames_overlap_the_hosts_they_cover(
+    older: str, newer: str, conflicts: bool
+) -> None:
+    a = http("a", "/shop", hostnames=(older,))
+    b = http("b", "/", hostnames=(newer,))
+    plan = plan_ingress(GW, [routes_set("x:1", "a", 1, a), routes_set("x:2", "b", 2, b)])
+    assert bool(plan.conflicts) is conflicts
+
+
+def test_a_refused_route_names_the_older_claimant_and_what_it_overlaps() -> None:
+    older = routes_set("istio-ingress-route:2", "blog", 2, http("pages", "/p"))
+    newer = routes_set(
+        "istio-ingress-route:7", "wiki", 7, http("admin", "/p/admin"), http("wiki", "/w")
+    )
+    plan = plan_ingress(GW, [older, newer])
+    [conflict] = plan.conflicts
+    assert str(conflict) == (
+        "route 'admin' of wiki conflicts with blog (istio-ingress-route:2) on "
+        "http-80 * PathPrefix /p/admin (overlapping * PathPrefix /p)"
+    )
+    assert plan.served == {"istio-ingress-route:2": ("pages",), "istio-ingress-route:7": ("wiki",)}
+
+
+def test_routes_of_one_application_never_conflict() -> None:
+    # two requirers of one app (its two relations; two routes of one app in a file)
+    site = routes_set("ingress:1", "shop", 1, http("site", "/"))
+    api = routes_set("istio-ingress-route:2", "shop", 2, http("api", "/api"), http("again", "/"))
+    other = routes_set("istio-ingress-route:3", "blog", 3, http("blog", "/blog"))
+    plan = plan_ingress(GW, [site, api, other])
+    assert plan.served == {
+        "ingress:1": ("site",),
+        "istio-ingress-route:2": ("api", "again"),
+        "istio-ingress-route:3": (),
+    }
+    assert [(c.app, c.holder_app) for c in plan.conflicts] == [("blog", "shop")]
+    # an app of the same name in another namespace is another application
+    elsewhere = routes_set("istio-ingress-route:4", "shop", 4, http("x", "/x"), namespace="dev")
+    plan = plan_ingress(GW, [site, elsewhere])
+    assert plan.served["istio-ingress-route:4"] == ()
+
+
+def test_grpc_requirers_own_the_services_and_methods_they_serve() -> None:
+    def grpc(name: str, service: str | None, method: str | None = None) -> Route:
+        return Route(
+            name,
+            Protocol.GRPC,
+            9090,
+            matches=(GRPCMatch(service=service, method=method),),
+            backends=(Backend(name, 9090),),
+        )
+
+    plan = plan_ingress(
+        GW,
+        [
+            routes_set("x:1", "a", 1, grpc("a", "shop.Cart")),
+            routes_set("x:2", "b", 2, grpc("b", "shop.Cart", "Get")),
+            routes_set("x:3", "c", 3, grpc("c", "shop.Users")),
+            routes_set("x:4", "d", 4, grpc("d", None, "Get")),
+        ],
+    )
+    assert plan.served == {"x:1": ("a",), "x:2": (), "x:3": ("c",), "x:4": ()}
+    assert [c.claim for c in plan.conflicts] == [
+        "http-9090 * gRPC shop.Cart/Get (overlapping * gRPC shop.Cart/*)",
+        "http-9090 * gRPC */Get (overlapping * gRPC shop.Cart/*)",
+    ]
 
 
 def test_hostnames_split_claims() -> None:
@@ -475,6 +595,31 @@ def test_http_and_grpc_routes_cannot_share_a_listener_and_hostname() -> None:
         GW, [routes_set("x:1", "a", 1, site_elsewhere), routes_set("x:2", "b", 2, rpc_elsewhere)]
     )
     assert plan.conflicts == []
+    # a route with no hostname answers every host, those of the other kind included
+    plan = plan_ingress(
+        GW, [routes_set("x:1", "a", 1, web_route_), routes_set("x:2", "b", 2, rpc_elsewhere)]
+    )
+    [conflict] = plan.conflicts
+    assert conflict.claim == "http-9000 host rpc.io (HTTPRoute there)"
+
+
+def test_a_wildcard_sni_name_and_the_names_it_covers_are_one_claim() -> None:
+    def tls(name: str, hostname: str) -> Route:
+        return Route(
+            name, Protocol.TLS, 8443, hostnames=(hostname,), backends=(Backend(name, 8443),)
+        )
+
+    plan = plan_ingress(
+        GW,
+        [
+            routes_set("x:1", "a", 1, tls("a", "*.example.com")),
+            routes_set("x:2", "b", 2, tls("b", "mq.example.com")),
+            routes_set("x:3", "c", 3, tls("c", "mq.example.org")),
+        ],
+    )
+    assert plan.served == {"x:1": ("a",), "x:2": (), "x:3": ("c",)}
+    [conflict] = plan.conflicts
+    assert conflict.claim == "tls-8443 SNI mq.example.com (overlapping *.example.com)"
 
 
 # -- bad input refuses the whole set ------------------------------------------------------------

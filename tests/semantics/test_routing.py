@@ -824,8 +824,17 @@ def test_bad_regex_drops_the_rule_and_says_so() -> None:
     routes = Routes.from_objects(
         [gateway(), route("web", "app", rule(regex("/(")), rule(prefix("/ok")))]
     )
-    assert any("regular expression '/('" in p for p in routes.problems), routes.problems
+    assert any("regex '/(' is not one RE2" in p for p in routes.problems), routes.problems
     assert routes.route(Request.from_url("http://h.example/ok")).rule_index == 1
+
+
+def test_regexes_are_run_as_envoy_runs_them_with_re2() -> None:
+    # Python's re would compile the look-ahead; RE2, and so Envoy, refuses it
+    routes = Routes.from_objects(
+        [gateway(), route("web", "app", rule(regex("/(?=a).*")), rule(prefix("/")))]
+    )
+    assert any("regex '/(?=a).*' is not one RE2" in p for p in routes.problems), routes.problems
+    assert routes.route(Request.from_url("http://h.example/abc")).rule_index == 1
 
 
 # --- path modifiers, redirects, rewrites ----------------------------------------------------

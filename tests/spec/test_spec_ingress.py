@@ -607,8 +607,22 @@ ERRORS: list[tuple[str, str, str]] = [
         "regex with a look-ahead",
         "routes: [{app: frontend, matches: [{path: {type: RegularExpression, value: '/(?=a)'}}]}]"
         "\n",
-        "p.yaml:25:80: spec.ingress.routes[0].matches[0].path.value: regex '/(?=a)' uses "
-        "look-around or back-references (RE2)",
+        "p.yaml:25:80: spec.ingress.routes[0].matches[0].path.value: regex '/(?=a)' is not "
+        "one RE2 (Envoy) accepts: invalid perl operator: (?=",
+    ),
+    (
+        "regex over RE2's repetition limit",
+        "routes: [{app: frontend, matches: [{path: {type: RegularExpression, "
+        "value: '/a{99999999}'}}]}]\n",
+        "p.yaml:25:80: spec.ingress.routes[0].matches[0].path.value: regex '/a{99999999}' is "
+        "not one RE2 (Envoy) accepts: invalid repetition size: {99999999}",
+    ),
+    (
+        "header regex over RE2's repetition limit",
+        "routes: [{app: frontend, matches: [{headers: [{name: x-v, type: RegularExpression, "
+        "value: 'a{1001}'}]}]}]\n",
+        "p.yaml:25:51: spec.ingress.routes[0].matches[0].headers[0]: regex 'a{1001}' is "
+        "not one RE2 (Envoy) accepts: invalid repetition size: {1001}",
     ),
     (
         "header name",
@@ -727,7 +741,7 @@ CONFLICTS: list[tuple[str, str, list[str]]] = [
         ],
     ),
     (
-        "two routes of one app",
+        "a path under another app's '/'; two routes of one app never conflict",
         """\
         tls: {secret: shop-tls}
         hostname: shop.example.com
@@ -737,9 +751,45 @@ CONFLICTS: list[tuple[str, str, list[str]]] = [
           - {app: frontend, name: b, matches: [{path: {value: /}}]}
         """,
         [
-            "p.yaml:30:9: spec.ingress.routes[2]: route 'b' conflicts with route 'a' "
-            "(spec.ingress.routes[0], line 28) on https-443 shop.example.com PathPrefix /; "
-            "the route written first keeps it"
+            "p.yaml:29:9: spec.ingress.routes[1]: route 'grafana' conflicts with route 'a' "
+            "(spec.ingress.routes[0], line 28) on https-443 shop.example.com PathPrefix /grafana "
+            "(overlapping shop.example.com PathPrefix /); the route written first keeps it"
+        ],
+    ),
+    (
+        "an exact path, a method or a regex inside another app's prefix",
+        """\
+        routes:
+          - {app: frontend, matches: [{path: {value: /shop}}]}
+          - {app: grafana, matches: [{path: {type: Exact, value: /shop/admin}}]}
+          - {app: api, backends: [{port: 8080}], matches: [{path: {value: /shop}, method: GET}]}
+          - {app: db, backends: [{port: 5432}], matches: [{path: {type: RegularExpression,
+              value: '/sh.p/.*'}}]}
+        """,
+        [
+            "p.yaml:27:9: spec.ingress.routes[1]: route 'grafana' conflicts with route "
+            "'frontend' (spec.ingress.routes[0], line 26) on http-80 * Exact /shop/admin "
+            "(overlapping * PathPrefix /shop); the route written first keeps it",
+            "p.yaml:28:9: spec.ingress.routes[2]: route 'api' conflicts with route "
+            "'frontend' (spec.ingress.routes[0], line 26) on http-80 * PathPrefix /shop GET "
+            "(overlapping * PathPrefix /shop); the route written first keeps it",
+            "p.yaml:29:9: spec.ingress.routes[3]: route 'db' conflicts with route "
+            "'frontend' (spec.ingress.routes[0], line 26) on http-80 * RegularExpression "
+            "/sh.p/.* (overlapping * PathPrefix /shop); the route written first keeps it",
+        ],
+    ),
+    (
+        "'/' on a host an app of a wildcard host serves",
+        """\
+        routes:
+          - {app: frontend, hostnames: ['*.example.com'], matches: [{path: {value: /shop}}]}
+          - {app: grafana, hostnames: [grafana.example.com]}
+        """,
+        [
+            "p.yaml:27:9: spec.ingress.routes[1]: route 'grafana' conflicts with route "
+            "'frontend' (spec.ingress.routes[0], line 26) on http-80 grafana.example.com "
+            "PathPrefix / (overlapping *.example.com PathPrefix /shop); the route written first "
+            "keeps it"
         ],
     ),
     (
@@ -771,6 +821,19 @@ CONFLICTS: list[tuple[str, str, list[str]]] = [
             "there); the route written first keeps it"
         ],
     ),
+    (
+        "http on every host and grpc on one",
+        """\
+        routes:
+          - {app: frontend, matches: [{path: {value: /shop}}]}
+          - {app: api, protocol: grpc, hostnames: [rpc.example.com], backends: [{port: 9000}]}
+        """,
+        [
+            "p.yaml:27:9: spec.ingress.routes[1]: route 'api' conflicts with route 'frontend' "
+            "(spec.ingress.routes[0], line 26) on http-80 host rpc.example.com (HTTPRoute "
+            "there); the route written first keeps it"
+        ],
+    ),
 ]
 
 
@@ -786,8 +849,8 @@ def test_routes_that_do_not_overlap_do_not_conflict() -> None:
     ingress = read(
         """\
         routes:
-          - {app: frontend, matches: [{path: {value: /shop}}]}
-          - {app: grafana, matches: [{path: {value: /grafana}}]}
+          - {app: frontend, hostnames: [shop.example.com], matches: [{path: {value: /shop}}]}
+          - {app: grafana, hostnames: [shop.example.com], matches: [{path: {value: /grafana}}]}
           - {app: api, protocol: grpc, hostnames: [rpc.example.com], backends: [{port: 9000}]}
           - {app: db, protocol: tcp, port: 5432}
         """
@@ -851,6 +914,9 @@ def test_plan_problems_of_the_mesh_and_the_ingress_come_together() -> None:
     assert [str(e) for e in raised.value.errors] == [
         "p.yaml:25:25: spec.apps[4].accepts[0].from[0]: unknown app 'monitoring/ghost'; "
         "did you mean 'monitoring/idle'?",
+        "p.yaml:29:9: spec.ingress.routes[1]: route 'grafana' conflicts with route 'frontend' "
+        "(spec.ingress.routes[0], line 28) on http-80 * PathPrefix /grafana (overlapping * "
+        "PathPrefix /); the route written first keeps it",
         "p.yaml:30:9: spec.ingress.routes[2]: route 'again' conflicts with route 'frontend' "
         "(spec.ingress.routes[0], line 28) on http-80 * PathPrefix /; the route written first "
         "keeps it",

@@ -348,6 +348,31 @@ ERRORS: list[tuple[str, str, str]] = [
         "p.yaml:21:19: spec.apps[1].accepts[0].paths[0]: path '/cart/*/items' may use '*' only "
         "at its start or end",
     ),
+    # accepts' paths follow the rule of route paths
+    (
+        "path with a dot segment",
+        changed("[/cart, /cart/*]", "[/cart/../admin]"),
+        "p.yaml:21:19: spec.apps[1].accepts[0].paths[0]: path '/cart/../admin' must not "
+        "contain '/../'",
+    ),
+    (
+        "path with an escaped slash",
+        changed("[/cart, /cart/*]", "['/cart%2Fadmin']"),
+        "p.yaml:21:19: spec.apps[1].accepts[0].paths[0]: path '/cart%2Fadmin' must not "
+        "contain '%2F'",
+    ),
+    (
+        "path with a query and fragment",
+        changed("[/cart, /cart/*]", "['/cart?x=1#f']"),
+        "p.yaml:21:19: spec.apps[1].accepts[0].paths[0]: path '/cart?x=1#f' may hold only "
+        "letters, digits, -._~!$&'()*+,;=:@/ and %XX escapes",
+    ),
+    (
+        "path over 1024 characters",
+        changed("[/cart, /cart/*]", "[/" + "a" * 1_000_000 + "]"),
+        "p.yaml:21:19: spec.apps[1].accepts[0].paths[0]: path '/" + "a" * 39 + "'... is "
+        "1000001 characters, at most 1024",
+    ),
     (
         "host",
         changed("paths: [/cart, /cart/*]", "paths: [/cart]\n          hosts: ['a b']"),

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import re
-import warnings
 
 from meshops.model.mesh import Method, check_port
+from meshops.model.paths import check_path
+from meshops.model.regex import Regex, check_regex
 
 __all__ = [
     "LOG_LEVELS",
@@ -50,7 +52,6 @@ _HOSTNAME = re.compile(r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0
 _ROUTE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 # RFC 7230 token: what an HTTP header name may hold.
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
-_PATH_CHARS = re.compile(r"^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+$")
 _GRPC_SERVICE = re.compile(r"^\.?[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*$")
 _GRPC_METHOD = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -188,32 +189,6 @@ def _check_header_value(value: object, field: str) -> str:
     return value
 
 
-def _check_regex(value: str, field: str) -> None:
-    # Envoy uses RE2; Python's re accepts a superset, so this catches what is broken in
-    # both, not every construct RE2 lacks (look-arounds and back-references are refused).
-    if re.search(r"\(\?[=!<]|\\[1-9]", value):
-        raise ValueError(f"{field}: regex {value!r} uses look-around or back-references (RE2)")
-    try:
-        with warnings.catch_warnings():  # e.g. "[[]]": Python warns of future set syntax
-            warnings.simplefilter("ignore", FutureWarning)
-            re.compile(value)
-    except re.error as e:
-        raise ValueError(f"{field}: {value!r} is not a valid regular expression: {e}") from None
-
-
-def _check_plain_path(value: str, field: str) -> None:
-    """What the Gateway API's CEL rules refuse in an Exact or PathPrefix path."""
-    if not value.startswith("/"):
-        raise ValueError(f"{field}: path {value!r} must start with '/'")
-    if not _PATH_CHARS.fullmatch(value):
-        raise ValueError(f"{field}: path {value!r} holds characters a URL path may not")
-    for bad in ("//", "/./", "/../", "%2f", "%2F", "#"):
-        if bad in value:
-            raise ValueError(f"{field}: path {value!r} must not contain {bad!r}")
-    if value.endswith(("/..", "/.")):
-        raise ValueError(f"{field}: path {value!r} must not end with '/.' or '/..'")
-
-
 @dataclasses.dataclass(frozen=True, order=True)
 class PathMatch:
     """A path condition.
@@ -233,9 +208,16 @@ class PathMatch:
         if not isinstance(self.value, str) or not 1 <= len(self.value) <= 1024:  # pyright: ignore[reportUnnecessaryIsInstance]
             raise ValueError(f"{field}.value: {self.value!r} must be a string of 1-1024 chars")
         if self.type is PathMatchType.RegularExpression:
-            _check_regex(self.value, f"{field}.value")
+            check_regex(self.value, f"{field}.value")
         else:
-            _check_plain_path(self.value, f"{field}.value")
+            check_path(self.value, f"{field}.value")
+
+    @functools.cached_property
+    def regex(self) -> Regex | None:
+        """The compiled expression of a ``RegularExpression`` path, else None."""
+        if self.type is not PathMatchType.RegularExpression:
+            return None
+        return check_regex(self.value, "path.value")
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -250,7 +232,14 @@ class HeaderMatch:
         _check_header_name(self.name, "headers")
         _check_header_value(self.value, f"headers[{self.name!r}]")
         if self.type is HeaderMatchType.RegularExpression:
-            _check_regex(self.value, f"headers[{self.name!r}]")
+            check_regex(self.value, f"headers[{self.name!r}]")
+
+    @functools.cached_property
+    def regex(self) -> Regex | None:
+        """The compiled expression of a ``RegularExpression`` match, else None."""
+        if self.type is not HeaderMatchType.RegularExpression:
+            return None
+        return check_regex(self.value, f"headers[{self.name!r}]")
 
 
 def _check_headers(headers: tuple[HeaderMatch, ...]) -> None:
@@ -310,10 +299,7 @@ class PathModifier:
     value: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.value, str) or not self.value.startswith("/"):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise ValueError(f"path.value: {self.value!r} must start with '/'")
-        if len(self.value) > 1024 or not _PATH_CHARS.fullmatch(self.value):
-            raise ValueError(f"path.value: {self.value!r} is not a valid URL path")
+        check_path(self.value, "path.value")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,6 +12,8 @@ import enum
 import re
 from collections.abc import Mapping
 
+from meshops.model.paths import check_policy_path
+
 # A Kubernetes label key: optional DNS-subdomain prefix and '/', then a name of 1-63.
 _LABEL_KEY = re.compile(
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
@@ -21,7 +23,6 @@ _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 # What Istio accepts in an AuthorizationPolicy operation's hosts: a host with an optional
 # port, or a leading/trailing '*' wildcard.  No whitespace, no control characters.
 _HOST = re.compile(r"^(\*|\*?[A-Za-z0-9.:\[\]_-]+\*?)$")
-_PATH_CHARS = re.compile(r"^/[\x21-\x7e]*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
@@ -68,26 +69,6 @@ def check_port(port: object, field: str) -> int:
     if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
         raise ValueError(f"{field}: port {port!r} must be an integer 1-65535")
     return port
-
-
-def check_path(path: object, field: str) -> str:
-    """Return ``path`` if it is an HTTP path Istio accepts, else raise naming ``field``.
-
-    A path starts with '/', may end in '*' (prefix match) or start with '*' (suffix
-    match) as Istio allows, and holds only visible ASCII characters.
-    """
-    if not isinstance(path, str):
-        raise ValueError(f"{field}: path {path!r} must be a string")
-    if path == "*":
-        return path
-    body = path[1:] if path.startswith("*") else path
-    if not body.startswith("/") and not path.startswith("*"):
-        raise ValueError(f"{field}: path {path!r} must start with '/'")
-    if not _PATH_CHARS.fullmatch(body if body.startswith("/") else "/" + body):
-        raise ValueError(f"{field}: path {path!r} may hold only visible ASCII characters")
-    if "*" in path.strip("*"):
-        raise ValueError(f"{field}: path {path!r} may use '*' only at its start or end")
-    return path
 
 
 def check_host(host: object, field: str) -> str:
@@ -163,7 +144,7 @@ class Endpoint:
             if not isinstance(method, Method):  # pyright: ignore[reportUnnecessaryIsInstance]
                 raise ValueError(f"methods[{i}]: {method!r} is not a Method")
         for i, path in enumerate(self.paths):
-            check_path(path, f"paths[{i}]")
+            check_policy_path(path, f"paths[{i}]")
         for i, host in enumerate(self.hosts):
             check_host(host, f"hosts[{i}]")
 

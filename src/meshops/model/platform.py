@@ -26,9 +26,9 @@ from meshops.model.mesh import (
     check_host,
     check_name,
     check_namespace,
-    check_path,
     check_port,
 )
+from meshops.model.paths import check_policy_path
 
 __all__ = [
     "Accept",
@@ -179,7 +179,7 @@ class Accept:
         methods = tuple(_member(Method, m, f"methods[{i}]") for i, m in enumerate(self.methods))
         object.__setattr__(self, "methods", methods)
         for i, path in enumerate(self.paths):
-            check_path(path, f"paths[{i}]")
+            check_policy_path(path, f"paths[{i}]")
         for i, host in enumerate(self.hosts):
             check_host(host, f"hosts[{i}]")
 

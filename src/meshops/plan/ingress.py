@@ -23,14 +23,22 @@ lets the gateway, by its service account, reach the backend's ports (and, where 
 namespace uses a waypoint, lets the waypoint in too: an ALLOW policy on pods denies what
 no ALLOW policy allows, and calls through the Service reach the pods from the waypoint).
 
-Conflicts, decided per route. Requirers are taken in ``order`` (a relation's id, which
-Juju hands out in creation order: the older relation first). A route *claims* each
-(listener, hostname, match) it would serve; a TCP route claims its listener, a TLS route
-its (listener, SNI hostname), and a port claims its protocol. A route that claims
-something an earlier requirer already holds is refused, and only that route: the
-earlier requirer keeps it, every other route of both keeps serving. An HTTP and a gRPC
-route may not share a listener and hostname (the Gateway API accepts only one of them),
-so those conflict too.
+Ownership, decided per route. Requirers are taken in ``order`` (a relation's id, which
+Juju hands out in creation order: the older relation first; a platform file's route,
+its place in the file). On a listener, the first application whose route takes a
+request owns it: a later route of another application is refused when any request
+could meet both it and a route already accepted, whichever the Gateway API's precedence
+would pick (:mod:`meshops.model.overlap` decides, and says yes whenever overlap cannot
+be ruled out). So a longer prefix or an exact path inside an owned prefix, the same
+prefix narrowed by a method or a header, a regex that may match inside it, and ``/``
+(or a wildcard hostname) over a host another application serves are all refused. Routes
+of one application (by namespace and name) never conflict with each other: the
+Gateway API's precedence decides among them. Beyond requests, a TCP route claims its
+listener, a TLS route its SNI hostname (a ``*.`` wildcard claims the names it covers),
+and a port claims its protocol; and an HTTP and a gRPC route may not share a listener
+and hostname (the Gateway API accepts only one of them). A route that claims what an
+earlier requirer holds is refused, and only that route: the earlier requirer keeps it,
+every other route of both keeps serving.
 
 Bad input (a route whose hostname the gateway does not answer, a TCP route on a web
 port, two of one requirer's routes on one port with protocols that cannot share it)
@@ -55,7 +63,8 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+import heapq
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from meshops.model.ingress import (
@@ -77,6 +86,12 @@ from meshops.model.ingress import (
 )
 from meshops.model.mesh import APP_NAME_LABEL
 from meshops.model.names import dns_label, label_value, principal, stable_hash
+from meshops.model.overlap import (
+    grpc_matches_overlap,
+    hostnames_overlap,
+    http_matches_overlap,
+    path_elements,
+)
 from meshops.model.problems import Problem
 
 __all__ = [
@@ -251,6 +266,12 @@ class _Holder:
     source: str
     app: str
     route: str
+    namespace: str = ""
+
+    @property
+    def owner(self) -> tuple[str, str]:
+        """The application, by namespace and name: its routes never conflict."""
+        return (self.namespace, self.app)
 
 
 @dataclasses.dataclass
@@ -260,8 +281,134 @@ class _Accepted:
     listeners: tuple[Listener, ...]
 
 
+@dataclasses.dataclass(frozen=True)
+class _Take:
+    """Requests an accepted HTTP or gRPC route takes on a listener: a hostname, a match."""
+
+    hostname: str
+    match: HTTPMatch | GRPCMatch
+    holder: _Holder
+    seq: int
+
+    @property
+    def text(self) -> str:
+        return f"{self.hostname} {_describe(self.match)}"
+
+    def overlaps(self, hostname: str, match: HTTPMatch | GRPCMatch) -> bool:
+        if not hostnames_overlap(hostname, self.hostname):
+            return False
+        if isinstance(match, HTTPMatch) and isinstance(self.match, HTTPMatch):
+            return http_matches_overlap(match, self.match)
+        if isinstance(match, GRPCMatch) and isinstance(self.match, GRPCMatch):
+            return grpc_matches_overlap(match, self.match)
+        return False  # HTTP and gRPC on one hostname conflict by kind (see _Claims.find)
+
+
+class _Node:
+    """A path element in the tree of held paths, and the takes whose path ends here."""
+
+    __slots__ = ("children", "takes")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.takes: list[_Take] = []
+
+    def below(self) -> Iterator[list[_Take]]:
+        stack = list(self.children.values())
+        while stack:
+            node = stack.pop()
+            yield node.takes
+            stack.extend(node.children.values())
+
+
+class _HostTakes:
+    """The requests taken for one hostname of a listener.
+
+    Paths sit in a tree of the elements every path they match starts with (one
+    overlaps another only along it: :func:`~meshops.model.overlap.path_elements`);
+    those with none known (the prefix ``/``, a regex that may match any path) aside;
+    gRPC matches by service.
+    """
+
+    def __init__(self) -> None:
+        self.paths = _Node()
+        self.wide: list[_Take] = []
+        self.grpc: dict[str | None, list[_Take]] = {}
+
+    def add(self, taken: _Take) -> None:
+        match = taken.match
+        if isinstance(match, GRPCMatch):
+            self.grpc.setdefault(match.service, []).append(taken)
+            return
+        elements = path_elements(match.effective_path)
+        if elements is None:
+            self.wide.append(taken)
+            return
+        node = self.paths
+        for element in elements:
+            node = node.children.setdefault(element, _Node())
+        node.takes.append(taken)
+
+    def candidates(self, match: HTTPMatch | GRPCMatch) -> list[list[_Take]]:
+        """The lists of takes ``match`` could overlap; no other can."""
+        if isinstance(match, GRPCMatch):
+            if match.service is None:
+                return list(self.grpc.values())
+            return [self.grpc.get(match.service, []), self.grpc.get(None, [])]
+        found = [self.wide]
+        path = match.effective_path
+        elements = path_elements(path)
+        if elements is None:
+            found.extend(self.paths.below())
+            return found
+        node = self.paths
+        for element in elements:  # the path's ancestors, and itself
+            child = node.children.get(element)
+            if child is None:
+                return found
+            node = child
+            found.append(node.takes)
+        if path.type is not PathMatchType.Exact:  # and what lies under a prefix or regex
+            found.extend(node.below())
+        return found
+
+
+class _ListenerTakes:
+    """The requests taken on one listener, by hostname (``*``: every host)."""
+
+    def __init__(self) -> None:
+        self.hosts: dict[str, _HostTakes] = {}
+
+    def add(self, taken: _Take) -> None:
+        self.hosts.setdefault(taken.hostname, _HostTakes()).add(taken)
+
+    def candidates(self, hostname: str, match: HTTPMatch | GRPCMatch) -> list[list[_Take]]:
+        found: list[list[_Take]] = []
+        for host in self._meeting(hostname):
+            found.extend(self.hosts[host].candidates(match))
+        return found
+
+    def _meeting(self, hostname: str) -> list[str]:
+        """The held hostnames a request for ``hostname`` could be for."""
+        if hostname == "*" or hostname.startswith("*."):
+            return [h for h in self.hosts if hostnames_overlap(hostname, h)]
+        labels = hostname.split(".")
+        wildcards = ["*." + ".".join(labels[i:]) for i in range(1, len(labels))]
+        return [h for h in (hostname, "*", *wildcards) if h in self.hosts]
+
+
 class _Claims:
-    """What accepted routes hold, to find conflicts."""
+    """What accepted routes hold, to find conflicts.
+
+    Ports hold a protocol; a TCP listener is held whole; a TLS listener by SNI hostname;
+    an HTTP listener by the requests its routes take (hostname and match): a later
+    route of another application conflicts when a request could meet one of its matches
+    and a held one (:mod:`meshops.model.overlap`). Held requests are indexed by hostname
+    and path elements (gRPC: the service), so a match is compared only with those it
+    could overlap: on the hostnames it could meet, along its path, and regexes and the
+    prefix ``/`` (which could take any); a few hundred requirers under one prefix stay
+    cheap to plan.
+    """
 
     def __init__(self, gateway: GatewayConfig) -> None:
         self.ports: dict[int, tuple[GatewayProtocol, _Holder | None]] = {
@@ -269,36 +416,88 @@ class _Claims:
         }
         if gateway.tls:
             self.ports[gateway.https_port] = (GatewayProtocol.HTTPS, None)
-        self.keys: dict[tuple[object, ...], _Holder] = {}
-        # per listener: (hostname, route kind, holder) of HTTP and gRPC routes
-        self.kinds: dict[str, list[tuple[str, str, _Holder]]] = {}
+        self.tcp: dict[str, _Holder] = {}
+        # per TLS listener: (SNI hostname, holder)
+        self.sni: dict[str, list[tuple[str, _Holder]]] = {}
+        # per listener, per route kind (HTTPRoute, GRPCRoute): (hostname, holder)
+        self.kinds: dict[str, dict[str, list[tuple[str, _Holder]]]] = {}
+        # per listener: the requests HTTP and gRPC routes take
+        self.takes: dict[str, _ListenerTakes] = {}
+        self.seq = 0  # the order requests were taken in: the oldest claim is named
 
     def find(
-        self, route: Route, listeners: Sequence[Listener]
+        self, route: Route, listeners: Sequence[Listener], owner: tuple[str, str]
     ) -> tuple[str, _Holder | None] | None:
-        """The first thing ``route`` claims that is held already, and by whom."""
+        """The first thing ``route`` claims that is held already, and by whom.
+
+        ``owner`` is the route's application: requests its own routes take are no
+        conflict (the Gateway API's precedence decides among them).
+        """
+        route_kind = route.kind
         for listener in listeners:
+            where = listener.name
             held = self.ports.get(listener.port)
             if held is not None and held[0] is not listener.protocol:
                 what = f"port {listener.port} ({held[0].value}, not {listener.protocol.value})"
                 return what, held[1]
+            if route.protocol is Protocol.TCP:
+                if where in self.tcp:
+                    return where, self.tcp[where]
+                continue
             for hostname in _hostnames(route, listener):
-                for other_host, kind, holder in self.kinds.get(listener.name, []):
-                    if kind != route.kind and hostnames_intersect(hostname, other_host):
-                        return f"{listener.name} host {hostname} ({kind} there)", holder
-            for key, what in _claim_keys(route, listener):
-                if key in self.keys:
-                    return what, self.keys[key]
+                if route.protocol is Protocol.TLS:
+                    for other, holder in self.sni.get(where, []):
+                        if hostnames_overlap(hostname, other):
+                            return f"{where} SNI {_overlap_text(hostname, other)}", holder
+                    continue
+                for kind, held_hosts in self.kinds.get(where, {}).items():
+                    if kind == route_kind:
+                        continue
+                    for other, holder in held_hosts:
+                        if hostnames_overlap(hostname, other):
+                            return f"{where} host {hostname} ({kind} there)", holder
+                for match in _matches(route):
+                    taken = self._taken(where, hostname, match, owner)
+                    if taken is not None:
+                        mine = f"{hostname} {_describe(match)}"
+                        return f"{where} {_overlap_text(mine, taken.text)}", taken.holder
+        return None
+
+    def _taken(
+        self, where: str, hostname: str, match: HTTPMatch | GRPCMatch, owner: tuple[str, str]
+    ) -> _Take | None:
+        """The oldest request claim of another application that ``match`` overlaps."""
+        held = self.takes.get(where)
+        if held is None:
+            return None
+        # each list is in the order requests were taken: merged, the first found is the oldest
+        for taken in heapq.merge(*held.candidates(hostname, match), key=lambda t: t.seq):
+            if taken.holder.owner != owner and taken.overlaps(hostname, match):
+                return taken
         return None
 
     def take(self, route: Route, listeners: Sequence[Listener], holder: _Holder) -> None:
         for listener in listeners:
+            where = listener.name
             self.ports.setdefault(listener.port, (listener.protocol, holder))
-            if route.protocol in (Protocol.HTTP, Protocol.GRPC):
-                for hostname in _hostnames(route, listener):
-                    self.kinds.setdefault(listener.name, []).append((hostname, route.kind, holder))
-            for key, _ in _claim_keys(route, listener):
-                self.keys.setdefault(key, holder)
+            if route.protocol is Protocol.TCP:
+                self.tcp.setdefault(where, holder)
+                continue
+            for hostname in _hostnames(route, listener):
+                if route.protocol is Protocol.TLS:
+                    self.sni.setdefault(where, []).append((hostname, holder))
+                    continue
+                kinds = self.kinds.setdefault(where, {})
+                kinds.setdefault(route.kind, []).append((hostname, holder))
+                held = self.takes.setdefault(where, _ListenerTakes())
+                for match in _matches(route):
+                    self.seq += 1
+                    held.add(_Take(hostname, match, holder, self.seq))
+
+
+def _overlap_text(mine: str, theirs: str) -> str:
+    """What a route claims, and what it overlaps when that is not the same."""
+    return mine if mine == theirs else f"{mine} (overlapping {theirs})"
 
 
 def plan_ingress(
@@ -331,7 +530,7 @@ def plan_ingress(
         names: list[str] = []
         for route in route_set.routes:
             listeners = _listeners_for(route, gateway)
-            held = claims.find(route, listeners)
+            held = claims.find(route, listeners, (route_set.namespace, route_set.app))
             if held is not None:
                 what, holder = held
                 if holder is None:
@@ -354,7 +553,8 @@ def plan_ingress(
                         )
                     )
                 continue
-            claims.take(route, listeners, _Holder(route_set.source, route_set.app, route.name))
+            holder = _Holder(route_set.source, route_set.app, route.name, route_set.namespace)
+            claims.take(route, listeners, holder)
             accepted.append(_Accepted(route_set, route, listeners))
             names.append(route.name)
         served[route_set.source] = tuple(names)
@@ -440,32 +640,28 @@ def _hostnames(route: Route, listener: Listener) -> tuple[str, ...]:
     return (listener.hostname or "*",)
 
 
-def _claim_keys(route: Route, listener: Listener) -> list[tuple[tuple[object, ...], str]]:
-    """What a route holds on a listener, each with how to say it."""
-    where = listener.name
-    if route.protocol is Protocol.TCP:
-        return [((where,), where)]
-    keys: list[tuple[tuple[object, ...], str]] = []
-    for hostname in _hostnames(route, listener):
-        if route.protocol is Protocol.TLS:
-            keys.append(((where, hostname), f"{where} SNI {hostname}"))
-            continue
-        for match in route.matches or (
-            (HTTPMatch(),) if route.protocol is Protocol.HTTP else (GRPCMatch(),)
-        ):
-            headers = tuple(sorted((h.name.lower(), h.type.value, h.value) for h in match.headers))
-            if isinstance(match, HTTPMatch):
-                path = match.effective_path
-                method = match.method.value if match.method else None
-                key = (where, hostname, "http", path.type.value, path.value, method, headers)
-                text = f"{path.type.value} {path.value}" + (f" {method}" if method else "")
-            else:
-                key = (where, hostname, "grpc", match.service, match.method, headers)
-                text = f"gRPC {match.service or '*'}/{match.method or '*'}"
-            if headers:
-                text += " with headers " + ",".join(f"{n}={v}" for n, _, v in headers)
-            keys.append((key, f"{where} {hostname} {text}"))
-    return keys
+def _matches(route: Route) -> tuple[HTTPMatch | GRPCMatch, ...]:
+    """An HTTP or gRPC route's matches; none means one that matches every request."""
+    if route.matches:
+        return route.matches
+    return (HTTPMatch(),) if route.protocol is Protocol.HTTP else (GRPCMatch(),)
+
+
+def _describe(match: HTTPMatch | GRPCMatch) -> str:
+    """A match in words: ``PathPrefix /api GET with headers x-env=prod``."""
+    if isinstance(match, HTTPMatch):
+        path = match.effective_path
+        text = f"{path.type.value} {path.value}"
+        if match.method is not None:
+            text += f" {match.method.value}"
+    else:
+        text = f"gRPC {match.service or '*'}/{match.method or '*'}"
+    if match.headers:
+        headers = sorted((h.name.lower(), h.type.value, h.value) for h in match.headers)
+        text += " with headers " + ",".join(
+            f"{n}{'~' if t == 'RegularExpression' else '='}{v}" for n, t, v in headers
+        )
+    return text
 
 
 # -- objects -------------------------------------------------------------------------------

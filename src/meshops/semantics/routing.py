@@ -18,7 +18,8 @@ GRPCRoute ``hostnames`` and ``rules[].matches``; Gateway ``listeners`` and
 implementation, this module does what Istio does, or says what it chose:
 
 * Path ``RegularExpression`` (and header, query, gRPC ``RegularExpression``): a full match
-  with Python's :mod:`re` (Istio uses RE2, whose syntax is nearly a subset). Regular
+  with RE2, as Envoy runs them (:mod:`meshops.model.regex`; an expression Envoy would
+  refuse drops its rule, with a problem saying why). Regular
   expression paths rank after every ``Exact`` and ``PathPrefix`` path, a longer pattern
   first, as Istio ranks them. For GRPCRoutes, an ``Exact`` service (or method) ranks above a
   ``RegularExpression`` one, which ranks above none.
@@ -78,6 +79,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, cast
 from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit
+
+from meshops.model.regex import Regex, check_regex
 
 __all__ = [
     "Backend",
@@ -533,13 +536,13 @@ class _StringMatch:
     name: str
     type: str
     value: str
-    regex: re.Pattern[str] | None
+    regex: Regex | None
 
     def accepts(self, actual: str | None) -> bool:
         if actual is None:
             return False
         if self.regex is not None:
-            return self.regex.fullmatch(actual) is not None
+            return self.regex.fullmatch(actual)
         return actual == self.value
 
     def describe(self) -> str:
@@ -552,7 +555,7 @@ class _HTTPMatch:
     index: int | None
     path_type: str
     path: str
-    path_regex: re.Pattern[str] | None
+    path_regex: Regex | None
     method: str | None
     headers: tuple[_StringMatch, ...]
     query: tuple[_StringMatch, ...]
@@ -1213,10 +1216,8 @@ def _parse_rule(
             # The API server defaults an HTTPRoute rule's matches to [PathPrefix "/"].
             (parse(0, {}),) if kind == "HTTPRoute" else (parse(None, {}),)
         )
-    except re.error as e:
-        problems.append(
-            f"{where}: regular expression {e.pattern!r} is not valid: {e}; rule ignored"
-        )
+    except ValueError as e:  # only check_regex raises here
+        problems.append(f"{where}: {e}; rule ignored")
         return None
     redirect, rewrite, changes, notes = _parse_filters(_maps(raw.get("filters")), where)
     return _Rule(
@@ -1239,7 +1240,7 @@ def _parse_http_match(index: int | None, raw: _Obj) -> _HTTPMatch:
         index=index,
         path_type=path_type,
         path=value,
-        path_regex=re.compile(value) if path_type == "RegularExpression" else None,
+        path_regex=check_regex(value, "path") if path_type == "RegularExpression" else None,
         method=_optional_text(raw.get("method")),
         headers=_string_matches(_maps(raw.get("headers")), fold=True),
         query=_string_matches(_maps(raw.get("queryParams")), fold=False),
@@ -1254,7 +1255,7 @@ def _parse_grpc_match(index: int | None, raw: _Obj) -> _GRPCMatch:
         value = _optional_text(method.get(name))
         if value is None:
             return None
-        regex = re.compile(value) if kind == "RegularExpression" else None
+        regex = check_regex(value, f"method.{name}") if kind == "RegularExpression" else None
         return _StringMatch(name, kind, value, regex)
 
     return _GRPCMatch(
@@ -1277,7 +1278,7 @@ def _string_matches(raws: tuple[_Obj, ...], *, fold: bool) -> tuple[_StringMatch
         seen.add(key)
         kind = _text(raw.get("type"), "Exact")
         value = _text(raw.get("value"))
-        regex = re.compile(value) if kind == "RegularExpression" else None
+        regex = check_regex(value, name) if kind == "RegularExpression" else None
         found.append(_StringMatch(name, kind, value, regex))
     return tuple(found)
 
@@ -1642,7 +1643,7 @@ def _http_miss(match: _HTTPMatch, request: Request) -> str | None:
         return f"path {path!r} is not {match.path!r}"
     if match.path_type == "PathPrefix" and not path_prefix_matches(match.path, path):
         return f"path {path!r} is not under {match.path!r}"
-    if match.path_regex is not None and match.path_regex.fullmatch(path) is None:
+    if match.path_regex is not None and not match.path_regex.fullmatch(path):
         return f"path {path!r} does not fully match {match.path!r}"
     if match.path_type not in {"Exact", "PathPrefix", "RegularExpression"}:
         return f"path match type {match.path_type!r} is not supported"

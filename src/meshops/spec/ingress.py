@@ -7,9 +7,10 @@ istio-ingress-k8s charm's related applications:
 
 * each route is a requirer of its own: its ``source`` is the route's name (unique in
   the file), its ``app`` and ``namespace`` those of the app it names, and its ``order``
-  its place in the file, so that when two routes claim the same thing (a path on a
-  hostname, a TCP port, an SNI name) **the route written first keeps it**, and the later
-  one is an error naming both places;
+  its place in the file, so that when a route of another app could take requests a
+  route written before it serves (an overlapping path, method, headers or hostname), or
+  claims the same TCP port or SNI name, **the route written first keeps it**, and the
+  later one is an error naming both places; routes of one app never conflict;
 * a route's backends default to its app's Service on the app's only port; a backend in
   the route's own namespace must be its app (the gateway's AuthorizationPolicy there
   opens that app's pods), one in another namespace must be an app of the file (the plan

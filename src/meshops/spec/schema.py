@@ -24,7 +24,7 @@ import pydantic
 from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag
 
 import meshops
-from meshops.model import ingress, mesh
+from meshops.model import ingress, mesh, paths
 from meshops.spec.errors import quote
 
 __all__ = [
@@ -102,7 +102,7 @@ def _service_account(value: str) -> str:
 
 
 def _model_check(check: Callable[[object, str], object]) -> Callable[[Any], Any]:
-    """A validator running one of :mod:`meshops.model.mesh`'s checks on a value."""
+    """A validator running one of the model's checks on a value."""
 
     def validate(value: Any) -> Any:
         try:
@@ -180,7 +180,7 @@ NamespaceName = Annotated[str, AfterValidator(_label("namespace"))]
 AppName = Annotated[str, AfterValidator(_label("app name", letter_first=True))]
 Caller = Annotated[str, AfterValidator(_caller)]
 HttpMethod = Annotated[str, AfterValidator(check_http_method)]
-HttpPath = Annotated[str, AfterValidator(_model_check(mesh.check_path))]
+HttpPath = Annotated[str, AfterValidator(_model_check(paths.check_policy_path))]
 Host = Annotated[str, AfterValidator(_model_check(mesh.check_host))]
 
 

@@ -360,7 +360,13 @@ HOSTILE: list[tuple[str, Any, str, str]] = [
         "http_routes.0.matches.1.path.value",
         "(?=a)",
         "config.http_routes[0].matches[1].path.value",
-        "look-around",
+        "regex '(?=a)' is not one RE2 (Envoy) accepts: invalid perl operator",
+    ),
+    (
+        "http_routes.0.matches.1.path.value",
+        "/a{99999999}",
+        "config.http_routes[0].matches[1].path.value",
+        "regex '/a{99999999}' is not one RE2 (Envoy) accepts: invalid repetition size",
     ),
     ("http_routes.0.matches.1.method", "get", "config.http_routes[0].matches[1].method", "'get'"),
     (

@@ -377,6 +377,22 @@ def test_the_older_relation_keeps_a_contested_route(ctx: Any, fake: Any) -> None
     assert out.get_relation(3).local_app_data["external_host"] == LB_IP
 
 
+def test_a_newer_requirer_takes_no_request_the_older_one_serves(ctx: Any, fake: Any) -> None:
+    load_balancer(fake)
+    older = routes("blog", route_config("blog", "/p"), relation_id=3)
+    # a longer prefix inside /p, and "/" on the host blog serves: both would take its requests
+    newer = routes("wiki", route_config("shop", "/p/admin", "/", "/wiki", app="wiki"), 8)
+    out = ctx.run(ctx.on.relation_changed(newer), state(newer, older))
+    [blog] = http_routes(fake, "blog").values()
+    assert [r["matches"][0]["path"]["value"] for r in blog["spec"]["rules"]] == ["/p"]
+    [wiki] = http_routes(fake, "shop").values()
+    assert [r["matches"][0]["path"]["value"] for r in wiki["spec"]["rules"]] == ["/wiki"]
+    assert out.unit_status == testing.ActiveStatus(
+        "2 routes served for 2 requirers; conflicting routes refused: wiki 'r0' vs blog, "
+        "wiki 'r1' vs blog"
+    )
+
+
 @pytest.mark.parametrize(
     "config",
     [

@@ -12,7 +12,6 @@ the field path and the bad value.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
@@ -445,11 +444,7 @@ def _http_match(match: HTTPRouteMatch) -> ingress.HTTPMatch:
     path = None
     if match.path is not None:
         kind = ingress.PathMatchType(match.path.type.value)
-        with warnings.catch_warnings():
-            # re warns of sets like "[[:alpha:]]" whose meaning may change in Python
-            # ("possible nested set"); Envoy's RE2 reads them well, so they are no fault.
-            warnings.simplefilter("ignore", FutureWarning)
-            path = ingress.PathMatch(kind, match.path.value)
+        path = ingress.PathMatch(kind, match.path.value)
     return ingress.HTTPMatch(
         path=path,
         method=Method(match.method.value) if match.method is not None else None,
