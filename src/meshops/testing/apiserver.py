@@ -522,8 +522,8 @@ class LocalApiServer:
         """
         path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
         deadline = time.monotonic() + START_TIMEOUT
+        documents = list(documents)
         with self._inspect() as http:
-            names: list[str] = []
             for doc in documents:
                 name = str(doc["metadata"]["name"])
                 while True:
@@ -539,11 +539,20 @@ class LocalApiServer:
                     if time.monotonic() > deadline:
                         raise ServerFailed(f"CRD {name} still being deleted")
                     time.sleep(0.05)
-                names.append(name)
-            for name in names:
+            for doc in documents:
+                name = str(doc["metadata"]["name"])
                 while not self._established(http, f"{path}/{name}"):
                     if time.monotonic() > deadline:
                         raise ServerFailed(f"CRD {name} not established in time")
+                    time.sleep(0.05)
+                # Established comes before the kind's storage is ready ("storage is
+                # (re)initializing"): wait until its objects can be listed.
+                spec = doc["spec"]
+                version = next(v["name"] for v in spec["versions"] if v.get("served"))
+                objects = f"/apis/{spec['group']}/{version}/{spec['names']['plural']}"
+                while http.get(objects, params={"limit": 1}).status_code != 200:
+                    if time.monotonic() > deadline:
+                        raise ServerFailed(f"{name}'s objects cannot be listed in time")
                     time.sleep(0.05)
 
     @staticmethod

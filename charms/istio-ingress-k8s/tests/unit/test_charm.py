@@ -381,7 +381,9 @@ def test_a_newer_requirer_takes_no_request_the_older_one_serves(ctx: Any, fake: 
     load_balancer(fake)
     older = routes("blog", route_config("blog", "/p"), relation_id=3)
     # a longer prefix inside /p, and "/" on the host blog serves: both would take its requests
-    newer = routes("wiki", route_config("shop", "/p/admin", "/", "/wiki", app="wiki"), 8)
+    newer = routes(
+        "wiki", route_config("shop", "/p/admin", "/", "/wiki", app="wiki"), 8, model="shop"
+    )
     out = ctx.run(ctx.on.relation_changed(newer), state(newer, older))
     [blog] = http_routes(fake, "blog").values()
     assert [r["matches"][0]["path"]["value"] for r in blog["spec"]["rules"]] == ["/p"]
