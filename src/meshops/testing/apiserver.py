@@ -96,7 +96,10 @@ INSPECTOR = "meshops-inspector"
 #: The label of the cluster-wide objects :meth:`LocalApiServer.grant` makes.
 TEST_LABEL = "meshops.io/test"
 #: Users whose requests are not the tests', left out of :meth:`LocalApiServer.requests`.
-_INTERNAL_USERS = frozenset({"system:apiserver", "system:kube-controller-manager", INSPECTOR})
+_SERVER_USERS = frozenset({"system:apiserver", "system:kube-controller-manager"})
+_INTERNAL_USERS = _SERVER_USERS | {INSPECTOR}
+#: Cluster-wide collections reset() leaves alone (it puts them back its own way).
+_KEPT_CLUSTER_COLLECTIONS = ("/customresourcedefinitions", "/clusterroles", "/clusterrolebindings")
 START_TIMEOUT = 60.0
 
 
@@ -237,6 +240,7 @@ class LocalApiServer:
         self.kubeconfig = self.workdir / "kubeconfig"
         self.audit_log = self.workdir / "audit.log"
         self._audit_offset = 0
+        self._reset_offset = 0
         self.started_in = 0.0
         self._pki: _Pki | None = None
         self._admin: tuple[Path, Path] | None = None
@@ -732,7 +736,12 @@ class LocalApiServer:
         wanted = {str(d["metadata"]["name"]): d for d in self._crd_documents()}
         crds_path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
         with self._inspect() as http:
-            present = {c["metadata"]["name"] for c in http.get(crds_path).json()["items"]}
+            # a CRD being deleted is as good as gone: install_crds waits, then makes it anew
+            present = {
+                c["metadata"]["name"]
+                for c in http.get(crds_path).json()["items"]
+                if not c["metadata"].get("deletionTimestamp")
+            }
             extra = sorted(present - set(wanted))
             for name in extra:
                 http.delete(f"{crds_path}/{name}")
@@ -754,9 +763,10 @@ class LocalApiServer:
         """Remove every namespace but ``keep`` with everything in it (no controller would).
 
         The CRDs are put back as :meth:`start` installed them (those a test deleted come
-        back, those a test installed go). Objects of every namespaced kind are deleted
-        first; then each namespace is deleted, its ``kubernetes`` finalizer released (the
-        namespace controller's job) and deleted again.
+        back, those a test installed go). The objects of every collection written to since
+        the last reset are deleted first (in every namespace); then each namespace is
+        deleted, its ``kubernetes`` finalizer released (the namespace controller's job)
+        and deleted again.
         """
         keep = set(keep)
         self._reset_crds()
@@ -771,16 +781,11 @@ class LocalApiServer:
                 for n in http.get("/api/v1/namespaces").json()["items"]
                 if n["metadata"]["name"] not in keep
             ]
-            if not namespaces:
-                return
-            kinds = [
-                (v, k)
-                for (v, k), (_, namespaced) in self._resources().items()
-                if namespaced and k not in _NOT_DELETABLE
-            ]
+            # Only the collections written to since the last reset can hold objects of
+            # the tests': the audit log names them (far fewer requests than every kind).
+            for collection in sorted(self._written_collections()):
+                http.delete(collection)
             for namespace in namespaces:
-                for api_version, kind in kinds:
-                    http.delete(self._path(api_version, kind, namespace))
                 http.delete(f"/api/v1/namespaces/{namespace}")
                 live = http.get(f"/api/v1/namespaces/{namespace}")
                 if live.status_code == 200:
@@ -788,6 +793,34 @@ class LocalApiServer:
                     body["spec"] = {"finalizers": []}
                     http.put(f"/api/v1/namespaces/{namespace}/finalize", json=body)
                     http.delete(f"/api/v1/namespaces/{namespace}")
+        self._reset_offset = self._sync()
+
+    def _written_collections(self) -> set[str]:
+        """The namespaced collections anyone but the server wrote to since the last reset."""
+        end = self._sync()
+        with self.audit_log.open("rb") as f:
+            f.seek(self._reset_offset)
+            chunk = f.read(end - self._reset_offset)
+        found: set[str] = set()
+        for line in chunk.splitlines():
+            event = json.loads(line)
+            if event.get("verb") not in ("create", "update", "patch"):
+                continue
+            if event.get("user", {}).get("username") in _SERVER_USERS:
+                continue
+            parts = str(event.get("requestURI", "")).partition("?")[0].split("/")
+            if "namespaces" in parts:
+                at = parts.index("namespaces")
+                # .../namespaces/<ns>/<plural>[/<name>[/<sub>]], not a namespace's own
+                # subresources (.../namespaces/<ns>/status, /finalize)
+                if len(parts) > at + 2 and parts[at + 2] not in ("status", "finalize"):
+                    found.add("/".join(parts[: at + 3]))
+                continue
+            # a cluster-scoped kind: /api/v1/<plural>/... or /apis/<group>/<version>/<plural>/...
+            collection = "/".join(parts[: 4 if parts[1:2] == ["api"] else 5])
+            if not collection.endswith(_KEPT_CLUSTER_COLLECTIONS):
+                found.add(collection)
+        return found
 
     # -- the audit log -------------------------------------------------------------------
 
@@ -852,10 +885,6 @@ class LocalApiServer:
                 )
             )
         return out
-
-
-#: Namespaced kinds that take no collection delete (or whose objects the server manages).
-_NOT_DELETABLE = frozenset({"Binding", "LocalSubjectAccessReview", "Event", "TokenReview"})
 
 
 def _raise_for(answer: httpx2.Response) -> None:
