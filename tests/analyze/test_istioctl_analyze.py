@@ -1,18 +1,25 @@
-"""``istioctl analyze`` (offline, the pinned Istio) on every object set the project renders.
+"""``istioctl analyze`` (the pinned Istio) on every object set the project renders.
 
 Istio's own analyzers judge what the project writes: the platform files of
 ``examples/`` rendered as ``meshops render`` renders them (as they are, hardened, and
 with each kind of ``istio`` section), a platform with every kind of ingress route, and
 everything the two charms leave in the in-process API fake under ops.testing (the
 beacon with app and unit policies, a cross-model caller and the model on the mesh; the
-ingress with ingress v2 requirers, HTTP, gRPC, TCP and TLS routes, backend TLS and h2c,
-and a certificate), the upstream CRDs installed in it included.
+ingress with ingress v2 requirers, HTTP, gRPC, TCP and TLS routes, backend TLS and a
+certificate).
+
+Each set is judged twice. Offline, on files alone, istioctl skips every analyzer that
+needs Services, Namespaces, Pods or Secrets (it reads those from a cluster only):
+:data:`SKIPPED_OFFLINE`. So each set is also judged as if applied to the local API
+server (etcd and kube-apiserver, no controller), which holds the set's Namespaces,
+Services and Secrets and what a running cluster has beside them: the apps' accounts,
+Services, controllers and pods (on the mesh where their namespace is) and what Istio
+deploys for each Gateway. Then every analyzer runs.
 
 Every message istioctl gives must be in :data:`KNOWN`, with the reason it does not
 apply, and every one a set lists must still come (an entry that no longer matches
-fails). Offline istioctl does not read Services, Namespaces, Pods, Nodes or Secrets,
-and skips the analyzers that need them: :data:`SKIPPED_OFFLINE` lists them, and the
-tests of the judge itself check which kinds it reads and that it fails where it should.
+fails). The tests of the judge itself check which kinds istioctl reads and that it
+reports what Istio refuses.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -38,9 +45,18 @@ from ops import testing
 from meshops import crds, spec
 from meshops.cli.render import file_objects
 from meshops.interfaces import istio_ingress_route as iir
+from meshops.model.platform import MeshMode
 from meshops.plan.istio import istio_operator
 from meshops.testing import FakeKubernetes
-from meshops.testing.analyze import Analysis, AnalyzeFailed, analyze
+from meshops.testing.analyze import (
+    CLUSTER_ONLY_KINDS,
+    Analysis,
+    AnalyzeFailed,
+    analyze,
+    app_workload,
+    gateway_workload,
+)
+from meshops.testing.apiserver import LocalApiServer
 from meshops.testing.charm import load_charm
 from meshops.testing.upstream import GATEWAY_API_DIR, crd_docs, parse
 
@@ -57,9 +73,26 @@ BACKEND_TLS = (
     "cluster_tls.go: the CA path defaults to 'system'), and neither input names a CA"
 )
 
+#: Off the mesh on purpose: the ingress gateway's namespace (a proxy itself, which Istio
+#: runs with ``istio.io/dataplane-mode: none`` in any case).
+GATEWAY_NAMESPACE = (
+    "IST0102 asks for sidecar injection; the ingress gateway's namespace is off the mesh "
+    "by design, and nothing but the gateway runs there"
+)
+
+#: What istioctl says in a cluster about the cluster itself.
+IN_CLUSTER: list[Key] = [("IST0102", "Namespace default")]
+
 #: Why each message istioctl gives on what the project renders does not apply, by
 #: (code, origin).
 KNOWN: dict[Key, str] = {
+    ("IST0102", "Namespace default"): "the API server's own namespace: nothing of ours is there",
+    ("IST0102", "Namespace ingress"): GATEWAY_NAMESPACE,
+    ("IST0102", "Namespace edge"): GATEWAY_NAMESPACE,
+    ("IST0102", "Namespace mesh"): (
+        "Istio's own namespace, named by the platform's istio section: the analyzer "
+        "exempts only one called istio-system"
+    ),
     ("IST0129", "DestinationRule edge/edge-shop-web"): BACKEND_TLS,
     ("IST0129", "DestinationRule edge/istio-ingress-k8s-shop-vault"): BACKEND_TLS,
 }
@@ -91,14 +124,97 @@ SKIPPED_OFFLINE = (
 )
 
 
-def check(result: Analysis, expected: Iterable[Key] = ()) -> None:
+def check(result: Analysis, expected: Iterable[Key] = (), *, offline: bool = True) -> None:
     """The messages are exactly ``expected``, each of which :data:`KNOWN` explains."""
     wanted = sorted(expected)
     assert [k for k in wanted if k not in KNOWN] == []
     unexplained = [str(m) for m in result.messages if (m.code, m.origin) not in KNOWN]
     assert unexplained == []
     assert sorted((m.code, m.origin) for m in result.messages) == wanted
-    assert result.skipped == SKIPPED_OFFLINE
+    assert result.skipped == (SKIPPED_OFFLINE if offline else ())
+
+
+Obj = dict[str, Any]
+#: The order to write what a cluster holds in: a namespace and an account before a pod.
+CLUSTER_ORDER = ("Namespace", "ServiceAccount", "Secret", "Service", "StatefulSet", "Deployment")
+#: What the API server fills in, taken off objects that come from the fake.
+SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")
+
+
+@dataclasses.dataclass(frozen=True)
+class Judge:
+    """``istioctl analyze``: offline on files, or against the local API server.
+
+    Against the server, the objects are analyzed as files as if applied to a cluster
+    that holds those of them istioctl reads from a cluster only (Namespaces, Services,
+    Secrets...) and ``implied``: the workloads a running cluster has beside them. Every
+    analyzer runs then, those that need pods and namespaces included.
+    """
+
+    istioctl: Path
+    server: LocalApiServer | None = None
+
+    @property
+    def offline(self) -> bool:
+        return self.server is None
+
+    def __call__(
+        self,
+        objects: Iterable[Mapping[str, Any]],
+        implied: Iterable[Mapping[str, Any]] = (),
+        *,
+        mesh_config: Mapping[str, Any] | None = None,
+        istio_namespace: str = "istio-system",
+    ) -> Analysis:
+        if self.server is None:
+            return analyze(
+                self.istioctl, objects, mesh_config=mesh_config, istio_namespace=istio_namespace
+            )
+        files: list[Obj] = []
+        cluster: dict[tuple[str, str, str], Obj] = {}
+        given = [(o, True) for o in implied] + [(o, False) for o in objects]
+        for obj, is_implied in given:  # the project's objects win over implied ones
+            if obj["kind"] == "CustomResourceDefinition":
+                continue  # the server has the upstream CRDs
+            meta = obj["metadata"]
+            if is_implied or obj["kind"] in CLUSTER_ONLY_KINDS:
+                key = (str(obj["kind"]), str(meta.get("namespace", "")), str(meta["name"]))
+                cluster[key] = new_object(obj)
+            else:
+                files.append(dict(obj))
+        rank = {kind: i for i, kind in enumerate(CLUSTER_ORDER)}
+        for key in sorted(cluster, key=lambda k: rank.get(k[0], len(rank))):
+            self.server.add(cluster[key])
+        return analyze(
+            self.istioctl,
+            files,
+            kubeconfig=self.server.kubeconfig,
+            mesh_config=mesh_config,
+            istio_namespace=istio_namespace,
+        )
+
+    def check(
+        self, result: Analysis, expected: Iterable[Key] = (), in_cluster: Iterable[Key] = ()
+    ) -> None:
+        """:func:`check`, with what only the analysis in a cluster says in ``in_cluster``."""
+        if not self.offline:
+            expected = [*expected, *in_cluster, *IN_CLUSTER]
+        check(result, expected, offline=self.offline)
+
+
+def new_object(obj: Mapping[str, Any]) -> Obj:
+    """The object as written to a server that does not hold it yet."""
+    out = json.loads(json.dumps(obj))
+    for field in SERVER_FIELDS:
+        out["metadata"].pop(field, None)
+    return out
+
+
+@pytest.fixture(params=["offline", "in a cluster"])
+def judge(request: pytest.FixtureRequest, istioctl: Path) -> Judge:
+    if request.param == "offline":
+        return Judge(istioctl)
+    return Judge(istioctl, request.getfixturevalue("fresh_server"))
 
 
 def policy(name: str, spec_: dict[str, Any], namespace: str = "shop") -> dict[str, Any]:
@@ -128,6 +244,33 @@ def test_the_judge_reports_what_istio_refuses(istioctl: Path) -> None:
     ]
     assert "only one of targetRefs or workloadSelector" in result.messages[0].text
     assert result.skipped == SKIPPED_OFFLINE
+
+
+def test_in_a_cluster_the_judge_checks_policies_against_the_pods(
+    istioctl: Path, fresh_server: LocalApiServer
+) -> None:
+    """The analyzers offline istioctl skips run, on what the cluster holds."""
+    judge = Judge(istioctl, fresh_server)
+    ambient = {"istio.io/dataplane-mode": "ambient"}
+    pods = {"matchLabels": {"app.kubernetes.io/name": "cart"}}
+    result = judge(
+        [
+            policy("cart", {"selector": pods}),
+            policy("nobody", {"selector": {"matchLabels": {"app.kubernetes.io/name": "ghost"}}}),
+        ],
+        [namespace("shop", ambient), *app_workload("cart", "shop", ports=[(8080, "http")])],
+    )
+    assert result.skipped == ()
+    assert [(m.code, m.origin) for m in result.messages if m.origin != "Namespace default"] == [
+        ("IST0127", "AuthorizationPolicy shop/nobody")
+    ]
+
+
+def test_in_a_cluster_what_istioctl_reads_from_the_cluster_only_must_be_there(
+    istioctl: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match="from the cluster only: Namespace shop"):
+        analyze(istioctl, [namespace("shop", {})], kubeconfig=tmp_path / "kubeconfig")
 
 
 def test_the_judge_checks_gateway_api_crd_versions(istioctl: Path) -> None:
@@ -190,16 +333,55 @@ def test_istioctl_leaves_out_these_kinds_offline(
 # -- platform files --------------------------------------------------------------------------
 
 
-def analyze_platform(istioctl: Path, text: str) -> Analysis:
+def implied_by(declaration: spec.Declaration, objects: Sequence[Obj]) -> list[Obj]:
+    """What a cluster running the platform holds beside what ``meshops render`` renders.
+
+    Istio's namespace, each app's workload (on the mesh where its namespace is), what
+    Istio deploys for each Gateway, and the TLS Secret the ingress names.
+    """
+    platform = declaration.platform
+    on_mesh = {ns.name for ns in platform.namespaces if ns.mesh is MeshMode.ambient}
+    implied: list[Obj] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": platform.root_namespace}}
+    ]
+    for app in platform.apps:
+        implied += app_workload(
+            app.name,
+            app.namespace,
+            service_account=app.account,
+            ports=[(p.port, p.protocol.value) for p in app.ports],
+            ambient=app.namespace in on_mesh,
+        )
+    for gateway in (o for o in objects if o["kind"] == "Gateway"):
+        ingress = gateway["spec"]["gatewayClassName"] == "istio"
+        implied += gateway_workload(gateway, address="203.0.113.7" if ingress else None)
+    gateway_config = declaration.ingress.gateway if declaration.ingress else None
+    if gateway_config is not None and gateway_config.tls_secret is not None:
+        implied.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "type": "kubernetes.io/tls",
+                "metadata": {
+                    "name": gateway_config.tls_secret,
+                    "namespace": gateway_config.namespace,
+                },
+                "data": {"tls.crt": "", "tls.key": ""},
+            }
+        )
+    return implied
+
+
+def analyze_platform(judge: Judge, text: str) -> Analysis:
     """``meshops render``'s objects, under the mesh config its IstioOperator installs."""
     declaration = spec.read(text, "platform.yaml")
     objects, problems = file_objects(declaration)
     assert problems == []
     operator = istio_operator(declaration.platform)
     mesh_config = None if operator is None else operator["spec"].get("meshConfig")
-    return analyze(
-        istioctl,
+    return judge(
         objects,
+        implied_by(declaration, objects),
         mesh_config=mesh_config,
         istio_namespace=declaration.platform.root_namespace,
     )
@@ -210,9 +392,13 @@ def with_spec(text: str, **keys: Any) -> str:
     return text + textwrap.indent(yaml.safe_dump(keys, sort_keys=False), "  ")
 
 
+#: What the analysis in a cluster says of each example's namespaces off the mesh.
+OFF_MESH = {"shop.yaml": [("IST0102", "Namespace ingress")]}
+
+
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
-def test_each_example_as_rendered(istioctl: Path, example: Path) -> None:
-    check(analyze_platform(istioctl, example.read_text()))
+def test_each_example_as_rendered(judge: Judge, example: Path) -> None:
+    judge.check(analyze_platform(judge, example.read_text()), in_cluster=OFF_MESH[example.name])
 
 
 SHOP = REPO / "examples" / "shop.yaml"
@@ -235,10 +421,13 @@ ISTIO_SECTIONS = {
 
 
 @pytest.mark.parametrize("keys", ISTIO_SECTIONS.values(), ids=ISTIO_SECTIONS.keys())
-def test_the_shop_hardened_and_with_each_istio_section(
-    istioctl: Path, keys: dict[str, Any]
-) -> None:
-    check(analyze_platform(istioctl, with_spec(SHOP.read_text(), **keys)))
+def test_the_shop_hardened_and_with_each_istio_section(judge: Judge, keys: dict[str, Any]) -> None:
+    in_cluster = OFF_MESH["shop.yaml"]
+    if keys.get("istio", {}).get("namespace") == "mesh":
+        in_cluster = [*in_cluster, ("IST0102", "Namespace mesh")]
+    judge.check(
+        analyze_platform(judge, with_spec(SHOP.read_text(), **keys)), in_cluster=in_cluster
+    )
 
 
 #: Every kind of route: HTTP with matches and filters, gRPC, TCP, TLS passthrough, a
@@ -306,14 +495,26 @@ spec:
 """
 
 
-def test_a_platform_with_every_kind_of_route(istioctl: Path) -> None:
-    check(
-        analyze_platform(istioctl, EVERY_ROUTE),
+def test_a_platform_with_every_kind_of_route(judge: Judge) -> None:
+    judge.check(
+        analyze_platform(judge, EVERY_ROUTE),
         [("IST0129", "DestinationRule edge/edge-shop-web")],
+        in_cluster=[("IST0102", "Namespace edge")],
     )
 
 
 # -- the charms ------------------------------------------------------------------------------
+
+
+SHOP_WAYPOINT = {"istio.io/use-waypoint": "istio-beacon-k8s-waypoint"}
+
+
+def namespace(name: str, labels: Mapping[str, str]) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": dict(labels)},
+    }
 
 
 def fake_with(*crd_names: str, namespaces: Iterable[str]) -> FakeKubernetes:
@@ -415,8 +616,26 @@ def beacon_objects() -> list[dict[str, Any]]:
     return list(fake.objects())
 
 
-def test_what_the_beacon_writes(istioctl: Path) -> None:
-    check(analyze(istioctl, beacon_objects()))
+#: The Juju applications of the beacon's model (the beacon's own included) and their ports.
+BEACON_MODEL = {
+    "istio-beacon-k8s": [],
+    "prometheus": [(9090, "http"), (9091, "http")],
+    "grafana": [(3000, "http")],
+    "alertmanager": [(9093, "http")],
+    "loki": [(3100, "http")],
+    "promtail": [(9080, "http")],
+}
+
+
+def test_what_the_beacon_writes(judge: Judge) -> None:
+    objects = beacon_objects()
+    implied = [
+        o
+        for app, ports in BEACON_MODEL.items()
+        for o in app_workload(app, "m", ports=ports, controller="StatefulSet")
+    ]
+    implied += [o for gw in objects if gw["kind"] == "Gateway" for o in gateway_workload(gw)]
+    judge.check(judge(objects, implied))
 
 
 def _sign(csr_pem: str) -> dict[str, Any]:
@@ -522,23 +741,10 @@ INGRESS_CRDS = (
 
 def ingress_objects() -> list[dict[str, Any]]:
     """The ingress with a certificate, ingress v2 requirers and every kind of route."""
-    fake = fake_with(*INGRESS_CRDS, namespaces=["edge", "shop", "blog"])
-    shop = fake.get("v1", "Namespace", "shop")
-    assert shop is not None
-    shop["metadata"]["labels"] = {
-        "istio.io/dataplane-mode": "ambient",
-        "istio.io/use-waypoint": "istio-beacon-k8s-waypoint",
-    }
-    fake.add(shop)
-    fake.add(
-        {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": "istio-ingress-k8s-istio", "namespace": "edge"},
-            "spec": {"type": "LoadBalancer", "ports": [{"name": "http", "port": 80}]},
-            "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.9"}]}},
-        }
-    )
+    fake = fake_with(*INGRESS_CRDS, namespaces=["edge"])
+    # shop is on the mesh with a waypoint (a beacon's model), blog on the mesh without
+    fake.add(namespace("shop", {"istio.io/dataplane-mode": "ambient", **SHOP_WAYPOINT}))
+    fake.add(namespace("blog", {"istio.io/dataplane-mode": "ambient"}))
     requirers = [
         ingress_v2("web", "shop", 8080, strip_prefix=True),
         ingress_v2("vault", "shop", 8200, scheme="https"),
@@ -578,10 +784,31 @@ def ingress_objects() -> list[dict[str, Any]]:
     return list(fake.objects())
 
 
-def test_what_the_ingress_writes(istioctl: Path) -> None:
-    check(
-        analyze(istioctl, ingress_objects()),
+#: The requirers' applications of the ingress scenario, by namespace, and their ports.
+INGRESS_REQUIRERS = {
+    "shop": {"web": [(8080, "http")], "vault": [(8200, "http")]},
+    "blog": {
+        "blog": [(8080, "http")],
+        "blog-canary": [(8080, "http")],
+        "blog-api": [(9090, "grpc")],
+        "pg": [(5432, "tcp")],
+        "kube-api": [(6443, "tcp")],
+    },
+}
+
+
+def test_what_the_ingress_writes(judge: Judge) -> None:
+    implied = [
+        o
+        for ns, apps in INGRESS_REQUIRERS.items()
+        for app, ports in apps.items()
+        for o in app_workload(app, ns, ports=ports, controller="StatefulSet")
+    ]
+    implied += app_workload("istio-ingress-k8s", "edge", ambient=False, controller="StatefulSet")
+    judge.check(
+        judge(ingress_objects(), implied),
         [("IST0129", "DestinationRule edge/istio-ingress-k8s-shop-vault")],
+        in_cluster=[("IST0102", "Namespace edge")],
     )
 
 
