@@ -2,6 +2,8 @@
 
 Load it from a ``conftest.py`` with ``pytest_plugins = ["meshops.testing.pytest_plugin"]``.
 
+- ``istioctl``: the istioctl binary ``gotools/build`` made, for
+  :func:`meshops.testing.analyze.analyze`; it skips like ``real_server`` without it.
 - ``real_server``: one :class:`~meshops.testing.apiserver.LocalApiServer` (etcd and
   kube-apiserver built by ``gotools/build``) for the whole run; ``fresh_server``: the
   same with every namespace of the tests' removed and its request log cleared. Where
@@ -74,6 +76,15 @@ def tool_dir(pytestconfig: pytest.Config) -> Path:
     """The folder of kube-apiserver, etcd and istioctl as ``gotools/build`` made them."""
     try:
         return tools.bin_dir(pytestconfig.rootpath)
+    except tools.ToolsMissing as e:
+        need_tools(e)
+
+
+@pytest.fixture(scope="session")
+def istioctl(pytestconfig: pytest.Config) -> Path:
+    """The istioctl ``gotools/build`` made (for :func:`meshops.testing.analyze.analyze`)."""
+    try:
+        return tools.bin_dir(pytestconfig.rootpath, "istioctl") / "istioctl"
     except tools.ToolsMissing as e:
         need_tools(e)
 
