@@ -58,6 +58,7 @@ from meshops.testing.analyze import (
 )
 from meshops.testing.apiserver import LocalApiServer
 from meshops.testing.charm import load_charm
+from meshops.testing.juju import app_service, model_namespace, model_uuid
 from meshops.testing.upstream import GATEWAY_API_DIR, crd_docs, parse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -654,13 +655,24 @@ def _sign(csr_pem: str) -> dict[str, Any]:
 
 
 def ingress_v2(app: str, model: str, port: int, **extra: Any) -> testing.Relation:
-    """An ingress v2 requirer, as traefik's library writes it."""
+    """An ingress v2 requirer of another Juju model, as traefik's library writes it."""
     data = {"name": json.dumps(app), "model": json.dumps(model), "port": json.dumps(port)}
     data.update({k.replace("_", "-"): json.dumps(v) for k, v in extra.items()})
     host = json.dumps(f"{app}-0.{app}-endpoints.{model}.svc.cluster.local")
     return testing.Relation(
-        "ingress", remote_app_name=app, remote_app_data=data, remote_units_data={0: {"host": host}}
+        "ingress",
+        remote_app_name=app,
+        remote_app_data=data,
+        remote_units_data={0: {"host": host}},
+        remote_model_uuid=model_uuid(model),
     )
+
+
+def juju_namespace(name: str, labels: Mapping[str, str]) -> Obj:
+    """A Juju model's namespace (labelled with its name and UUID) with these labels too."""
+    obj = model_namespace(name)
+    obj["metadata"]["labels"].update(labels)
+    return obj
 
 
 def route_config() -> str:
@@ -743,8 +755,17 @@ def ingress_objects() -> list[dict[str, Any]]:
     """The ingress with a certificate, ingress v2 requirers and every kind of route."""
     fake = fake_with(*INGRESS_CRDS, namespaces=["edge"])
     # shop is on the mesh with a waypoint (a beacon's model), blog on the mesh without
-    fake.add(namespace("shop", {"istio.io/dataplane-mode": "ambient", **SHOP_WAYPOINT}))
-    fake.add(namespace("blog", {"istio.io/dataplane-mode": "ambient"}))
+    fake.add(juju_namespace("shop", {"istio.io/dataplane-mode": "ambient", **SHOP_WAYPOINT}))
+    fake.add(juju_namespace("blog", {"istio.io/dataplane-mode": "ambient"}))
+    # the requirers' Services, labelled as Juju labels their applications' (every backend
+    # of the istio-ingress-route requirer is one of blog's)
+    juju_services = [app_service("web", "shop", 8080), app_service("vault", "shop", 8200)]
+    juju_services += [
+        app_service("blog", "blog", port, name=name)
+        for name, [(port, _)] in INGRESS_REQUIRERS["blog"].items()
+    ]
+    for service in juju_services:
+        fake.add(service)
     requirers = [
         ingress_v2("web", "shop", 8080, strip_prefix=True),
         ingress_v2("vault", "shop", 8200, scheme="https"),
@@ -752,14 +773,14 @@ def ingress_objects() -> list[dict[str, Any]]:
             "istio-ingress-route",
             remote_app_name="blog",
             remote_app_data={"config": route_config()},
+            remote_model_uuid=model_uuid("blog"),
         ),
     ]
     certs = testing.Relation("certificates", remote_app_name="ca")
     config = {"external-hostname": "shop.example.com"}
     ctx = testing.Context(INGRESS.IstioIngressCharm, app_name="istio-ingress-k8s")
-    state = testing.State(
-        leader=True, relations=[*requirers, certs], model=testing.Model(name="edge"), config=config
-    )
+    model = testing.Model(name="edge", uuid=model_uuid("edge"))
+    state = testing.State(leader=True, relations=[*requirers, certs], model=model, config=config)
     with fake.installed():
         out = ctx.run(ctx.on.relation_created(certs), state)
         [request] = json.loads(
@@ -781,7 +802,8 @@ def ingress_objects() -> list[dict[str, Any]]:
     assert out.unit_status == testing.ActiveStatus("6 routes served for 3 requirers"), (
         out.unit_status
     )
-    return list(fake.objects())
+    # the Services are Juju's: the judge adds each application's workload itself
+    return [o for o in fake.objects() if o["kind"] != "Service"]
 
 
 #: The requirers' applications of the ingress scenario, by namespace, and their ports.
