@@ -25,6 +25,7 @@ from charmlibs.interfaces.tls_certificates import (
     TLSCertificatesRequiresV4,
 )
 
+from meshops.interfaces.hooks import hook_deadline
 from meshops.interfaces.ingress import IngressPerAppProvider, IngressRequest
 from meshops.interfaces.istio_ingress_route import IstioIngressRouteProvider
 from meshops.interfaces.outcome import Outcome, add_statuses, share, shared
@@ -135,7 +136,9 @@ class IstioIngressCharm(ops.CharmBase):
         return dns_label(self.app.name, "tls")
 
     def _api(self) -> Api:
-        return Api.connect(field_manager=self._owner, namespace=self.model.name)
+        return Api.connect(
+            field_manager=self._owner, namespace=self.model.name, deadline=hook_deadline(self)
+        )
 
     def _reconciler(self, api: Api) -> Reconciler:
         return Reconciler(

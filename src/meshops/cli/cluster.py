@@ -28,6 +28,7 @@ from meshops.cli.output import write_json
 from meshops.cli.render import checked_objects
 from meshops.k8s import objects as k8s_objects
 from meshops.k8s.api import Api, label_patch
+from meshops.k8s.deadline import Deadline
 from meshops.k8s.errors import CrdMissing, KubernetesError
 from meshops.k8s.kinds import (
     AUTHORIZATION_POLICY,
@@ -135,7 +136,9 @@ def connect(owner: str, kubeconfig: str | Path | None, context: str | None) -> A
             kubeconfig=kubeconfig,
             context=context,
             retries=1,
-            max_sleep=1.0,
+            # a command has no hook to end: each request has its own timeout (10 s),
+            # the whole apply none
+            deadline=Deadline(None),
         )
     except KubernetesError as e:
         raise ClusterError(e.message) from None
