@@ -4,7 +4,8 @@ Covers the log records (method, path, query with fieldManager/force/labelSelecto
 content type, status, body, verb), counting reads and writes, ``clear_log``,
 ``fail_next`` (status codes, ``times``, method and path matching, ``Retry-After``, the
 Status body lightkube turns into ``ApiError``), ``delay_next`` (slow answers and
-timeouts counted in the fake's clock, writes made or not), ``disconnect_next``, and
+timeouts counted in the fake's clock, writes made or not), ``disconnect_next``,
+``before_next`` (races), and
 ``NotSupportedError`` for watches and subresources the fake does not implement.
 """
 
@@ -193,6 +194,16 @@ def test_disconnect_next_refuses_the_connection_unlogged(
             api.get("/api/v1/namespaces")
     assert fake.requests == []
     assert api.get("/api/v1/namespaces").status_code == 200
+
+
+def test_before_next_runs_just_before_the_request_is_answered(
+    api: httpx2.Client, fake: FakeKubernetes
+) -> None:
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "apps"}}
+    fake.before_next("GET", "/configmaps/cm", lambda: fake.add(cm))
+    assert api.get("/api/v1/namespaces/apps/configmaps/cm").status_code == 200
+    fake.delete("v1", "ConfigMap", "cm", "apps")
+    assert api.get("/api/v1/namespaces/apps/configmaps/cm").status_code == 404  # once only
 
 
 def test_delays_and_disconnects_check_their_arguments(fake: FakeKubernetes) -> None:

@@ -1,8 +1,9 @@
 """istio-ingress-k8s against a slow and a timing-out Kubernetes API (the fake's delays).
 
 One deadline covers every request of a hook, the charm's and its service-mesh
-library's together; past it the hook succeeds and the charm is Waiting. The fake's
-clock counts the time: nothing really waits.
+library's together; past it the hook succeeds and the charm is Waiting; a hook cut
+short while deleting a requirer's objects leaves no route without its policy, and the
+next event finishes. The fake's clock counts the time: nothing really waits.
 """
 
 from __future__ import annotations
@@ -70,3 +71,24 @@ def test_a_slow_server_is_one_deadline_for_the_charm_and_its_mesh_library(
     assert any("/pods/" in r.path for r in fake.requests)
     assert out.unit_status == testing.WaitingStatus(LATE)
     assert fake.time.now() <= 30.0
+
+
+def test_a_hook_cut_short_while_deleting_leaves_no_route_without_its_policy(
+    ctx: Any, fake: Any
+) -> None:
+    load_balancer(fake)
+    web, blog = ingress("web"), ingress("blog", model="blog")
+    ctx.run(ctx.on.config_changed(), state(web, blog))
+    # web leaves; the API stops answering once its route is deleted
+    fake.delay_next("DELETE", "/authorizationpolicies/", math.inf, times=1000)
+    out = ctx.run(ctx.on.relation_broken(web), state(web, blog))
+    assert out.unit_status == testing.WaitingStatus(LATE)
+    assert fake.list(GW_API, "HTTPRoute", "shop") == []
+    assert fake.list(AP, "AuthorizationPolicy", "shop") != []  # not yet: next event
+    assert fake.list(GW_API, "HTTPRoute", "blog") != []
+    # the API answers again: the next event finishes
+    fake.clear_faults()
+    out = ctx.run(ctx.on.update_status(), state(blog))
+    assert fake.list(AP, "AuthorizationPolicy", "shop") == []
+    assert fake.list(GW_API, "HTTPRoute", "blog") != []
+    assert out.unit_status == testing.ActiveStatus("1 routes served for 1 requirers")
