@@ -365,7 +365,9 @@ def run_against_cluster(
         2 when the file is invalid or the cluster cannot be used.
     """
     as_json = args.output == "json"
-    declaration = read_declaration(args.file, out, err, output=args.output)
+    declaration = read_declaration(
+        args.file, out, err, output=args.output, max_bytes=args.max_file_size
+    )
     if declaration is None:
         return 2
     objects = checked_objects(declaration, args.file, err)
