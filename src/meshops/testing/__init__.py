@@ -16,6 +16,7 @@ Example:
 
 from meshops.testing.clock import ManualClock
 from meshops.testing.fake_kubernetes import (
+    RANDOM_FAULTS,
     UNSUPPORTED_RULES,
     FakeKubernetes,
     NotSupportedError,
@@ -24,6 +25,7 @@ from meshops.testing.fake_kubernetes import (
 )
 
 __all__ = [
+    "RANDOM_FAULTS",
     "UNSUPPORTED_RULES",
     "FakeKubernetes",
     "ManualClock",

@@ -89,7 +89,7 @@ from meshops.testing.fake_kubernetes.selectors import (
 from meshops.testing.fake_kubernetes.store import Store, StoredObject
 from meshops.testing.fake_kubernetes.values import MISSING, as_dict, as_list, copy_json, dump_json
 
-__all__ = ["FakeKubernetes", "FakeTransport"]
+__all__ = ["RANDOM_FAULTS", "FakeKubernetes", "FakeTransport"]
 
 _JSON = "application/json"
 _APPLY = "application/apply-patch+yaml"
@@ -153,6 +153,48 @@ def _wall_clock() -> str:
     if second != _last_second[0]:
         _last_second[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))]
     return str(_last_second[1])
+
+
+#: What :meth:`FakeKubernetes.fail_randomly` may answer a request with.
+RANDOM_FAULTS = (
+    "conflict",
+    "throttled",
+    "error",
+    "unavailable",
+    "disconnect",
+    "timeout",
+    "lost-answer",
+)
+
+
+@dataclasses.dataclass
+class _Chaos:
+    """Random faults (``fail_randomly``): how often, drawn how, which."""
+
+    rate: float
+    random: random.Random
+    faults: tuple[str, ...]
+
+    def draw(self) -> Fault | None:
+        """A fault for the request being answered, or None."""
+        if self.random.random() >= self.rate:
+            return None
+        match self.random.choice(self.faults):
+            case "conflict":
+                return Fault("*", "", 409, 1, "injected failure: 409 Conflict")
+            case "throttled":
+                wait = self.random.randint(1, 3)
+                return Fault("*", "", 429, 1, "injected failure: 429 TooManyRequests", wait)
+            case "error":
+                return Fault("*", "", 500, 1, "injected failure: 500 InternalError")
+            case "unavailable":
+                return Fault("*", "", 503, 1, "injected failure: 503 ServiceUnavailable")
+            case "disconnect":
+                return Fault("*", "", 0, 1, "", disconnect=True)
+            case "timeout":
+                return Fault("*", "", 0, 1, "", delay=math.inf)
+            case _:
+                return Fault("*", "", 0, 1, "", delay=math.inf, took_effect=True)
 
 
 @dataclasses.dataclass
@@ -223,6 +265,7 @@ class FakeKubernetes:
         self._log: list[Request] = []
         self._faults: list[Fault] = []
         self._before: list[_Before] = []
+        self._chaos: _Chaos | None = None
         self._clock = clock
         self._random = random.Random(seed)
         self._next_ip = 0
@@ -492,10 +535,35 @@ class FakeKubernetes:
             )
 
     def clear_faults(self) -> None:
-        """Forget every pending fault, delay, refused connection and ``before_next``."""
+        """Forget every pending fault and ``before_next``; stop :meth:`fail_randomly`."""
         with self._lock:
             self._faults.clear()
             self._before.clear()
+            self._chaos = None
+
+    def fail_randomly(
+        self, rate: float, *, seed: int = 0, faults: Iterable[str] = RANDOM_FAULTS
+    ) -> None:
+        """Fail each request, with probability ``rate``, with one of ``faults`` at random.
+
+        The faults (see :data:`RANDOM_FAULTS`): ``conflict`` (409), ``throttled`` (429
+        with a Retry-After of 1-3 s), ``error`` (500), ``unavailable`` (503),
+        ``disconnect`` (connection refused), ``timeout`` (never answered, not carried
+        out) and ``lost-answer`` (never answered, carried out). Faults queued with
+        :meth:`fail_next` and the others come first. ``rate=0`` stops.
+
+        Example:
+            >>> fake = FakeKubernetes()
+            >>> fake.fail_randomly(0.3, seed=7)
+        """
+        chosen = tuple(faults)
+        unknown = sorted(set(chosen) - set(RANDOM_FAULTS))
+        if unknown or not chosen:
+            raise ValueError(f"faults {unknown or chosen!r} must be some of {RANDOM_FAULTS}")
+        if not 0 <= rate <= 1:
+            raise ValueError(f"rate {rate!r} must be between 0 and 1")
+        with self._lock:
+            self._chaos = _Chaos(rate, random.Random(seed), chosen) if rate else None
 
     def before_next(
         self, method: str, path_contains: str, action: Callable[[], object], times: int = 1
@@ -616,6 +684,9 @@ class FakeKubernetes:
                 fault.times -= 1
                 if fault.times == 0:
                     self._faults.remove(fault)
+            elif self._chaos is not None:
+                fault = self._chaos.draw()
+            if fault is not None:
                 self.faults_injected += 1
             if fault is not None and fault.disconnect:
                 raise httpx2.ConnectError("injected failure: connection refused", request=request)
@@ -1308,9 +1379,15 @@ class FakeKubernetes:
 
     # --- iteration helpers for tests -----------------------------------------------------
 
-    def objects(self) -> Iterator[dict[str, Any]]:
-        """Deep copies of every stored object (all kinds, all namespaces)."""
+    def objects(self, *, crds: bool = True) -> Iterator[dict[str, Any]]:
+        """Deep copies of every stored object (all kinds, all namespaces).
+
+        Args:
+            crds: include the CustomResourceDefinitions (large: copying them is most of
+                the cost of a snapshot of a small cluster).
+        """
         with self._lock:
             snapshot: Iterable[tuple[tuple[str, str], StoredObject]] = list(self._store)
-        for _, stored in snapshot:
-            yield copy_json(stored.view(str(stored.obj["apiVersion"])))
+        for key, stored in snapshot:
+            if crds or key != _CRD_KEY:
+                yield copy_json(stored.view(str(stored.obj["apiVersion"])))
