@@ -48,7 +48,7 @@ from meshops.k8s.kinds import (
 )
 from meshops.k8s.reconciler import OWNER_LABEL
 from meshops.model import Problem, dns_label, label_value
-from meshops.model.ingress import GatewayConfig
+from meshops.model.ingress import GatewayConfig, check_hostname
 from meshops.plan.ingress import (
     ROUTE_SOURCE_LABEL,
     IngressPlan,
@@ -287,6 +287,11 @@ class IstioIngressCharm(ops.CharmBase):
         try:
             ipaddress.ip_address(host)
         except ValueError:
+            try:  # the TLS library raises, in its own observers, on a name no CA signs
+                check_hostname(host, "external-hostname")
+            except ValueError as e:
+                log.warning("no certificate requested: %s", e)
+                return []
             return [CertificateRequestAttributes(common_name=common_name, sans_dns=[host])]
         return [CertificateRequestAttributes(common_name=common_name, sans_ip=[host])]
 

@@ -183,3 +183,17 @@ def test_bad_provider_data_after_a_certificate_keeps_serving_https_with_it(
     out = ctx.run(ctx.on.relation_changed(certs), out)
     assert out.unit_status == testing.ActiveStatus("1 routes served for 1 requirers")
     assert fake.get("v1", "Secret", f"{APP}-tls", MODEL)["data"] != secret["data"]
+
+
+@pytest.mark.parametrize("host", ["café.example.com", "-bad-.example.com"])
+def test_no_certificate_is_requested_for_a_name_no_ca_signs(
+    ctx: Any, fake: Any, host: str
+) -> None:
+    certs = testing.Relation("certificates", id=12, remote_app_name="ca")
+    config = {"external-hostname": host}
+    out = ctx.run(ctx.on.relation_created(certs), dataclasses.replace(state(certs), config=config))
+    assert "certificate_signing_requests" not in out.get_relation(12).local_app_data
+    assert out.unit_status == testing.BlockedStatus(
+        f"config: external-hostname: {host!r} must be a lowercase RFC 1123 hostname with an "
+        "optional leading '*.'"
+    )
