@@ -121,6 +121,75 @@ def test_apply_adopts_an_existing_namespace_by_its_labels_only(
     assert fake.get("v1", "Namespace", "shop") is not None
 
 
+def beacons_namespace(fake: FakeKubernetes) -> None:
+    """Namespace shop, put on the mesh by the istio-beacon-k8s charm of model shop."""
+    labels = {"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "beacon-waypoint"}
+    fields = {"f:metadata": {"f:labels": {f"f:{k}": {} for k in labels}}}
+    fake.add(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": "shop",
+                "labels": labels,
+                "managedFields": [
+                    {
+                        "manager": "istio-beacon-k8s.shop",
+                        "operation": "Apply",
+                        "apiVersion": "v1",
+                        "fieldsType": "FieldsV1",
+                        "fieldsV1": fields,
+                    }
+                ],
+            },
+        }
+    )
+
+
+def test_a_namespace_label_another_manager_set_is_never_overwritten(
+    fake: FakeKubernetes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    beacons_namespace(fake)
+    status, out = run(fake, capsys, "apply", str(EXAMPLE))
+    assert status == 1
+    assert (
+        "refused       Namespace shop (its labels only: the namespace is not the platform's): "
+        "label istio.io/use-waypoint=beacon-waypoint is set by istio-beacon-k8s.shop; "
+        "the platform would set 'waypoint'"
+    ) in out.splitlines()
+    assert out.splitlines()[-1].endswith("1 refused.")
+    shop = fake.get("v1", "Namespace", "shop")
+    assert shop is not None
+    assert shop["metadata"]["labels"]["istio.io/use-waypoint"] == "beacon-waypoint"
+    assert {m["manager"] for m in shop["metadata"]["managedFields"]} == {"istio-beacon-k8s.shop"}
+
+
+def test_a_plan_reports_the_label_conflict_too(
+    fake: FakeKubernetes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    beacons_namespace(fake)
+    status, out = run(fake, capsys, "plan", str(EXAMPLE), "--output", "json")
+    assert status == 1
+    [shop] = [c for c in json.loads(out)["changes"] if c["name"] == "shop"]
+    assert shop["action"] == "refused"
+    assert "istio-beacon-k8s.shop" in shop["error"]
+
+
+def test_a_label_set_meanwhile_by_another_manager_is_refused_by_the_server(
+    fake: FakeKubernetes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    fake.before_next("PATCH", "/namespaces/shop", lambda: beacons_namespace(fake))
+    status, out = run(fake, capsys, "apply", str(EXAMPLE))
+    assert status == 1
+    assert next(line for line in out.splitlines() if "Namespace shop" in line).startswith(
+        "refused "
+    )
+    shop = fake.get("v1", "Namespace", "shop")
+    assert shop is not None
+    assert shop["metadata"]["labels"]["istio.io/use-waypoint"] == "beacon-waypoint"
+
+
 def test_prune(fake: FakeKubernetes, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert run(fake, capsys, "apply", str(EXAMPLE))[0] == 0
     smaller = tmp_path / "shop.yaml"

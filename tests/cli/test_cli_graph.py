@@ -507,7 +507,7 @@ def test_draw_refuses_an_unknown_format(tmp_path: Path) -> None:
 def test_help_has_a_description_and_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["graph", "--help"]) == EXIT_OK
     out = capsys.readouterr().out
-    assert "usage: meshops graph [-h] -o OUT FILE" in out
+    assert "usage: meshops graph [-h] [--max-file-size MB] -o OUT FILE" in out
     assert "Draw the mesh a platform file declares" in out
     assert "examples:\n  meshops graph examples/shop.yaml -o shop.svg" in out
     assert main(["--help"]) == EXIT_OK

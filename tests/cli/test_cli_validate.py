@@ -81,3 +81,36 @@ def test_a_hardened_file_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[s
     path.write_text(BAD.replace("ambiant", "ambient").replace("hardend", "hardened"))
     assert main(["validate", str(path)]) == EXIT_OK
     assert capsys.readouterr().out.endswith("(1 namespaces, 0 apps, 0 routes, deny by default)\n")
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    big = tmp_path / "big.yaml"
+    # invalid YAML too: only the size is reported, so it was never parsed
+    big.write_text(EXAMPLE.read_text() + "\n[\n" + "# padding\n" * 1_000_000)
+    assert big.stat().st_size > 10_000_000
+    assert main(["validate", str(big)]) == EXIT_INVALID
+    assert capsys.readouterr().err == (
+        f"{big}: the file is larger than 10 MB, the most that is read; refused unread "
+        "(--max-file-size raises the limit)\n"
+    )
+    assert main(["validate", str(big), "--max-file-size", "11"]) == EXIT_INVALID
+    assert "YAML syntax error" in capsys.readouterr().err
+
+
+def test_the_size_limit_can_be_lowered_and_is_reported_in_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    limit = "0.001"  # 1,000 bytes; the example is larger
+    assert main(["validate", str(EXAMPLE), "--max-file-size", limit, "--output", "json"]) == 2
+    [error] = json.loads(capsys.readouterr().out)["errors"]
+    assert error["message"].startswith("the file is larger than 1000 bytes, the most")
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "ten", "nan", "inf"])
+def test_the_size_limit_must_be_a_positive_number(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(EXAMPLE), "--max-file-size", value]) == EXIT_INVALID
+    assert f"{value!r} is not a positive number of megabytes" in capsys.readouterr().err

@@ -3,11 +3,15 @@
 Covers the log records (method, path, query with fieldManager/force/labelSelector/dryRun,
 content type, status, body, verb), counting reads and writes, ``clear_log``,
 ``fail_next`` (status codes, ``times``, method and path matching, ``Retry-After``, the
-Status body lightkube turns into ``ApiError``), and ``NotSupportedError`` for watches
-and subresources the fake does not implement.
+Status body lightkube turns into ``ApiError``), ``delay_next`` (slow answers and
+timeouts counted in the fake's clock, writes made or not), ``disconnect_next``,
+``before_next`` (races), and
+``NotSupportedError`` for watches and subresources the fake does not implement.
 """
 
 from __future__ import annotations
+
+import math
 
 import httpx2
 import lightkube
@@ -147,6 +151,70 @@ def test_fail_next_checks_its_arguments(fake: FakeKubernetes) -> None:
         fake.fail_next("GET", "", 200)
     with pytest.raises(ValueError, match="at least 1"):
         fake.fail_next("GET", "", 500, times=0)
+
+
+def test_delay_next_takes_time_then_answers_or_times_out(
+    api: httpx2.Client, fake: FakeKubernetes
+) -> None:
+    fake.delay_next("GET", "/namespaces", 2.5)
+    assert api.get("/api/v1/namespaces", timeout=5.0).status_code == 200
+    assert fake.time.now() == 2.5
+    fake.delay_next("GET", "/namespaces", 6.0)
+    with pytest.raises(httpx2.ReadTimeout, match="no answer within 5 s"):
+        api.get("/api/v1/namespaces", timeout=5.0)
+    assert fake.time.now() == 7.5  # the client gave up after its 5 s
+    assert [r.status for r in fake.requests[-2:]] == [200, 0]
+    assert fake.faults_injected == 2
+
+
+def test_a_timed_out_write_is_made_only_when_told(
+    api: httpx2.Client, fake: FakeKubernetes
+) -> None:
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}}
+    for took_effect in (False, True):
+        fake.delay_next("POST", "/configmaps", math.inf, took_effect=took_effect)
+        with pytest.raises(httpx2.ReadTimeout):
+            api.post("/api/v1/namespaces/apps/configmaps", json=body, timeout=1.0)
+        assert (fake.get("v1", "ConfigMap", "cm", "apps") is not None) is took_effect
+
+
+def test_a_request_never_answered_needs_a_client_timeout(
+    api: httpx2.Client, fake: FakeKubernetes
+) -> None:
+    fake.delay_next("GET", "", math.inf)
+    with pytest.raises(NotSupportedError, match="no timeout"):
+        api.get("/api/v1/namespaces", timeout=None)
+
+
+def test_disconnect_next_refuses_the_connection_unlogged(
+    api: httpx2.Client, fake: FakeKubernetes
+) -> None:
+    fake.clear_log()
+    fake.disconnect_next("*", "", times=2)
+    for _ in range(2):
+        with pytest.raises(httpx2.ConnectError, match="connection refused"):
+            api.get("/api/v1/namespaces")
+    assert fake.requests == []
+    assert api.get("/api/v1/namespaces").status_code == 200
+
+
+def test_before_next_runs_just_before_the_request_is_answered(
+    api: httpx2.Client, fake: FakeKubernetes
+) -> None:
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "apps"}}
+    fake.before_next("GET", "/configmaps/cm", lambda: fake.add(cm))
+    assert api.get("/api/v1/namespaces/apps/configmaps/cm").status_code == 200
+    fake.delete("v1", "ConfigMap", "cm", "apps")
+    assert api.get("/api/v1/namespaces/apps/configmaps/cm").status_code == 404  # once only
+
+
+def test_delays_and_disconnects_check_their_arguments(fake: FakeKubernetes) -> None:
+    with pytest.raises(ValueError, match="0 or more"):
+        fake.delay_next("GET", "", -1.0)
+    with pytest.raises(ValueError, match="at least 1"):
+        fake.delay_next("GET", "", 1.0, times=0)
+    with pytest.raises(ValueError, match="at least 1"):
+        fake.disconnect_next("GET", "", times=0)
 
 
 def test_watch_is_not_supported(client: lightkube.Client) -> None:

@@ -241,14 +241,3 @@ def test_a_negative_retry_after_does_not_break_the_backoff(fake: Any) -> None:
     fake.fail_next("GET", "", 429, times=1, retry_after=-5)
     make_api(fake.transport, sleeps).list(AUTHORIZATION_POLICY, "a")
     assert sleeps.delays == [0.0]
-
-
-def test_the_total_wait_of_an_api_is_bounded(fake: Any) -> None:
-    sleeps = Sleeps()
-    api = make_api(fake.transport, sleeps, max_sleep=6.0)
-    fake.fail_next("GET", "", 429, times=1, retry_after=5)
-    api.list(AUTHORIZATION_POLICY, "a")
-    fake.fail_next("GET", "", 429, times=1, retry_after=5)
-    with pytest.raises(Unavailable):
-        api.list(AUTHORIZATION_POLICY, "a")
-    assert sleeps.delays == [5.0]

@@ -49,3 +49,13 @@ def test_use_transport_routes_every_new_client(make_fake: Any) -> None:
     with use_transport(fake.transport):
         assert Api.connect(field_manager="me").get(NAMESPACE, "a") is not None
     assert fake.reads == 1
+
+
+def test_a_clusters_client_gets_each_requests_timeout_from_the_deadline(tmp_path: Path) -> None:
+    path = tmp_path / "config"
+    path.write_text(KUBECONFIG)
+    # no time left: the request fails before anything is sent over the network
+    client = connect(field_manager="me", kubeconfig=path, context="ctx", timeout=lambda: 0.0)
+    api = Api(client, field_manager="me", retries=0)
+    with pytest.raises(Unavailable, match="no time left to send the request"):
+        api.get(NAMESPACE, "a")

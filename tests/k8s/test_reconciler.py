@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from meshops.k8s import Api, CrdMissing, Reconciler, make_client
-from meshops.k8s.kinds import AUTHORIZATION_POLICY, GATEWAY, NAMESPACE, SERVICE_ACCOUNT
+from meshops.k8s.kinds import (
+    AUTHORIZATION_POLICY,
+    GATEWAY,
+    HTTP_ROUTE,
+    NAMESPACE,
+    REFERENCE_GRANT,
+    SERVICE_ACCOUNT,
+)
 from meshops.k8s.reconciler import HASH_ANNOTATION, OWNER_LABEL, SCOPE_LABEL
 from meshops.testing.pytest_plugin import SERVERS, contract_server
 
@@ -79,11 +86,11 @@ def test_creates_with_ownership_labels_hash_and_field_manager(fake: Any) -> None
     assert labels["app.kubernetes.io/managed-by"] == "meshops"
     assert len(gw["metadata"]["annotations"][HASH_ANNOTATION]) == 32
     assert {m["manager"] for m in gw["metadata"]["managedFields"]} == {"owner.m"}
-    # forced, with our field manager
+    # server-side apply with our field manager, not forced: it creates
     patches = [r for r in fake.requests if r.method == "PATCH"]
     assert len(patches) == 2
     assert all(
-        r.query.get("fieldManager") == "owner.m" and r.query.get("force") == "true"
+        r.query.get("fieldManager") == "owner.m" and r.query.get("force") != "true"
         for r in patches
     )
 
@@ -355,3 +362,127 @@ def test_progress_hears_of_each_change_as_it_is_made(fake: Any) -> None:
         progress=lambda c: heard.append((c.action, c.name)),
     )
     assert heard == [("create", "w"), ("refused", "theirs"), ("delete", "old")]
+
+
+# -- no takeover: objects that appear, or change hands, between our list and our write ---
+
+
+def ours(obj: dict[str, Any]) -> bool:
+    return obj["metadata"].get("labels", {}).get(OWNER_LABEL) == "owner.m"
+
+
+def test_a_foreign_object_made_after_our_list_is_not_overwritten(fake: Any) -> None:
+    theirs = policy("p", sa="someone")
+    fake.before_next("PATCH", "/authorizationpolicies/p", lambda: fake.add(theirs))
+    r = reconciler(fake)
+    result = r.reconcile([policy("p")])
+    [change] = result.changes
+    assert change.action == "refused"
+    assert change.error.startswith("an object of that name exists and is not ours")
+    stored = fake.get(AP, "AuthorizationPolicy", "p", "a")
+    assert stored["spec"] == theirs["spec"] and not ours(stored)
+    r.delete_all()
+    assert fake.get(AP, "AuthorizationPolicy", "p", "a") is not None
+
+
+def test_a_foreign_object_equal_to_ours_is_left_as_it_was_not_adopted(fake: Any) -> None:
+    theirs = policy("p")  # what we want, to the letter, made by someone else
+    fake.before_next("PATCH", "/authorizationpolicies/p", lambda: fake.add(theirs))
+    r = reconciler(fake)
+    [change] = r.reconcile([policy("p")]).changes
+    assert (change.action, change.error) == (
+        "refused",
+        "an object of that name exists and is not ours (written by test)",
+    )
+    stored = fake.get(AP, "AuthorizationPolicy", "p", "a")
+    assert stored["metadata"].get("labels", {}) == {}
+    assert HASH_ANNOTATION not in stored["metadata"].get("annotations", {})
+    assert {m["manager"] for m in stored["metadata"]["managedFields"]} == {"test"}
+    # never ours later either: nothing lists it as ours, nothing deletes it
+    assert r.reconcile([]).changes == ()
+    assert fake.get(AP, "AuthorizationPolicy", "p", "a") is not None
+
+
+def test_an_object_replaced_by_a_foreign_one_after_our_list_is_not_overwritten(
+    fake: Any,
+) -> None:
+    r = reconciler(fake)
+    r.reconcile([policy("p")])
+
+    def replace() -> None:
+        fake.delete(AP, "AuthorizationPolicy", "p", "a")
+        fake.add(policy("p", sa="someone"))
+
+    fake.before_next("PATCH", "/authorizationpolicies/p", replace)
+    [change] = r.reconcile([policy("p", sa="new")]).changes
+    assert (change.action, change.error) == (
+        "refused",
+        "an object of that name exists and is not ours",
+    )
+    stored = fake.get(AP, "AuthorizationPolicy", "p", "a")
+    assert not ours(stored)
+    assert stored["spec"]["rules"][0]["from"][0]["source"]["principals"] == [
+        "cluster.local/ns/a/sa/someone"
+    ]
+
+
+def test_an_object_of_ours_that_changed_after_our_list_is_still_updated(fake: Any) -> None:
+    r = reconciler(fake)
+    r.reconcile([policy("p")])
+
+    def annotate() -> None:
+        live = fake.get(AP, "AuthorizationPolicy", "p", "a")
+        live["metadata"]["annotations"]["someone"] = "was here"
+        fake.add(live)
+
+    fake.before_next("PATCH", "/authorizationpolicies/p", annotate)
+    [change] = r.reconcile([policy("p", sa="new")]).changes
+    assert change.action == "update"
+    stored = fake.get(AP, "AuthorizationPolicy", "p", "a")
+    assert stored["spec"]["rules"][0]["from"][0]["source"]["principals"] == [
+        "cluster.local/ns/a/sa/new"
+    ]
+
+
+def test_forced_applies_carry_the_resource_version_we_listed(fake: Any) -> None:
+    r = reconciler(fake)
+    r.reconcile([policy("p")])
+    listed = fake.get(AP, "AuthorizationPolicy", "p", "a")["metadata"]["resourceVersion"]
+    fake.clear_log()
+    r.reconcile([policy("p", sa="new")])
+    [forced] = [q for q in fake.requests if q.query.get("force") == "true"]
+    assert forced.body["metadata"]["resourceVersion"] == listed
+
+
+def test_deleting_takes_routes_before_what_they_rely_on(fake: Any, make_fake: Any) -> None:
+    route_fake = make_fake(
+        "httproutes.gateway.networking.k8s.io",
+        "referencegrants.gateway.networking.k8s.io",
+        "authorizationpolicies.security.istio.io",
+        namespaces=["a"],
+    )
+    kinds = [HTTP_ROUTE, REFERENCE_GRANT, AUTHORIZATION_POLICY]
+    r = Reconciler(api_for(route_fake), owner="owner.m", scope="s", kinds=kinds, namespaces=["a"])
+    route = {
+        "apiVersion": GW,
+        "kind": "HTTPRoute",
+        "metadata": {"name": "r", "namespace": "a"},
+        "spec": {"rules": [{"backendRefs": [{"name": "svc", "port": 80}]}]},
+    }
+    grant = {
+        "apiVersion": "gateway.networking.k8s.io/v1beta1",
+        "kind": "ReferenceGrant",
+        "metadata": {"name": "g", "namespace": "a"},
+        "spec": {
+            "from": [
+                {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "b"}
+            ],
+            "to": [{"group": "", "kind": "Service"}],
+        },
+    }
+    r.reconcile([route, grant, policy("p")])
+    assert [c.kind.kind for c in r.delete_all().changes] == [
+        "HTTPRoute",
+        "AuthorizationPolicy",
+        "ReferenceGrant",
+    ]

@@ -242,3 +242,13 @@ def test_what_libyaml_cannot_read_is_read_again_by_pyyaml(text: str) -> None:
     assert _compose_fast(text) is None
     with pytest.raises(PlatformFileError):
         parse(text, "f.yaml")
+
+
+def test_a_document_with_too_many_values_is_refused_by_either_reader() -> None:
+    text = "[" + "1, " * (MAX_VALUES + 1) + "]\n"
+    assert errors_of(text) == [
+        f"f.yaml: the document holds more than {MAX_VALUES} values (aliases expanded)"
+    ]
+    # PyYAML's composer (for what libyaml cannot read) counts as it composes too
+    with pytest.raises(Exception, match="more than"):
+        _Loader(text).get_single_node()

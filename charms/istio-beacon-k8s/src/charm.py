@@ -19,6 +19,7 @@ from typing import Any
 
 import ops
 
+from meshops.interfaces.hooks import hook_deadline
 from meshops.interfaces.outcome import Outcome, add_statuses, share, shared
 from meshops.interfaces.service_mesh import ServiceMeshProvider, cmr_data
 from meshops.k8s import (
@@ -79,7 +80,9 @@ class IstioBeaconCharm(ops.CharmBase):
         return label_value(self.app.name, self.model.name)
 
     def _api(self) -> Api:
-        return Api.connect(field_manager=self._owner, namespace=self.model.name)
+        return Api.connect(
+            field_manager=self._owner, namespace=self.model.name, deadline=hook_deadline(self)
+        )
 
     def _reconciler(self, api: Api) -> Reconciler:
         return Reconciler(

@@ -25,6 +25,8 @@ from charmlibs.interfaces.tls_certificates import (
     TLSCertificatesRequiresV4,
 )
 
+from meshops.interfaces.certificates import provider_problem
+from meshops.interfaces.hooks import hook_deadline
 from meshops.interfaces.ingress import IngressPerAppProvider, IngressRequest
 from meshops.interfaces.istio_ingress_route import IstioIngressRouteProvider
 from meshops.interfaces.outcome import Outcome, add_statuses, share, shared
@@ -44,8 +46,9 @@ from meshops.k8s.kinds import (
     TCP_ROUTE,
     TLS_ROUTE,
 )
+from meshops.k8s.reconciler import OWNER_LABEL
 from meshops.model import Problem, dns_label, label_value
-from meshops.model.ingress import GatewayConfig
+from meshops.model.ingress import GatewayConfig, check_hostname
 from meshops.plan.ingress import (
     ROUTE_SOURCE_LABEL,
     IngressPlan,
@@ -93,14 +96,20 @@ class IstioIngressCharm(ops.CharmBase):
         self._routes = IstioIngressRouteProvider(self, ROUTE_RELATION)
         self._ingress = IngressPerAppProvider(self, INGRESS_RELATION)
         self._cert_requests = self._certificate_requests()
-        self._certs = TLSCertificatesRequiresV4(
-            self,
-            CERTS_RELATION,
-            certificate_requests=self._cert_requests,
-            mode=Mode.APP,
-            # the request follows external-hostname, or the address the leader last saw
-            refresh_events=[self.on.config_changed, self.on.update_status],
-        )
+        # The TLS library raises, in observers of its own, on some of what a provider
+        # may write (a PEM that does not load, JSON nested too deeply): with such data
+        # it is not loaded at all this time, and _tls_secret says why.
+        self._certs_problem = provider_problem(self.model.get_relation(CERTS_RELATION))
+        self._certs: TLSCertificatesRequiresV4 | None = None
+        if self._certs_problem is None:
+            self._certs = TLSCertificatesRequiresV4(
+                self,
+                CERTS_RELATION,
+                certificate_requests=self._cert_requests,
+                mode=Mode.APP,
+                # the request follows external-hostname, or the address the leader saw
+                refresh_events=[self.on.config_changed, self.on.update_status],
+            )
         self._mesh = ServiceMeshConsumer(self, MESH_RELATION, policies=[])
         on = self.on
         for event in (
@@ -117,7 +126,7 @@ class IstioIngressCharm(ops.CharmBase):
             on[CERTS_RELATION].relation_created,
             on[CERTS_RELATION].relation_changed,
             on[CERTS_RELATION].relation_broken,
-            self._certs.on.certificate_available,
+            *([self._certs.on.certificate_available] if self._certs is not None else []),
         ):
             framework.observe(event, self._on_event)
         framework.observe(on.remove, self._on_remove)
@@ -134,7 +143,9 @@ class IstioIngressCharm(ops.CharmBase):
         return dns_label(self.app.name, "tls")
 
     def _api(self) -> Api:
-        return Api.connect(field_manager=self._owner, namespace=self.model.name)
+        return Api.connect(
+            field_manager=self._owner, namespace=self.model.name, deadline=hook_deadline(self)
+        )
 
     def _reconciler(self, api: Api) -> Reconciler:
         return Reconciler(
@@ -178,8 +189,8 @@ class IstioIngressCharm(ops.CharmBase):
             api = self._api()
             address = self._load_balancer_address(api)
             self._remember(address)
-            secret = self._tls_secret(outcome)
-            if secret is not None:
+            secret, kept = self._tls_secret(api, outcome)
+            if secret is not None or kept:
                 gateway = dataclasses.replace(gateway, tls_secret=self._secret_name)
             ingress_requests = self._ingress.requests()
             asked = requirers(self.model, routes=self._routes.requests(), ingress=ingress_requests)
@@ -202,6 +213,7 @@ class IstioIngressCharm(ops.CharmBase):
                 keep=lambda obj: (
                     objects.namespace(obj)
                     in keep.get(objects.labels(obj).get(ROUTE_SOURCE_LABEL, ""), ())
+                    or (kept and objects.name(obj) == self._secret_name)
                 ),
             )
             log.info(
@@ -269,26 +281,48 @@ class IstioIngressCharm(ops.CharmBase):
         try:
             ipaddress.ip_address(host)
         except ValueError:
+            try:  # the TLS library raises, in its own observers, on a name no CA signs
+                check_hostname(host, "external-hostname")
+            except ValueError as e:
+                log.warning("no certificate requested: %s", e)
+                return []
             return [CertificateRequestAttributes(common_name=common_name, sans_dns=[host])]
         return [CertificateRequestAttributes(common_name=common_name, sans_ip=[host])]
 
-    def _tls_secret(self, outcome: Outcome) -> dict[str, Any] | None:
-        """The TLS Secret, once the certificates relation has given a certificate."""
+    def _tls_secret(self, api: Api, outcome: Outcome) -> tuple[dict[str, Any] | None, bool]:
+        """The TLS Secret of the provider's certificate, and whether an older one is kept.
+
+        When the provider's data is bad, the Secret of the last good certificate (if
+        there is one) is kept rather than replaced.
+        """
         relation = self.model.get_relation(CERTS_RELATION)
         if relation is None:
-            return None
+            return None, False
+        who = relation.app.name if relation.app is not None else CERTS_RELATION
+        if self._certs is None:
+            # Keep serving HTTPS with the last good certificate rather than turn every
+            # https:// URL handed out into a broken one because of one bad write.
+            live = api.get(SECRET, self._secret_name, self.model.name)
+            kept = live is not None and objects.labels(live).get(OWNER_LABEL) == self._owner
+            problem = f"certificates: {who} sent bad data ({self._certs_problem})"
+            if kept:
+                outcome.notes.append(f"{problem}; kept the last good certificate")
+            else:
+                outcome.blocked.append(f"{problem}; serving HTTP")
+            log.error("%s", problem)
+            return None, kept
         requests = self._cert_requests
         if not requests:
             outcome.waiting.append("waiting for a hostname or address to request TLS for")
-            return None
+            return None, False
         certificate, key = self._certs.get_assigned_certificate(requests[0])
         if certificate is None or key is None:
-            who = relation.app.name if relation.app is not None else CERTS_RELATION
             outcome.waiting.append(f"waiting for a TLS certificate from {who}")
-            return None
+            return None, False
         leaf = str(certificate.certificate)
         chain = [leaf, *(str(c) for c in certificate.chain if str(c) != leaf)]
-        return tls_secret(self._secret_name, self.model.name, "\n".join(chain), str(key))
+        secret = tls_secret(self._secret_name, self.model.name, "\n".join(chain), str(key))
+        return secret, False
 
     def _publish(
         self,

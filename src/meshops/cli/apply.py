@@ -19,7 +19,8 @@ apply are written; each is printed as it is made, and a summary at the end.
 Every object written is labelled as the platform's. With --prune, the
 platform's objects the file no longer asks for are deleted; without it they
 are kept and listed. Namespaces are never deleted; one that exists and is not
-the platform's only gets the mesh's labels. An object of the platform's name
+the platform's only gets the mesh's labels, and is refused if another field
+manager set one of them to another value. An object of the platform's name
 that is not the platform's is never overwritten (refused).
 
 Run 'meshops plan' first to see what will change. The cluster is the one

@@ -84,7 +84,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     Returns:
         0 when it would be allowed, 1 when denied, 2 on an error.
     """
-    declaration = read_declaration(args.file, out, err, output=args.output)
+    declaration = read_declaration(
+        args.file, out, err, output=args.output, max_bytes=args.max_file_size
+    )
     if declaration is None:
         return 2
     try:

@@ -10,7 +10,9 @@ Namespaces are handled with care, because deleting one deletes everything in it:
 * a Namespace that does not exist is created (and is then the platform's);
 * one that exists and is not the platform's (made by ``kubectl``, another tool, or
   Juju) is *adopted*: only the mesh labels are server-side applied to it, with a field
-  manager of their own, and nothing else about it changes;
+  manager of their own, and nothing else about it changes; a mesh label another field
+  manager set to another value (the istio-beacon-k8s charm's waypoint, say) is never
+  overwritten: that Namespace is refused, naming the label, its value and who set it;
 * no Namespace is ever deleted, with or without ``--prune``: one the file no longer
   declares is reported as kept.
 """
@@ -27,8 +29,9 @@ from meshops.cli.files import read_declaration
 from meshops.cli.output import write_json
 from meshops.cli.render import checked_objects
 from meshops.k8s import objects as k8s_objects
-from meshops.k8s.api import Api, label_patch
-from meshops.k8s.errors import CrdMissing, KubernetesError
+from meshops.k8s.api import Api, label_patch, owners_of_labels
+from meshops.k8s.deadline import Deadline
+from meshops.k8s.errors import Conflict, CrdMissing, KubernetesError
 from meshops.k8s.kinds import (
     AUTHORIZATION_POLICY,
     DESTINATION_RULE,
@@ -135,7 +138,9 @@ def connect(owner: str, kubeconfig: str | Path | None, context: str | None) -> A
             kubeconfig=kubeconfig,
             context=context,
             retries=1,
-            max_sleep=1.0,
+            # a command has no hook to end: each request has its own timeout (10 s),
+            # the whole apply none
+            deadline=Deadline(None),
         )
     except KubernetesError as e:
         raise ClusterError(e.message) from None
@@ -215,17 +220,38 @@ def _adopt_namespaces(
             continue
         wanted = dict(k8s_objects.labels(obj))
         current = k8s_objects.labels(live)
-        if all(current.get(k) == v for k, v in wanted.items()):
+        manager = f"{reconciler.owner}-labels"
+        taken = _labels_taken(live, wanted, manager)
+        if taken:
+            change = Change("refused", NAMESPACE, "", name, "; ".join(taken))
+        elif all(current.get(k) == v for k, v in wanted.items()):
             change = Change("unchanged", NAMESPACE, "", name)
         else:
             patch = label_patch(NAMESPACE, name, None, wanted)
-            manager = f"{reconciler.owner}-labels"
-            api.apply(patch, NAMESPACE, force=True, field_manager=manager, dry_run=dry_run)
-            change = Change("update", NAMESPACE, "", name)
+            try:  # never forced: a label set meanwhile by someone else is refused too
+                api.apply(patch, NAMESPACE, field_manager=manager, dry_run=dry_run)
+                change = Change("update", NAMESPACE, "", name)
+            except Conflict as e:
+                change = Change("refused", NAMESPACE, "", name, e.message)
         changes.append(change)
         if progress is not None:
             progress(change, True)
     return changes
+
+
+def _labels_taken(live: Mapping[str, Any], wanted: Mapping[str, str], manager: str) -> list[str]:
+    """The labels in ``wanted`` that another field manager set to another value."""
+    current = k8s_objects.labels(live)
+    owners = owners_of_labels(live)
+    taken: list[str] = []
+    for key, value in sorted(wanted.items()):
+        if key not in current or current[key] == value or manager in owners.get(key, set()):
+            continue
+        by = ", ".join(sorted(owners.get(key, set()))) or "an unknown field manager"
+        taken.append(
+            f"label {key}={current[key]} is set by {by}; the platform would set {value!r}"
+        )
+    return taken
 
 
 def _whole_objects(progress: Progress | None) -> Callable[[Change], None] | None:
@@ -339,7 +365,9 @@ def run_against_cluster(
         2 when the file is invalid or the cluster cannot be used.
     """
     as_json = args.output == "json"
-    declaration = read_declaration(args.file, out, err, output=args.output)
+    declaration = read_declaration(
+        args.file, out, err, output=args.output, max_bytes=args.max_file_size
+    )
     if declaration is None:
         return 2
     objects = checked_objects(declaration, args.file, err)

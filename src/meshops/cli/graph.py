@@ -725,7 +725,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         allowed = " or ".join(f".{f}" for f in FORMATS)
         print(f"meshops graph: cannot draw {output!r}: the output must end in {allowed}", file=err)
         return 2
-    declaration = read_declaration(args.file, out, err)
+    declaration = read_declaration(args.file, out, err, max_bytes=args.max_file_size)
     if declaration is None:
         return 2
     try:

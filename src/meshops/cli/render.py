@@ -141,7 +141,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     Returns:
         0, or 2 when the file is invalid or DIR cannot be written.
     """
-    declaration = read_declaration(args.file, out, err)
+    declaration = read_declaration(args.file, out, err, max_bytes=args.max_file_size)
     if declaration is None:
         return 2
     objects = checked_objects(declaration, args.file, err)

@@ -154,7 +154,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ValueError as e:
         print(f"{_PREFIX}: {e}", file=err)
         return 2
-    declaration = read_declaration(args.file, out, err, output=args.output)
+    declaration = read_declaration(
+        args.file, out, err, output=args.output, max_bytes=args.max_file_size
+    )
     if declaration is None:
         return 2
     if declaration.ingress is None:

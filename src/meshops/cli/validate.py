@@ -44,7 +44,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     Returns:
         0 when the file is valid, else 2.
     """
-    declaration = read_declaration(args.file, out, err, output=args.output)
+    declaration = read_declaration(
+        args.file, out, err, output=args.output, max_bytes=args.max_file_size
+    )
     if declaration is None:
         return 2
     platform = declaration.platform

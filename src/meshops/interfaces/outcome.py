@@ -19,7 +19,7 @@ from typing import cast
 
 import ops
 
-from meshops.k8s.errors import CrdMissing, Forbidden, KubernetesError
+from meshops.k8s.errors import CrdMissing, DeadlineExceeded, Forbidden, KubernetesError
 
 __all__ = ["Outcome", "add_statuses", "share", "shared"]
 
@@ -63,6 +63,8 @@ class Outcome:
                 f"Kubernetes API refused access: deploy with --trust (juju trust {app} "
                 "--scope=cluster)"
             )
+        elif isinstance(error, DeadlineExceeded):
+            self.waiting.append(DeadlineExceeded.STATUS)
         elif error.temporary:
             self.waiting.append(
                 f"Kubernetes API unavailable ({error.code or 'no answer'}); will retry"

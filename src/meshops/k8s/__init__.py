@@ -4,10 +4,12 @@ This is the only part of meshops that imports lightkube.
 """
 
 from meshops.k8s.api import Api
-from meshops.k8s.client import connect, make_client, use_transport
+from meshops.k8s.client import Clock, connect, make_client, use_transport
+from meshops.k8s.deadline import Deadline
 from meshops.k8s.errors import (
     Conflict,
     CrdMissing,
+    DeadlineExceeded,
     Forbidden,
     Invalid,
     KubernetesError,
@@ -20,8 +22,11 @@ from meshops.k8s.reconciler import Change, Reconciler, ReconcileResult
 __all__ = [
     "Api",
     "Change",
+    "Clock",
     "Conflict",
     "CrdMissing",
+    "Deadline",
+    "DeadlineExceeded",
     "Forbidden",
     "HeldLabels",
     "Invalid",

@@ -4,6 +4,9 @@ Every Kubernetes call meshops makes goes through :class:`Api`: objects go in and
 as plain dicts, errors come out as :mod:`meshops.k8s.errors` types, and transient
 failures (429, 5xx, 409 on a write that is not a server-side apply, timeouts) are retried
 a few times with a short exponential backoff before the typed error reaches the caller.
+Every request, timeout and backoff counts against one :class:`~meshops.k8s.deadline.Deadline`
+(30 s unless told otherwise); past it, calls raise
+:class:`~meshops.k8s.errors.DeadlineExceeded` without sending anything.
 """
 
 # lightkube's generic resources and client methods are not fully typed; their results
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -29,9 +33,11 @@ from lightkube.types import PatchType
 
 from meshops.k8s import client as k8s_client
 from meshops.k8s import objects
+from meshops.k8s.deadline import Deadline
 from meshops.k8s.errors import (
     Conflict,
     CrdMissing,
+    DeadlineExceeded,
     KubernetesError,
     NotFound,
     Unavailable,
@@ -65,14 +71,16 @@ class Api:
     """Kubernetes access for one field manager.
 
     Args:
-        client: a lightkube client (see :func:`meshops.k8s.client.connect`).
+        client: a lightkube client (see :func:`meshops.k8s.client.connect`); give it the
+            deadline's :meth:`~meshops.k8s.deadline.Deadline.request_timeout` as its
+            ``timeout`` so that each request's timeout fits in what is left.
         field_manager: the server-side apply field manager used for writes.
         retries: how many times a transient failure is retried.
         backoff: the first retry's delay in seconds; each next one doubles it.
         sleep: how to wait between retries (tests pass a no-op).
-        max_sleep: the most this Api waits between retries, over all its calls; past
-            it, a transient failure is raised at once (a hook should end, and the next
-            event try again, rather than wait for minutes).
+        deadline: the time every call of this Api (and of the others sharing it) may
+            take, requests, timeouts and backoff together: a hook should end, and the
+            next event try again, rather than wait for minutes. Default: 30 s from now.
     """
 
     def __init__(
@@ -83,15 +91,14 @@ class Api:
         retries: int = 3,
         backoff: float = 0.2,
         sleep: Callable[[float], None] = time.sleep,
-        max_sleep: float = 30.0,
+        deadline: Deadline | None = None,
     ) -> None:
         self.client = client
         self.field_manager = field_manager
         self.retries = retries
         self.backoff = backoff
-        self.max_sleep = max_sleep
+        self.deadline = deadline if deadline is not None else Deadline()
         self._sleep = sleep
-        self._slept = 0.0
 
     @classmethod
     def connect(
@@ -101,16 +108,27 @@ class Api:
         namespace: str | None = None,
         kubeconfig: str | Path | None = None,
         context: str | None = None,
+        deadline: Deadline | None = None,
         **kwargs: Any,
     ) -> Api:
-        """An :class:`Api` for the configured cluster (or the installed test transport)."""
+        """An :class:`Api` for the configured cluster (or the installed test transport).
+
+        Its client's requests time out within ``deadline`` (default: 30 s from now).
+        Under :func:`~meshops.k8s.client.use_transport` with a clock, that clock counts
+        the time and waits between retries.
+        """
+        deadline = deadline if deadline is not None else Deadline()
+        installed = k8s_client.installed_clock()
+        if installed is not None:
+            kwargs.setdefault("sleep", installed.sleep)
         client = k8s_client.connect(
             field_manager=field_manager,
             namespace=namespace,
             kubeconfig=kubeconfig,
             context=context,
+            timeout=deadline.request_timeout,
         )
-        return cls(client, field_manager=field_manager, **kwargs)
+        return cls(client, field_manager=field_manager, deadline=deadline, **kwargs)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -210,7 +228,10 @@ class Api:
 
     def _call(self, kind: Kind, fn: Callable[[], T], *, retry_conflict: bool = True) -> T:
         attempt = 0
+        error: KubernetesError | None = None
         while True:
+            if self.deadline.expired:
+                raise DeadlineExceeded(self.deadline.seconds, error)
             try:
                 return fn()
             except ApiError as e:
@@ -227,6 +248,8 @@ class Api:
                 error = _translate_http_error(e.__context__.response)
             except httpx2.TimeoutException as e:
                 error = Unavailable(f"Kubernetes API timed out: {e}")
+                if self.deadline.expired:
+                    raise DeadlineExceeded(self.deadline.seconds, error) from None
             except httpx2.TransportError as e:
                 error = Unavailable(f"Kubernetes API unreachable: {e}")
             retryable = error.temporary or (retry_conflict and isinstance(error, Conflict))
@@ -236,18 +259,26 @@ class Api:
             delay = self.backoff * (2**attempt)
             if error.retry_after is not None:
                 delay = min(max(error.retry_after, 0.0), MAX_RETRY_AFTER)
-            if self._slept + delay > self.max_sleep:
-                raise error  # this Api has waited long enough: let the caller wait instead
+            if delay >= self.deadline.remaining():
+                # no time to wait and ask again: let the next event ask instead
+                raise DeadlineExceeded(self.deadline.seconds, error)
             log.debug("retrying %s after %s (%.2fs)", kind, error, delay)
             self._sleep(delay)
-            self._slept += delay
             attempt += 1
 
 
 def _translate_http_error(response: httpx2.Response) -> KubernetesError:
     code = response.status_code
     text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
-    return from_status({"code": code, "message": f"HTTP {code} {response.reason_phrase}: {text}"})
+    message = f"HTTP {code} {response.reason_phrase}: {text}"
+    status: dict[str, Any] = {"code": code, "message": message}
+    try:  # a proxy's 429 or 503 may still say when to come back (in seconds)
+        wait = float(response.headers["Retry-After"])
+    except (KeyError, ValueError):
+        wait = math.nan
+    if math.isfinite(wait):
+        status["details"] = {"retryAfterSeconds": wait}
+    return from_status(status)
 
 
 def _translate_api_error(e: ApiError, kind: Kind) -> KubernetesError:

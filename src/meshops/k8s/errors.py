@@ -8,6 +8,7 @@ temporary error into ``WaitingStatus`` and a permanent one into ``BlockedStatus`
 
 from __future__ import annotations
 
+import math
 from typing import Any, cast
 
 
@@ -83,6 +84,27 @@ class Unavailable(KubernetesError):
     temporary = True
 
 
+class DeadlineExceeded(Unavailable):
+    """The time for this hook's requests is spent (see :mod:`meshops.k8s.deadline`).
+
+    Attributes:
+        last: the error of the last request, when one failed before the time ran out.
+    """
+
+    #: What a charm says while it waits for the next event.
+    STATUS = "the Kubernetes API did not answer in time; retrying on the next event"
+
+    def __init__(self, seconds: float | None, last: KubernetesError | None = None) -> None:
+        budget = f" within {seconds:g} s" if seconds is not None else ""
+        why = f" (last: {last.message})" if last is not None else ""
+        super().__init__(
+            f"the Kubernetes API did not answer{budget}{why}",
+            code=last.code if last is not None else 0,
+            reason=last.reason if last is not None else "",
+        )
+        self.last = last
+
+
 def from_status(status: dict[str, Any]) -> KubernetesError:
     """The typed error for a Kubernetes ``Status`` body."""
     code = int(status.get("code") or 0)
@@ -107,6 +129,8 @@ def from_status(status: dict[str, Any]) -> KubernetesError:
             causes=[cast("dict[str, Any]", c) for c in causes if isinstance(c, dict)],
         )
     if code == 429 or code >= 500:
-        wait = float(retry_after) if isinstance(retry_after, (int, float)) else None
+        wait: float | None = None
+        if isinstance(retry_after, (int, float)) and math.isfinite(retry_after):
+            wait = float(retry_after)
         return Unavailable(message, code=code, reason=reason, retry_after=wait)
     return KubernetesError(message, code=code, reason=reason)

@@ -3,9 +3,10 @@
 A :class:`Kind` is a plain value (group, version, kind, plural, namespaced). The
 registry below lists every kind the project renders; :func:`kind_of` finds the entry
 for a Kubernetes object (a dict with ``apiVersion`` and ``kind``). The order of
-:data:`APPLY_ORDER` is the order objects are applied in (deleted in reverse), in the
+:data:`APPLY_ORDER` is the order objects are applied in, in the
 spirit of lightkube's ``sort_objects``: namespaces, then identities and secrets, then
-everything that may refer to them.
+everything that may refer to them; :data:`DELETE_ORDER` the order they are deleted in
+(routes first, so that what still routes never lacks what it needs).
 """
 
 from __future__ import annotations
@@ -93,6 +94,28 @@ APPLY_ORDER: tuple[Kind, ...] = (
     AUTHORIZATION_POLICY,
 )
 
+#: Delete order: what sends traffic first (the routes), then what it relied on (the
+#: policies letting the gateway reach the backends, the rules for reaching them, the
+#: grants), then gateways, secrets and namespaces. A reconcile cut short while it
+#: deletes never leaves a route behind whose policy, rule or grant is gone.
+DELETE_ORDER: tuple[Kind, ...] = (
+    TCP_ROUTE,
+    TLS_ROUTE,
+    GRPC_ROUTE,
+    HTTP_ROUTE,
+    AUTHORIZATION_POLICY,
+    REQUEST_AUTHENTICATION,
+    DESTINATION_RULE,
+    REFERENCE_GRANT,
+    GATEWAY,
+    GATEWAY_CLASS,
+    SERVICE,
+    CONFIG_MAP,
+    SECRET,
+    SERVICE_ACCOUNT,
+    NAMESPACE,
+)
+
 #: Kinds whose objects meshops creates and owns.
 MANAGED: tuple[Kind, ...] = APPLY_ORDER
 
@@ -124,6 +147,14 @@ def kind_of(obj: Mapping[str, Any]) -> Kind:
         raise ValueError(
             f"apiVersion/kind {key[0]!r}/{key[1]!r} is not a kind meshops manages"
         ) from None
+
+
+def delete_rank(kind: Kind) -> int:
+    """Position of ``kind`` in :data:`DELETE_ORDER` (unknown kinds go first)."""
+    try:
+        return DELETE_ORDER.index(kind)
+    except ValueError:
+        return -1
 
 
 def apply_rank(kind: Kind) -> int:

@@ -10,17 +10,27 @@ content it applied. A reconcile:
    labels (one list each; cluster-wide when no namespaces are given);
 2. server-side applies (field manager = the owner) only the desired objects whose hash
    differs from the one on the live object, in dependency order (:data:`APPLY_ORDER`);
-   an object about to be created is first checked against one unlabelled list of its
-   kind and namespace, so that an object of the same name that is not ours is reported
-   and left alone rather than taken over;
-3. deletes, in reverse order, the objects it owns and no longer wants, except those the
-   caller asks to keep (e.g. the last good policies of a related app that now sends
-   invalid data).
+3. deletes the objects it owns and no longer wants (:data:`DELETE_ORDER`: routes
+   before what they rely on), except those the caller asks to keep (e.g. the last good
+   policies of a related app that now sends invalid data).
+
+Objects without our owner label are never taken over, modified or deleted, even when one
+appears between our list and our write:
+
+* an object about to be created is first checked against one unlabelled list of its
+  kind and namespace (an object of that name that is not ours is reported ``refused``);
+  then it is applied *without* force, so that an object made since the list by another
+  field manager either conflicts (409) or, when none of its fields conflict, shows that
+  manager in the answer's managedFields: our fields are then taken off it again at
+  once, leaving it as it was, and it is reported ``refused`` too;
+* an update is a forced apply of the object we listed, carrying our owner label, *at
+  the resourceVersion we listed*: if it changed since, the server refuses (409), and
+  the object is read again and written only if it is still ours.
 
 A reconcile in which nothing changed therefore writes nothing and reads one list per
-managed kind and namespace. Objects without our owner label are never modified or
-deleted. Drift made by hand to a field we set is not corrected until the desired
-content changes (we compare with what we last applied, not with the live object).
+managed kind and namespace. Drift made by hand to a field we set is not corrected until
+the desired content changes (we compare with what we last applied, not with the live
+object).
 """
 
 from __future__ import annotations
@@ -34,8 +44,8 @@ from typing import Any, Literal
 
 from meshops.k8s import objects
 from meshops.k8s.api import Api
-from meshops.k8s.errors import CrdMissing, KubernetesError, NotFound
-from meshops.k8s.kinds import Kind, apply_rank, kind_of
+from meshops.k8s.errors import Conflict, CrdMissing, KubernetesError, NotFound
+from meshops.k8s.kinds import Kind, apply_rank, delete_rank, kind_of
 from meshops.model.names import valid_label_value
 
 log = logging.getLogger(__name__)
@@ -49,6 +59,8 @@ HASH_ANNOTATION = "meshops.io/applied-hash"
 Obj = dict[str, Any]
 Key = tuple[Kind, str, str]  # kind, namespace ("" when cluster-scoped), name
 Action = Literal["create", "update", "delete", "unchanged", "kept", "refused", "failed"]
+#: Why an object was refused: it exists, and it is not ours.
+NOT_OURS = "an object of that name exists and is not ours"
 
 
 def content_hash(obj: Mapping[str, Any]) -> str:
@@ -259,14 +271,12 @@ class Reconciler:
         for key, obj in wanted.items():
             change = self._compare(key, obj, live)
             if change.action == "create" and key[2] in self._unowned_names(key, foreign):
-                change = dataclasses.replace(
-                    change, action="refused", error="an object of that name exists and is not ours"
-                )
+                change = dataclasses.replace(change, action="refused", error=NOT_OURS)
             if change.action in ("create", "update"):
                 if not (dry_run and change.namespace in created):
                     # (the server cannot check an object in a namespace that a dry run
                     # did not create: it is reported as it would be written)
-                    change = self._apply(change, obj, dry_run=dry_run)
+                    change = self._apply(change, obj, live.get(key), dry_run=dry_run)
                 if change.kind.kind == "Namespace" and change.action == "create":
                     created.add(change.name)
             changes.append(change)
@@ -322,7 +332,7 @@ class Reconciler:
         keep: Callable[[Obj], bool] | None,
     ) -> list[Change]:
         gone = [key for key in live if key not in wanted]
-        gone.sort(key=lambda k: (-apply_rank(k[0]), k[1], k[2]))
+        gone.sort(key=lambda k: (delete_rank(k[0]), k[1], k[2]))
         return [
             Change("kept" if keep is not None and keep(live[key]) else "delete", *key)
             for key in gone
@@ -344,9 +354,14 @@ class Reconciler:
             cache[(kind, namespace)] = names
         return cache[(kind, namespace)]
 
-    def _apply(self, change: Change, obj: Obj, *, dry_run: bool = False) -> Change:
+    def _apply(
+        self, change: Change, obj: Obj, current: Obj | None, *, dry_run: bool = False
+    ) -> Change:
+        """Create or update one object; a failure of that object alone is in the change."""
         try:
-            self.api.apply(obj, change.kind, force=True, dry_run=dry_run)
+            if current is None:
+                return self._create(change, obj, dry_run=dry_run)
+            return self._update(change, obj, current, dry_run=dry_run)
         except CrdMissing as e:
             if change.kind not in self.optional_kinds:
                 raise
@@ -361,4 +376,64 @@ class Reconciler:
                 raise
             log.warning("%s: %s", change, e)
             return dataclasses.replace(change, action="failed", error=e.message)
+
+    def _create(self, change: Change, obj: Obj, *, dry_run: bool) -> Change:
+        """Apply an object we do not have, without force; refuse it if it was there."""
+        try:
+            stored = self.api.apply(obj, change.kind, force=False, dry_run=dry_run)
+        except Conflict as e:
+            log.warning("%s: %s", change, e)
+            return dataclasses.replace(change, action="refused", error=f"{NOT_OURS}: {e.message}")
+        others = sorted(
+            {str(m.get("manager", "")) for m in objects.managed_fields(stored)}
+            - {self.api.field_manager}
+        )
+        if not others:
+            return change
+        # It was made by someone else after our list, and none of its fields conflicted
+        # with ours: take our fields off it again (an apply of nothing), leaving it as
+        # it was.
+        if not dry_run:
+            meta = {
+                "name": change.name,
+                **({"namespace": change.namespace} if change.namespace else {}),
+            }
+            self.api.apply(
+                {
+                    "apiVersion": change.kind.api_version,
+                    "kind": change.kind.kind,
+                    "metadata": meta,
+                },
+                change.kind,
+            )
+        log.warning("%s: %s (written by %s)", change, NOT_OURS, ", ".join(others))
+        return dataclasses.replace(
+            change, action="refused", error=f"{NOT_OURS} (written by {', '.join(others)})"
+        )
+
+    def _update(self, change: Change, obj: Obj, current: Obj, *, dry_run: bool) -> Change:
+        """Force-apply an object we own, if it is still the one we listed (or still ours)."""
+        try:
+            self._force(change, obj, current, dry_run=dry_run)
+            return change
+        except Conflict:
+            pass
+        # It changed since we listed it: write it only if it is still ours (a second
+        # change meanwhile fails this object, and the next reconcile tries again).
+        found = self.api.get(change.kind, change.name, change.namespace or None)
+        if found is None:
+            return self._create(dataclasses.replace(change, action="create"), obj, dry_run=dry_run)
+        if not self._ours(found):
+            return dataclasses.replace(change, action="refused", error=NOT_OURS)
+        self._force(change, obj, found, dry_run=dry_run)
         return change
+
+    def _force(self, change: Change, obj: Obj, current: Obj, *, dry_run: bool) -> None:
+        """A forced apply of ``obj`` that the server refuses unless ``current`` is live."""
+        version = objects.metadata(current).get("resourceVersion")
+        meta = {**obj["metadata"], "resourceVersion": version} if version else obj["metadata"]
+        self.api.apply({**obj, "metadata": meta}, change.kind, force=True, dry_run=dry_run)
+
+    def _ours(self, obj: Mapping[str, Any]) -> bool:
+        labels = objects.labels(obj)
+        return all(labels.get(k) == self.labels[k] for k in (OWNER_LABEL, SCOPE_LABEL))

@@ -30,15 +30,17 @@ A platform file is one YAML document::
 :class:`PlatformFileError` listing every :class:`SpecError`, each at a line and column.
 """
 
-from meshops.spec.errors import PlatformFileError, SpecError, format_path
+from meshops.spec.errors import FileTooLargeError, PlatformFileError, SpecError, format_path
 from meshops.spec.ingress import Ingress
-from meshops.spec.loader import Declaration, load, load_file, read, read_file
+from meshops.spec.loader import MAX_FILE_BYTES, Declaration, load, load_file, read, read_file
 from meshops.spec.schema import API_VERSION, KIND
 
 __all__ = [
     "API_VERSION",
     "KIND",
+    "MAX_FILE_BYTES",
     "Declaration",
+    "FileTooLargeError",
     "Ingress",
     "PlatformFileError",
     "SpecError",

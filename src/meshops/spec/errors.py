@@ -16,7 +16,14 @@ import re
 from collections.abc import Iterable
 from typing import TypeAlias
 
-__all__ = ["PathSegment", "PlatformFileError", "SpecError", "format_path", "quote"]
+__all__ = [
+    "FileTooLargeError",
+    "PathSegment",
+    "PlatformFileError",
+    "SpecError",
+    "format_path",
+    "quote",
+]
 
 #: One step into a document: a mapping key or a list index.
 PathSegment: TypeAlias = str | int
@@ -97,3 +104,17 @@ class PlatformFileError(Exception):
     def __init__(self, errors: Iterable[SpecError]) -> None:
         self.errors = tuple(sorted(set(errors)))
         super().__init__("\n".join(str(e) for e in self.errors))
+
+
+class FileTooLargeError(PlatformFileError):
+    """The file is larger than the most that is read; it was not parsed.
+
+    Attributes:
+        limit: that most, in bytes.
+    """
+
+    def __init__(self, file: str, limit: int) -> None:
+        shown = f"{limit / 1_000_000:g} MB" if limit >= 100_000 else f"{limit} bytes"
+        message = f"the file is larger than {shown}, the most that is read; refused unread"
+        super().__init__([SpecError(file, message=message)])
+        self.limit = limit

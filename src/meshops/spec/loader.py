@@ -34,12 +34,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import functools
+import gc
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from pathlib import Path as FilePath
 from typing import Any, ParamSpec, TypeVar, get_args
 
@@ -64,14 +66,17 @@ from meshops.model.problems import Problem
 from meshops.plan.ingress import IngressPlan, plan_ingress
 from meshops.plan.platform import platform_objects
 from meshops.spec import schema
-from meshops.spec.errors import PlatformFileError, SpecError, quote
+from meshops.spec.errors import FileTooLargeError, PlatformFileError, SpecError, quote
 from meshops.spec.ingress import Ingress, build_ingress, plan_errors
 from meshops.spec.source import Document, Path, parse
 
-__all__ = ["Declaration", "load", "load_file", "read", "read_file"]
+__all__ = ["MAX_FILE_BYTES", "Declaration", "load", "load_file", "read", "read_file"]
 
 Obj = dict[str, Any]
 P = ParamSpec("P")
+
+#: The largest platform file read, in bytes: 10 MB. A larger one is refused unread.
+MAX_FILE_BYTES = 10_000_000
 T = TypeVar("T")
 
 #: Model field names that the file spells differently.
@@ -121,13 +126,14 @@ class Declaration:
         return plan_ingress(ingress.gateway, ingress.route_sets, ingress.waypoints)
 
 
-def load_file(path: str | os.PathLike[str]) -> Platform:
+def load_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BYTES) -> Platform:
     """Read and check the platform file at ``path``; return its platform.
 
     Raises:
-        PlatformFileError: the file cannot be read or is not a valid platform file.
+        PlatformFileError: the file cannot be read, is larger than ``max_bytes``, or is
+            not a valid platform file.
     """
-    return read_file(path).platform
+    return read_file(path, max_bytes=max_bytes).platform
 
 
 def load(text: str, file: str = "<string>") -> Platform:
@@ -143,20 +149,29 @@ def load(text: str, file: str = "<string>") -> Platform:
     return read(text, file).platform
 
 
-def read_file(path: str | os.PathLike[str]) -> Declaration:
+def read_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_FILE_BYTES) -> Declaration:
     """Read and check the platform file at ``path``; return all it declares.
 
+    Args:
+        path: the file.
+        max_bytes: the largest file read: one larger is refused before it is parsed
+            (and only ``max_bytes`` and one byte of it are ever read).
+
     Raises:
-        PlatformFileError: the file cannot be read or is not a valid platform file.
+        PlatformFileError: the file cannot be read, is larger than ``max_bytes``, or is
+            not a valid platform file.
     """
     file = os.fspath(path)
     try:
-        raw = FilePath(file).read_bytes()
+        with FilePath(file).open("rb") as stream:
+            raw = stream.read(max_bytes + 1)
     except OSError as e:
         reason = e.strerror or str(e)
         raise PlatformFileError(
             [SpecError(file, message=f"cannot read the file: {reason}")]
         ) from None
+    if len(raw) > max_bytes:
+        raise FileTooLargeError(file, max_bytes)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -177,6 +192,30 @@ def read(text: str, file: str = "<string>") -> Declaration:
     Raises:
         PlatformFileError: the text is not a valid platform file.
     """
+    with collector_paused():
+        return _read(text, file)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Generator[None, None, None]:
+    """Python's cyclic garbage collector off while a file is read and checked.
+
+    Reading a platform file makes a few hundred thousand objects (YAML nodes and marks,
+    values and positions, model objects, planned objects) that live until the end and
+    form no cycles: every collection their allocation triggers walks all of them again
+    for nothing, about half the time a 1 MB file took. They are still freed by reference
+    counting; the collector is on again (if it was) when done.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read(text: str, file: str) -> Declaration:
     doc = parse(text, file)
     data = doc.data
     if not isinstance(data, dict):

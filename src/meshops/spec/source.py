@@ -76,26 +76,75 @@ for _implicit_tag, _pattern, _first in (
     )
 
 
-class _FastLoader(yaml.composer.Composer, _ParserBase, _CoreResolver):
-    """libyaml's scanner and parser under PyYAML's composer: the same nodes, 5x faster.
+class _TooLargeError(Exception):
+    pass
 
-    PyYAML's pure-Python scanner is most of the time a large file takes to load. Its
-    composer (Python, so that deep nesting still ends in a RecursionError, not a crash
-    of C code) builds the nodes from libyaml's events, with the same marks. A document
-    it cannot read is read again by :class:`_Loader`, whose messages the errors quote.
+
+#: Why a document with too many values is refused.
+_TOO_LARGE = f"the document holds more than {MAX_VALUES} values (aliases expanded)"
+
+
+class _CountingComposer(yaml.composer.Composer):
+    """PyYAML's composer, giving up as soon as the document holds too many values.
+
+    A file far over :data:`MAX_VALUES` is refused after composing that many values,
+    not after composing all of it (a 10 MB file holds about a million).
+    """
+
+    _values = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:  # pyright: ignore[reportIncompatibleMethodOverride]
+        if parent is None or index is not None:  # a value; mapping keys come with None
+            self._values += 1
+            if self._values > MAX_VALUES:
+                raise _TooLargeError(_TOO_LARGE)
+        node: yaml.Node | None = super().compose_node(parent, index)  # pyright: ignore[reportUnknownMemberType, reportArgumentType]
+        return node
+
+
+class _TooDeepError(Exception):
+    pass
+
+
+class _FastLoader(_ParserBase, _CoreResolver):
+    """libyaml's scanner, parser and composer: the nodes :class:`_Loader` makes, faster.
+
+    PyYAML's pure-Python scanner and composer are most of the time a large file takes to
+    load. libyaml's composer is C, and C recursion on a deeply nested document could
+    crash the process rather than raise; but it tells the resolver of every node it
+    descends into (:meth:`descend_resolver`, the hook PyYAML's path resolvers use):
+    here that hook counts the depth and the values, and gives up past
+    :data:`MAX_DEPTH` (the document is then read again by :class:`_Loader`) or
+    :data:`MAX_VALUES`. A document libyaml cannot read is read again by
+    :class:`_Loader` too, whose messages the errors quote.
     """
 
     def __init__(self, stream: str) -> None:
         _CParser.__init__(self, stream)
-        yaml.composer.Composer.__init__(self)
         _CoreResolver.__init__(self)
+        self._depth = 0
+        self._values = 0
+
+    def descend_resolver(self, current_node: object, current_index: object) -> None:  # pyright: ignore[reportIncompatibleMethodOverride]
+        """Count the node libyaml is about to compose (no path resolvers are used)."""
+        self._depth += 1
+        if self._depth > MAX_DEPTH + 1:
+            raise _TooDeepError
+        if current_node is None or current_index is not None:  # a value, not a key
+            self._values += 1
+            if self._values > MAX_VALUES:
+                raise _TooLargeError(_TOO_LARGE)
+
+    def ascend_resolver(self) -> None:
+        """Leave the node :meth:`descend_resolver` counted."""
+        self._depth -= 1
 
 
 class _Loader(
     yaml.reader.Reader,
     yaml.scanner.Scanner,
     yaml.parser.Parser,
-    yaml.composer.Composer,
+    _CountingComposer,
     _CoreResolver,
 ):
     """Parses and composes YAML into nodes (it never constructs Python objects)."""
@@ -104,7 +153,7 @@ class _Loader(
         yaml.reader.Reader.__init__(self, stream)
         yaml.scanner.Scanner.__init__(self)
         yaml.parser.Parser.__init__(self)
-        yaml.composer.Composer.__init__(self)
+        _CountingComposer.__init__(self)
         _CoreResolver.__init__(self)
 
 
@@ -173,12 +222,14 @@ def parse(text: str, file: str) -> Document:
         PlatformFileError: the text is not one well-formed YAML document within the limits
             above, or uses something this reader refuses (see the module's docstring).
     """
-    node = _compose_fast(text)
     loader: _Loader | None = None
     try:
+        node = _compose_fast(text)
         if node is None:
             loader = _Loader(text)
             node = loader.get_single_node()
+    except _TooLargeError as e:
+        raise PlatformFileError([SpecError(file, message=str(e))]) from None
     except yaml.MarkedYAMLError as e:
         raise PlatformFileError([_syntax_error(e, file)]) from None
     except yaml.reader.ReaderError as e:
@@ -209,11 +260,12 @@ def _compose_fast(text: str) -> yaml.Node | None:
         return None
     loader = _FastLoader(text)
     try:
-        return loader.get_single_node()
-    except (yaml.YAMLError, RecursionError):
+        node: yaml.Node | None = _CParser.get_single_node(loader)
+    except (yaml.YAMLError, _TooDeepError):
         return None
     finally:
         loader.dispose()  # pyright: ignore[reportUnknownMemberType]
+    return node
 
 
 def _character(character: object) -> str:
@@ -238,10 +290,6 @@ def _syntax_error(e: yaml.MarkedYAMLError, file: str) -> SpecError:
         return SpecError(file, message=f"YAML syntax error: {problem}")
     where = Position.of(mark)
     return SpecError(file, where.line, where.column, "", f"YAML syntax error: {problem}")
-
-
-class _TooLargeError(Exception):
-    pass
 
 
 class _Builder:
@@ -272,9 +320,7 @@ class _Builder:
     def _value(self, node: yaml.Node, path: Path, depth: int) -> object:
         self._count += 1
         if self._count > MAX_VALUES:
-            raise _TooLargeError(
-                f"the document holds more than {MAX_VALUES} values (aliases expanded)"
-            )
+            raise _TooLargeError(_TOO_LARGE)
         self.values.setdefault(path, Position.of(node.start_mark))
         if depth > MAX_DEPTH:
             self._error(

@@ -3,7 +3,8 @@
 :class:`FakeKubernetes` is an in-process Kubernetes API server that lightkube clients
 talk to through an httpx2 transport: stateful objects, label selectors, server-side
 apply with field ownership, CRD schemas and CEL rules, a request log and fault
-injection.
+injection (error answers, slow requests and timeouts, refused connections), counted in a
+:class:`ManualClock` so that no test waits.
 
 Example:
     >>> from meshops.testing import FakeKubernetes
@@ -13,7 +14,9 @@ Example:
     ['demo']
 """
 
+from meshops.testing.clock import ManualClock
 from meshops.testing.fake_kubernetes import (
+    RANDOM_FAULTS,
     UNSUPPORTED_RULES,
     FakeKubernetes,
     NotSupportedError,
@@ -21,4 +24,12 @@ from meshops.testing.fake_kubernetes import (
     StatusError,
 )
 
-__all__ = ["UNSUPPORTED_RULES", "FakeKubernetes", "NotSupportedError", "Request", "StatusError"]
+__all__ = [
+    "RANDOM_FAULTS",
+    "UNSUPPORTED_RULES",
+    "FakeKubernetes",
+    "ManualClock",
+    "NotSupportedError",
+    "Request",
+    "StatusError",
+]

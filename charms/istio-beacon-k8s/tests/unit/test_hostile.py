@@ -1,7 +1,8 @@
-"""istio-beacon-k8s fed random and hostile `policies` databags (hypothesis).
+"""istio-beacon-k8s fed random and hostile databags on every relation (hypothesis).
 
-Whatever a related app writes, no hook raises, and a valid consumer beside it keeps
-exactly its policies.
+service-mesh's `policies`, provide-cmr-mesh's `cmr_data` and the peers' `outcome`.
+Whatever is written, no hook raises, and a valid consumer beside it keeps exactly its
+policies.
 """
 
 from __future__ import annotations
@@ -126,3 +127,72 @@ def test_no_hook_raises_and_the_valid_consumer_keeps_its_policies(
         for rule in spec["rules"]:
             for principal in rule["from"][0]["source"]["principals"]:
                 assert "*" not in principal
+
+
+# -- the other relations: provide-cmr-mesh, the peers --------------------------------------
+
+cmr_like = st.one_of(
+    any_text,
+    json_values.map(json.dumps),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "app_name": st.one_of(st.just("grafana"), any_text, json_values),
+            "juju_model_name": st.one_of(st.just("other"), any_text, json_values),
+        },
+    ).map(json.dumps),
+    st.just(json.dumps({"app_name": "x" * (1 << 20), "juju_model_name": "m"})),
+)
+
+
+def the_good_consumer_keeps_its_policy(fake: Any) -> None:
+    mine = [
+        p
+        for p in fake.list(AP, "AuthorizationPolicy", MODEL)
+        if p["metadata"]["labels"]["meshops.io/policy-source"] == "prometheus"
+    ]
+    assert [p["spec"]["rules"][0]["from"] for p in mine] == [
+        [{"source": {"principals": [f"cluster.local/ns/{MODEL}/sa/grafana"]}}]
+    ]
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(bag=cmr_like)
+def test_any_cross_model_databag_leaves_every_hook_whole(ctx: Any, fake: Any, bag: str) -> None:
+    good = testing.Relation(
+        "service-mesh",
+        id=1,
+        remote_app_name="prometheus",
+        remote_app_data={"policies": json.dumps(GOOD)},
+    )
+    cmr = testing.Relation(
+        "provide-cmr-mesh", id=2, remote_app_name="remote-1234", remote_app_data={"cmr_data": bag}
+    )
+    state = testing.State(leader=True, relations=[good, cmr], model=testing.Model(name=MODEL))
+    for event in (ctx.on.relation_changed(cmr), ctx.on.update_status()):
+        out = ctx.run(event, state)
+        assert not isinstance(out.unit_status, testing.ErrorStatus)
+    the_good_consumer_keeps_its_policy(fake)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(outcome=st.one_of(any_text, json_values.map(json.dumps)), leader=st.booleans())
+def test_any_peer_databag_leaves_every_hook_whole(
+    ctx: Any, fake: Any, outcome: str, leader: bool
+) -> None:
+    good = testing.Relation(
+        "service-mesh",
+        id=1,
+        remote_app_name="prometheus",
+        remote_app_data={"policies": json.dumps(GOOD)},
+    )
+    peers = testing.PeerRelation("beacon-peers", id=3, local_app_data={"outcome": outcome})
+    state = testing.State(leader=leader, relations=[good, peers], model=testing.Model(name=MODEL))
+    out = ctx.run(ctx.on.update_status(), state)
+    assert not isinstance(out.unit_status, testing.ErrorStatus)
+    if leader:
+        the_good_consumer_keeps_its_policy(fake)

@@ -1,7 +1,10 @@
-"""istio-ingress-k8s fed random and hostile `config` and ingress v2 databags (hypothesis).
+"""istio-ingress-k8s fed random and hostile databags on every relation (hypothesis).
 
-Whatever a related app writes, no hook raises, and a valid requirer beside it keeps
-exactly its route and its URL.
+istio-ingress-route's `config`; ingress v2's app fields and units' `host` and `ip`; the
+certificates provider's `certificates`, `request_errors` and `capabilities`;
+service-mesh's `labels` and `mesh_type`; the peers' `outcome` and `address`. Whatever is
+written, no hook raises, and a valid requirer beside it keeps exactly its route and its
+URL.
 """
 
 from __future__ import annotations
@@ -189,3 +192,123 @@ def test_any_ingress_databag_leaves_the_hook_and_other_requirers_whole(
         remote_model_uuid=model_uuid("blog"),
     )
     run(ctx, fake, hostile)
+
+
+# -- every other relation: certificates, service-mesh, the peers, ingress unit data -------
+
+pem_like = st.one_of(
+    st.sampled_from(["", "-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----"]),
+    any_text,
+)
+issued = st.fixed_dictionaries(
+    {},
+    optional={
+        "ca": st.one_of(pem_like, json_values),
+        "certificate_signing_request": st.one_of(pem_like, json_values),
+        "certificate": st.one_of(pem_like, json_values),
+        "chain": st.one_of(st.lists(pem_like, max_size=2), json_values),
+        "revoked": json_values,
+    },
+)
+certificates_bag = st.fixed_dictionaries(
+    {},
+    optional={
+        "certificates": st.one_of(
+            st.lists(issued, max_size=2).map(json.dumps),
+            ingress_value,
+            st.integers(1, 5_000).map(lambda n: "[" * n + "]" * n),
+        ),
+        "request_errors": st.one_of(
+            st.lists(
+                st.fixed_dictionaries({"csr": pem_like, "error": json_values}), max_size=2
+            ).map(json.dumps),
+            ingress_value,
+        ),
+        "capabilities": ingress_value,
+    },
+)
+
+
+def run_beside_good(ctx: Any, fake: Any, *others: testing.RelationBase, **config: Any) -> None:
+    """The good requirer keeps its route and URL beside ``others``, and no hook raises."""
+    ok = good()
+    state = testing.State(
+        leader=True,
+        relations=[ok, *others],
+        model=testing.Model(name=MODEL),
+        config=config,
+    )
+    for event in (ctx.on.update_status(), ctx.on.config_changed(), ctx.on.upgrade_charm()):
+        out = ctx.run(event, state)
+        assert not isinstance(out.unit_status, testing.ErrorStatus)
+        published = json.loads(out.get_relation(ok.id).local_app_data["ingress"])
+        assert published["url"].endswith("/shop-web")
+    [route] = fake.list(GW_API, "HTTPRoute", "shop")
+    assert route["spec"]["rules"][0]["matches"] == [
+        {"path": {"type": "PathPrefix", "value": "/shop-web"}}
+    ]
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(bag=certificates_bag)
+def test_any_certificates_databag_leaves_every_hook_whole(
+    ctx: Any, fake: Any, bag: dict[str, str]
+) -> None:
+    load_balancer(fake)
+    certs = testing.Relation("certificates", id=3, remote_app_name="ca", remote_app_data=bag)
+    run_beside_good(ctx, fake, certs, **{"external-hostname": "shop.example.com"})
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(labels=ingress_value, mesh_type=ingress_value)
+def test_any_service_mesh_provider_databag_leaves_every_hook_whole(
+    ctx: Any, fake: Any, labels: str, mesh_type: str
+) -> None:
+    load_balancer(fake)
+    mesh = testing.Relation(
+        "service-mesh",
+        id=3,
+        remote_app_name="beacon",
+        remote_app_data={"labels": labels, "mesh_type": mesh_type},
+    )
+    run_beside_good(ctx, fake, mesh)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(outcome=ingress_value, address=any_text, leader=st.booleans())
+def test_any_peer_databag_leaves_every_hook_whole(
+    ctx: Any, fake: Any, outcome: str, address: str, leader: bool
+) -> None:
+    load_balancer(fake)
+    peers = testing.PeerRelation(
+        "ingress-peers", id=8, local_app_data={"outcome": outcome, "address": address}
+    )
+    certs = testing.Relation("certificates", id=9, remote_app_name="ca")
+    if leader:
+        run_beside_good(ctx, fake, peers, certs)
+        return
+    state = testing.State(relations=[peers, certs], model=testing.Model(name=MODEL))
+    out = ctx.run(ctx.on.update_status(), state)
+    assert not isinstance(out.unit_status, testing.ErrorStatus)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ip=ingress_value)
+def test_any_ingress_unit_ip_leaves_every_hook_whole(ctx: Any, fake: Any, ip: str) -> None:
+    load_balancer(fake)
+    other = testing.Relation(
+        "ingress",
+        id=2,
+        remote_app_name="blog",
+        remote_app_data={"name": '"blog"', "model": '"blog"', "port": "8080"},
+        remote_units_data={0: {"host": '"blog-0.blog-endpoints.blog.svc"', "ip": ip}},
+    )
+    run_beside_good(ctx, fake, other)

@@ -9,6 +9,7 @@ from typing import TypeAlias
 
 import ops
 
+from meshops.interfaces.hooks import hook_deadline
 from meshops.interfaces.service_mesh import _labels
 from meshops.interfaces.service_mesh._cmr import CrossModelMeshRequirer, cmr_data, remote_app
 from meshops.interfaces.service_mesh._read import read_provider_data
@@ -315,5 +316,6 @@ class ServiceMeshConsumer(ops.Object):
             self._api = k8s_api.Api.connect(
                 field_manager=_labels.labels_field_manager(self._charm.app.name),
                 namespace=self._charm.model.name,
+                deadline=hook_deadline(self._charm),
             )
         return self._api

@@ -18,6 +18,13 @@ Modules, by concern:
 from meshops.testing.fake_kubernetes.cel_rules import UNSUPPORTED_RULES
 from meshops.testing.fake_kubernetes.errors import NotSupportedError, StatusError
 from meshops.testing.fake_kubernetes.requestlog import Request
-from meshops.testing.fake_kubernetes.server import FakeKubernetes
+from meshops.testing.fake_kubernetes.server import RANDOM_FAULTS, FakeKubernetes
 
-__all__ = ["UNSUPPORTED_RULES", "FakeKubernetes", "NotSupportedError", "Request", "StatusError"]
+__all__ = [
+    "RANDOM_FAULTS",
+    "UNSUPPORTED_RULES",
+    "FakeKubernetes",
+    "NotSupportedError",
+    "Request",
+    "StatusError",
+]

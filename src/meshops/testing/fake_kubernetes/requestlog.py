@@ -89,15 +89,20 @@ def _has_name(path: str) -> bool:
 
 @dataclasses.dataclass
 class Fault:
-    """A pending injected failure (see ``FakeKubernetes.fail_next``).
+    """A pending injected failure (``FakeKubernetes.fail_next``, ``delay_next``, ...).
 
     Attributes:
         method: the HTTP method to fail, or ``*`` for any.
         path_contains: a substring the request path must contain.
-        status: the HTTP status code to answer with.
+        status: the HTTP status code to answer with (0: the request is delayed or
+            dropped instead).
         times: how many more matching requests to fail.
         message: the Status message.
         retry_after: seconds for a ``Retry-After`` header, if any.
+        delay: seconds the request takes (``inf``: it is never answered).
+        took_effect: for a delayed request the client gave up on, whether the server
+            carried it out anyway (a write made, its answer lost).
+        disconnect: the request never reaches the server (connection refused).
     """
 
     method: str
@@ -106,6 +111,9 @@ class Fault:
     times: int
     message: str
     retry_after: int | None = None
+    delay: float = 0.0
+    took_effect: bool = False
+    disconnect: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         """Whether a request with this method and path should fail."""

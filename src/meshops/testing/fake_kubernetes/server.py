@@ -40,6 +40,7 @@ import contextlib
 import dataclasses
 import datetime
 import json
+import math
 import random
 import threading
 import time
@@ -52,6 +53,7 @@ import httpx2
 import yaml
 
 from meshops.k8s.client import use_transport
+from meshops.testing.clock import ManualClock
 from meshops.testing.fake_kubernetes import apply as ssa
 from meshops.testing.fake_kubernetes import discovery
 from meshops.testing.fake_kubernetes.builtin import BUILTIN_TYPES, CRD_GROUP, CRD_KIND
@@ -87,7 +89,7 @@ from meshops.testing.fake_kubernetes.selectors import (
 from meshops.testing.fake_kubernetes.store import Store, StoredObject
 from meshops.testing.fake_kubernetes.values import MISSING, as_dict, as_list, copy_json, dump_json
 
-__all__ = ["FakeKubernetes", "FakeTransport"]
+__all__ = ["RANDOM_FAULTS", "FakeKubernetes", "FakeTransport"]
 
 _JSON = "application/json"
 _APPLY = "application/apply-patch+yaml"
@@ -153,6 +155,68 @@ def _wall_clock() -> str:
     return str(_last_second[1])
 
 
+#: What :meth:`FakeKubernetes.fail_randomly` may answer a request with.
+RANDOM_FAULTS = (
+    "conflict",
+    "throttled",
+    "error",
+    "unavailable",
+    "disconnect",
+    "timeout",
+    "lost-answer",
+)
+
+
+@dataclasses.dataclass
+class _Chaos:
+    """Random faults (``fail_randomly``): how often, drawn how, which."""
+
+    rate: float
+    random: random.Random
+    faults: tuple[str, ...]
+
+    def draw(self) -> Fault | None:
+        """A fault for the request being answered, or None."""
+        if self.random.random() >= self.rate:
+            return None
+        match self.random.choice(self.faults):
+            case "conflict":
+                return Fault("*", "", 409, 1, "injected failure: 409 Conflict")
+            case "throttled":
+                wait = self.random.randint(1, 3)
+                return Fault("*", "", 429, 1, "injected failure: 429 TooManyRequests", wait)
+            case "error":
+                return Fault("*", "", 500, 1, "injected failure: 500 InternalError")
+            case "unavailable":
+                return Fault("*", "", 503, 1, "injected failure: 503 ServiceUnavailable")
+            case "disconnect":
+                return Fault("*", "", 0, 1, "", disconnect=True)
+            case "timeout":
+                return Fault("*", "", 0, 1, "", delay=math.inf)
+            case _:
+                return Fault("*", "", 0, 1, "", delay=math.inf, took_effect=True)
+
+
+@dataclasses.dataclass
+class _Before:
+    """Something to do just before a matching request is answered (``before_next``)."""
+
+    method: str
+    path_contains: str
+    action: Callable[[], object]
+    times: int
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.times > 0 and self.method in ("*", method) and self.path_contains in path
+
+
+def _read_timeout(request: httpx2.Request) -> float:
+    """How long the client waits for an answer to ``request`` (``inf`` when it waits on)."""
+    timeouts = as_dict(request.extensions.get("timeout")) or {}
+    read = timeouts.get("read")
+    return float(read) if isinstance(read, (int, float)) else math.inf
+
+
 def _spec_changed(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
     for key in new.keys() | old.keys():
         if key not in ("metadata", "status", "apiVersion", "kind") and new.get(
@@ -182,10 +246,16 @@ class FakeKubernetes:
         clock: returns the current time (creationTimestamp, managedFields times);
             defaults to the wall clock.
         seed: seeds generated names (``generateName``) and uids, for reproducibility.
+        time: the seconds requests take (:meth:`delay_next`); default: a new
+            :class:`~meshops.testing.clock.ManualClock`, at :attr:`time`.
     """
 
     def __init__(
-        self, *, clock: Callable[[], datetime.datetime] | None = None, seed: int = 0
+        self,
+        *,
+        clock: Callable[[], datetime.datetime] | None = None,
+        seed: int = 0,
+        time: ManualClock | None = None,
     ) -> None:
         self._lock = threading.RLock()
         self._store = Store()
@@ -194,6 +264,8 @@ class FakeKubernetes:
         self._crds: dict[str, CrdDefinition] = {}
         self._log: list[Request] = []
         self._faults: list[Fault] = []
+        self._before: list[_Before] = []
+        self._chaos: _Chaos | None = None
         self._clock = clock
         self._random = random.Random(seed)
         self._next_ip = 0
@@ -201,12 +273,21 @@ class FakeKubernetes:
             self._register(resource)
         self.transport: FakeTransport = FakeTransport(self._handle)
         """The httpx2 transport that sends requests to this fake."""
+        self.time: ManualClock = time if time is not None else ManualClock()
+        """The time requests take: delayed requests and timeouts advance it, and every
+        :class:`~meshops.k8s.api.Api` made under :meth:`installed` counts its deadline
+        in it and waits between retries by advancing it (no test really sleeps)."""
+        self.faults_injected = 0
+        """How many requests an injected fault has failed, delayed or dropped."""
 
     # --- public API ------------------------------------------------------------------
 
     def installed(self) -> contextlib.AbstractContextManager[None]:
-        """Make every ``meshops.k8s.client.connect()`` in this thread use this fake."""
-        return use_transport(self.transport)
+        """Make every ``meshops.k8s.client.connect()`` in this thread use this fake.
+
+        Every :class:`~meshops.k8s.api.Api` made meanwhile counts time in :attr:`time`.
+        """
+        return use_transport(self.transport, clock=self.time.as_clock())
 
     def install_crds(self, *paths: str | Path) -> None:
         """Install the CustomResourceDefinitions in YAML files (multi-document) or directories.
@@ -418,6 +499,104 @@ class FakeKubernetes:
                 Fault(method.upper(), path_contains, status, times, text, retry_after)
             )
 
+    def delay_next(
+        self,
+        method: str,
+        path_contains: str,
+        seconds: float,
+        times: int = 1,
+        *,
+        took_effect: bool = False,
+    ) -> None:
+        """Make the next ``times`` matching requests take ``seconds`` of :attr:`time`.
+
+        A request whose client timeout (its read timeout) is shorter is not answered: the
+        client gets ``httpx2.ReadTimeout`` once its timeout has passed on :attr:`time`.
+
+        Args:
+            method: the HTTP method, or ``*`` for any.
+            path_contains: a substring of the request path (``""`` matches every path).
+            seconds: how long each takes; ``math.inf``: it is never answered.
+            times: how many matching requests are slow.
+            took_effect: for a request that times out, whether the server carried it out
+                all the same (a write made whose answer was lost) or never got to it.
+
+        Example:
+            >>> fake = FakeKubernetes()
+            >>> fake.delay_next("GET", "", math.inf, times=2)
+        """
+        if not seconds >= 0:
+            raise ValueError(f"seconds {seconds!r} must be 0 or more")
+        if times < 1:
+            raise ValueError(f"times {times!r} must be at least 1")
+        with self._lock:
+            self._faults.append(
+                Fault(method.upper(), path_contains, 0, times, "", None, seconds, took_effect)
+            )
+
+    def clear_faults(self) -> None:
+        """Forget every pending fault and ``before_next``; stop :meth:`fail_randomly`."""
+        with self._lock:
+            self._faults.clear()
+            self._before.clear()
+            self._chaos = None
+
+    def fail_randomly(
+        self, rate: float, *, seed: int = 0, faults: Iterable[str] = RANDOM_FAULTS
+    ) -> None:
+        """Fail each request, with probability ``rate``, with one of ``faults`` at random.
+
+        The faults (see :data:`RANDOM_FAULTS`): ``conflict`` (409), ``throttled`` (429
+        with a Retry-After of 1-3 s), ``error`` (500), ``unavailable`` (503),
+        ``disconnect`` (connection refused), ``timeout`` (never answered, not carried
+        out) and ``lost-answer`` (never answered, carried out). Faults queued with
+        :meth:`fail_next` and the others come first. ``rate=0`` stops.
+
+        Example:
+            >>> fake = FakeKubernetes()
+            >>> fake.fail_randomly(0.3, seed=7)
+        """
+        chosen = tuple(faults)
+        unknown = sorted(set(chosen) - set(RANDOM_FAULTS))
+        if unknown or not chosen:
+            raise ValueError(f"faults {unknown or chosen!r} must be some of {RANDOM_FAULTS}")
+        if not 0 <= rate <= 1:
+            raise ValueError(f"rate {rate!r} must be between 0 and 1")
+        with self._lock:
+            self._chaos = _Chaos(rate, random.Random(seed), chosen) if rate else None
+
+    def before_next(
+        self, method: str, path_contains: str, action: Callable[[], object], times: int = 1
+    ) -> None:
+        """Run ``action`` just before the next ``times`` matching requests are answered.
+
+        For races: something else writes to the cluster between a client's read and its
+        write (``action`` may use :meth:`add`, :meth:`delete` and the other direct
+        helpers; it must not send requests through the transport).
+
+        Example:
+            >>> fake = FakeKubernetes()
+            >>> ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}
+            >>> fake.before_next("PATCH", "/namespaces/x", lambda: fake.add(ns))
+        """
+        if times < 1:
+            raise ValueError(f"times {times!r} must be at least 1")
+        with self._lock:
+            self._before.append(_Before(method.upper(), path_contains, action, times))
+
+    def disconnect_next(self, method: str, path_contains: str, times: int = 1) -> None:
+        """Refuse the connection of the next ``times`` matching requests.
+
+        The client gets ``httpx2.ConnectError``; the server never sees the request (it
+        is not logged).
+        """
+        if times < 1:
+            raise ValueError(f"times {times!r} must be at least 1")
+        with self._lock:
+            self._faults.append(
+                Fault(method.upper(), path_contains, 0, times, "", disconnect=True)
+            )
+
     # --- plumbing ----------------------------------------------------------------------
 
     def _now(self) -> str:
@@ -494,11 +673,47 @@ class FakeKubernetes:
         content = request.content
         headers: dict[str, str] = {}
         with self._lock:
+            before = next((b for b in self._before if b.matches(method, path)), None)
+            if before is not None:
+                before.times -= 1
+                if before.times == 0:
+                    self._before.remove(before)
+                before.action()
             fault = next((f for f in self._faults if f.matches(method, path)), None)
             if fault is not None:
                 fault.times -= 1
                 if fault.times == 0:
                     self._faults.remove(fault)
+            elif self._chaos is not None:
+                fault = self._chaos.draw()
+            if fault is not None:
+                self.faults_injected += 1
+            if fault is not None and fault.disconnect:
+                raise httpx2.ConnectError("injected failure: connection refused", request=request)
+            if fault is not None and fault.status == 0:
+                timeout = _read_timeout(request)
+                if math.isfinite(fault.delay) and fault.delay <= timeout:
+                    self.time.advance(fault.delay)
+                    fault = None  # slow, then answered
+                elif not math.isfinite(timeout):
+                    raise NotSupportedError(
+                        f"{method} {path} is never answered and its client has no timeout"
+                    )
+                else:
+                    self.time.advance(timeout)
+                    status = 0
+                    if fault.took_effect:
+                        try:
+                            status, _ = self._dispatch(method, path, query, content_type, content)
+                        except StatusError as e:
+                            status = e.code
+                    self._log.append(Request(method, path, query, content_type, 0, content))
+                    raise httpx2.ReadTimeout(
+                        f"injected failure: no answer within {timeout:g} s"
+                        + (f" (the server answered {status}, too late)" if status else ""),
+                        request=request,
+                    )
+            if fault is not None:
                 details: dict[str, Any] = {}
                 if fault.retry_after is not None:
                     details["retryAfterSeconds"] = fault.retry_after
@@ -1164,9 +1379,15 @@ class FakeKubernetes:
 
     # --- iteration helpers for tests -----------------------------------------------------
 
-    def objects(self) -> Iterator[dict[str, Any]]:
-        """Deep copies of every stored object (all kinds, all namespaces)."""
+    def objects(self, *, crds: bool = True) -> Iterator[dict[str, Any]]:
+        """Deep copies of every stored object (all kinds, all namespaces).
+
+        Args:
+            crds: include the CustomResourceDefinitions (large: copying them is most of
+                the cost of a snapshot of a small cluster).
+        """
         with self._lock:
             snapshot: Iterable[tuple[tuple[str, str], StoredObject]] = list(self._store)
-        for _, stored in snapshot:
-            yield copy_json(stored.view(str(stored.obj["apiVersion"])))
+        for key, stored in snapshot:
+            if crds or key != _CRD_KEY:
+                yield copy_json(stored.view(str(stored.obj["apiVersion"])))
