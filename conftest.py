@@ -72,3 +72,99 @@ def make_fake() -> Any:
         return fake
 
     return make
+
+
+NAMES = "the real server's name messages differ ('must not contain dots'; spec.ports first)"
+#: Differences the real API server shows from the fake that the fake does not follow
+#: yet, by test function: each such test's ``[real]`` run is a strict xfail, so that it
+#: fails once the fake is fixed (then remove its line). The fake is wrong in each.
+KNOWN_DIFFERENCES = {
+    "test_apply_that_changes_nothing_keeps_the_resource_version": (
+        "the real server writes a new resourceVersion for this apply; the fake keeps it"
+    ),
+    "test_writes_without_field_manager_record_unknown": (
+        "the real server names a write without fieldManager after the User-Agent "
+        "(python-httpx2); the fake says 'unknown'"
+    ),
+    "test_path_prefix_must_start_with_a_slash": (
+        'CEL failure messages: the real server says Invalid value: "object": ...'
+    ),
+    "test_listener_names_must_be_unique": (
+        "the real server also reports the duplicate list key (FieldValueDuplicate)"
+    ),
+    "test_authorization_policy_selector_or_target": (
+        'CEL failure messages: the real server says Invalid value: "object": ...'
+    ),
+    "test_authorization_policy_label_wildcards": (
+        "the real server names map keys as matchLabels[app]; the fake as matchLabels.app"
+    ),
+    "test_istio_durations": "the real server's CEL message for Istio durations differs",
+    "test_transition_rules_use_old_self": (
+        "the real server refuses this test CRD (self == oldSelf on an object) at install"
+    ),
+    "test_message_expression_field_path_and_reason": (
+        "the real server refuses this test CRD: messageExpression over its cost budget"
+    ),
+    "test_evaluation_errors_are_reported": "the real server's CEL evaluation error text differs",
+    "test_unsupported_rule_options_fail_at_install": (
+        "the real server refuses this test CRD (self == oldSelf on an object) at install"
+    ),
+    "test_invalid_names_are_422[real-Namespace-has.dot": NAMES,
+    "test_invalid_names_are_422[real-Service-1svc": NAMES,
+    "test_invalid_names_are_422[real-Service-svc.dot": NAMES,
+    "test_deleting_a_namespace_deletes_its_objects": (
+        "emptying a deleted namespace is kube-controller-manager's work, which does not run"
+    ),
+    "test_delete_collection_by_label": "collection deletes answer differently",
+    "test_status_subresource_is_separate": "the status subresource answers differently",
+    "test_add_keeps_status": "the harness's add writes status through the subresource",
+    "test_fake_delete_and_objects": "the fake's own helpers (objects()) have no twin",
+    "test_async_clients_work_too": "the harness has no async transport",
+    "test_namespaced_kinds_cannot_be_created_across_namespaces": (
+        "the real server's answer to a namespace mismatch differs"
+    ),
+    "test_cluster_scoped_lookups_ignore_the_namespace": (
+        "the real server's URLs for cluster-scoped kinds with a namespace differ"
+    ),
+    "test_json_patch_failures_are_422[real-operations4]": (
+        "one JSON patch failure gets another code"
+    ),
+    "test_strategic_merge_patch_is_415_for_custom_resources": (
+        "strategic merge patches answer differently"
+    ),
+    "test_strategic_merge_patch_on_builtin_kinds": "the fake's strategic merge differs",
+    "test_strategic_merge_directives_are_not_supported": (
+        "the real server supports strategic merge directives"
+    ),
+    "test_unknown_fields_are_rejected": (
+        "the real server's field validation (Strict/Warn) answers differently"
+    ),
+    "test_one_of": "the real server's oneOf causes differ",
+    "test_several_causes_in_one_status": "the real server lists the causes differently",
+    **{
+        f"test_malformed_selectors_are_400[real-{selector}]": (
+            "the real server parses this selector, which the fake refuses"
+        )
+        for selector in ("=web", "app in ()", "app=web,", "!app=web")
+    },
+    "test_field_selectors": "the real server's field selectors answer differently",
+    "test_an_object_the_server_rejects_fails_alone": (
+        "the real server's 'failed to create typed patch object' (500) is typed Unavailable "
+        "and retried; it is an invalid object"
+    ),
+    "test_delete_all_goes_on_when_a_crd_is_gone": "delete order after a CRD is gone differs",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the real-server runs of :data:`KNOWN_DIFFERENCES` as strict xfails."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is None or "real" not in callspec.params.values():
+            continue
+        if item.path.parts[-3:-1] not in (("tests", "fake"), ("tests", "k8s")):
+            continue
+        for key, reason in KNOWN_DIFFERENCES.items():
+            if item.name.startswith(key) if "[" in key else item.name.partition("[")[0] == key:
+                mark = pytest.mark.xfail(reason=f"known fake difference: {reason}", strict=True)
+                item.add_marker(mark)

@@ -175,6 +175,7 @@ def test_a_plan_reports_the_label_conflict_too(
     assert "istio-beacon-k8s.shop" in shop["error"]
 
 
+@pytest.mark.fake_only("injects API faults or delays, as only the fake can")
 def test_a_label_set_meanwhile_by_another_manager_is_refused_by_the_server(
     fake: FakeKubernetes, capsys: pytest.CaptureFixture[str]
 ) -> None:

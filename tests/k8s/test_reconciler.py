@@ -371,6 +371,7 @@ def ours(obj: dict[str, Any]) -> bool:
     return obj["metadata"].get("labels", {}).get(OWNER_LABEL) == "owner.m"
 
 
+@pytest.mark.fake_only("injects a write between our list and our write, as only the fake can")
 def test_a_foreign_object_made_after_our_list_is_not_overwritten(fake: Any) -> None:
     theirs = policy("p", sa="someone")
     fake.before_next("PATCH", "/authorizationpolicies/p", lambda: fake.add(theirs))
@@ -385,6 +386,7 @@ def test_a_foreign_object_made_after_our_list_is_not_overwritten(fake: Any) -> N
     assert fake.get(AP, "AuthorizationPolicy", "p", "a") is not None
 
 
+@pytest.mark.fake_only("injects a write between our list and our write, as only the fake can")
 def test_a_foreign_object_equal_to_ours_is_left_as_it_was_not_adopted(fake: Any) -> None:
     theirs = policy("p")  # what we want, to the letter, made by someone else
     fake.before_next("PATCH", "/authorizationpolicies/p", lambda: fake.add(theirs))
@@ -403,6 +405,7 @@ def test_a_foreign_object_equal_to_ours_is_left_as_it_was_not_adopted(fake: Any)
     assert fake.get(AP, "AuthorizationPolicy", "p", "a") is not None
 
 
+@pytest.mark.fake_only("injects a write between our list and our write, as only the fake can")
 def test_an_object_replaced_by_a_foreign_one_after_our_list_is_not_overwritten(
     fake: Any,
 ) -> None:
@@ -426,6 +429,7 @@ def test_an_object_replaced_by_a_foreign_one_after_our_list_is_not_overwritten(
     ]
 
 
+@pytest.mark.fake_only("injects a write between our list and our write, as only the fake can")
 def test_an_object_of_ours_that_changed_after_our_list_is_still_updated(fake: Any) -> None:
     r = reconciler(fake)
     r.reconcile([policy("p")])

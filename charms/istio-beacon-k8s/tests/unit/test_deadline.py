@@ -9,11 +9,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
 from ops import testing
 
 LATE = "the Kubernetes API did not answer in time; retrying on the next event"
 
 
+@pytest.mark.fake_only("injects API faults or delays, as only the fake can")
 def test_a_server_that_stops_answering_ends_the_hook_in_time_waiting(ctx: Any, fake: Any) -> None:
     state = testing.State(leader=True, model=testing.Model(name="m"))
     fake.delay_next("PATCH", "", math.inf, times=1000)

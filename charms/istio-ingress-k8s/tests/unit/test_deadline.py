@@ -12,6 +12,7 @@ import json
 import math
 from typing import Any
 
+import pytest
 from ops import testing
 
 MODEL = "edge"
@@ -46,6 +47,7 @@ def load_balancer(fake: Any) -> None:
     )
 
 
+@pytest.mark.fake_only("injects API faults or delays, as only the fake can")
 def test_a_server_that_never_answers_ends_the_hook_in_time_waiting(ctx: Any, fake: Any) -> None:
     fake.delay_next("*", "", math.inf, times=1000)
     out = ctx.run(ctx.on.update_status(), state(ingress("web")))
@@ -53,6 +55,7 @@ def test_a_server_that_never_answers_ends_the_hook_in_time_waiting(ctx: Any, fak
     assert fake.time.now() <= 30.0
 
 
+@pytest.mark.fake_only("injects API faults or delays, as only the fake can")
 def test_a_slow_server_is_one_deadline_for_the_charm_and_its_mesh_library(
     ctx: Any, fake: Any
 ) -> None:
@@ -73,6 +76,7 @@ def test_a_slow_server_is_one_deadline_for_the_charm_and_its_mesh_library(
     assert fake.time.now() <= 30.0
 
 
+@pytest.mark.fake_only("injects API faults or delays, as only the fake can")
 def test_a_hook_cut_short_while_deleting_leaves_no_route_without_its_policy(
     ctx: Any, fake: Any
 ) -> None:
