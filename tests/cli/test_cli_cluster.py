@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 
 from meshops.cli import main
@@ -124,26 +125,19 @@ def test_apply_adopts_an_existing_namespace_by_its_labels_only(
 def beacons_namespace(fake: FakeKubernetes) -> None:
     """Namespace shop, put on the mesh by the istio-beacon-k8s charm of model shop."""
     labels = {"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": "beacon-waypoint"}
-    fields = {"f:metadata": {"f:labels": {f"f:{k}": {} for k in labels}}}
-    fake.add(
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {
-                "name": "shop",
-                "labels": labels,
-                "managedFields": [
-                    {
-                        "manager": "istio-beacon-k8s.shop",
-                        "operation": "Apply",
-                        "apiVersion": "v1",
-                        "fieldsType": "FieldsV1",
-                        "fieldsV1": fields,
-                    }
-                ],
-            },
-        }
-    )
+    namespace = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "shop", "labels": labels},
+    }
+    with httpx2.Client(transport=fake.transport, base_url="http://kubernetes.fake") as http:
+        answer = http.patch(
+            "/api/v1/namespaces/shop",
+            params={"fieldManager": "istio-beacon-k8s.shop"},
+            content=json.dumps(namespace),
+            headers={"Content-Type": "application/apply-patch+yaml"},
+        )
+    assert answer.status_code in (200, 201), answer.text
 
 
 def test_a_namespace_label_another_manager_set_is_never_overwritten(
