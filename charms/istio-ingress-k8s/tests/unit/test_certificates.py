@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtensionOID, NameOID
 from ops import testing
 
+from meshops.testing.juju import model_uuid
+
 MODEL = "edge"
 APP = "istio-ingress-k8s"
 GW_API = "gateway.networking.k8s.io/v1"
@@ -41,6 +43,7 @@ def web() -> testing.Relation:
         remote_app_name="web",
         remote_app_data={"name": '"web"', "model": '"shop"', "port": "8080"},
         remote_units_data={0: {"host": '"web-0.web-endpoints.shop.svc.cluster.local"'}},
+        remote_model_uuid=model_uuid("shop"),
     )
 
 
@@ -48,7 +51,7 @@ def state(*relations: testing.RelationBase, **kw: Any) -> testing.State:
     return testing.State(
         leader=True,
         relations=list(relations),
-        model=testing.Model(name=MODEL),
+        model=testing.Model(name=MODEL, uuid=model_uuid(MODEL)),
         config=CONFIG,
         **kw,
     )

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from ops import testing
 
+from meshops.testing.juju import model_uuid
+
 MODEL = "edge"
 APP = "istio-ingress-k8s"
 GW_API = "gateway.networking.k8s.io/v1"
@@ -23,7 +25,11 @@ LATE = "the Kubernetes API did not answer in time; retrying on the next event"
 
 
 def state(*relations: testing.RelationBase) -> testing.State:
-    return testing.State(leader=True, relations=list(relations), model=testing.Model(name=MODEL))
+    return testing.State(
+        leader=True,
+        relations=list(relations),
+        model=testing.Model(name=MODEL, uuid=model_uuid(MODEL)),
+    )
 
 
 def ingress(app: str, model: str = "shop") -> testing.Relation:
@@ -32,6 +38,7 @@ def ingress(app: str, model: str = "shop") -> testing.Relation:
         remote_app_name=app,
         remote_app_data={"name": json.dumps(app), "model": json.dumps(model), "port": "8080"},
         remote_units_data={0: {"host": json.dumps(f"{app}-0.{model}.svc.cluster.local")}},
+        remote_model_uuid=model_uuid(model),
     )
 
 
