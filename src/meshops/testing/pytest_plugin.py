@@ -56,7 +56,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave out the real-server runs of tests marked ``fake_only``."""
+    """Leave out the real-server runs of ``fake_only`` tests; run istioctl's tests last.
+
+    Tests that need istioctl go last so that its background build (``gotools/build
+    --istioctl-in-background``) goes on while the others run.
+    """
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
@@ -68,7 +72,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+    kept.sort(key=lambda item: "istioctl" in getattr(item, "fixturenames", ()))
+    items[:] = kept
 
 
 @pytest.fixture(scope="session")

@@ -3,10 +3,15 @@
 The repository's ``gotools/build`` compiles them from their official Go modules into a
 cache folder outside the repository, one folder per pin. This module finds that folder
 (``$MESHOPS_TOOLS_BIN`` overrides it) and the Go module cache's copy of a pinned module.
+
+``gotools/build --istioctl-in-background`` leaves istioctl building after it exits, holding
+the folder's ``.istioctl.lock``; :func:`bin_dir` asked for istioctl waits on that lock
+(a blocking ``flock``, no polling), so tests that need istioctl start once it is built.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -57,13 +62,31 @@ def bin_dir(repo: Path, *needed: str) -> Path:
         if run.returncode not in (0, 3) or not run.stdout.strip():
             raise ToolsMissing(f"{script} --bin-dir failed: {run.stderr.strip()}")
         folder = Path(run.stdout.strip().splitlines()[-1])
+    if "istioctl" in (needed or TOOLS) and not os.access(folder / "istioctl", os.X_OK):
+        _wait_for_background_build(folder)
     missing = [tool for tool in needed or TOOLS if not os.access(folder / tool, os.X_OK)]
     if missing:
+        log = folder / "istioctl.build.log"
+        tail = ""
+        if "istioctl" in missing and log.is_file():
+            tail = "; its background build's log ends: " + " / ".join(
+                log.read_text(errors="replace").strip().splitlines()[-3:]
+            )
         raise ToolsMissing(
             f"{', '.join(missing)} not built in {folder}: run gotools/build "
-            "(it compiles them from their Go modules)"
+            f"(it compiles them from their Go modules){tail}"
         )
     return folder
+
+
+def _wait_for_background_build(folder: Path) -> None:
+    """Block until no ``gotools/build`` holds ``folder``'s istioctl lock."""
+    lock = folder / ".istioctl.lock"
+    if not lock.is_file():
+        return
+    with lock.open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_SH)
+        fcntl.flock(held, fcntl.LOCK_UN)
 
 
 def module_dirs(module_root: Path, *modules: str) -> dict[str, Path]:
