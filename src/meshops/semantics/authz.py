@@ -110,6 +110,7 @@ Example:
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -117,7 +118,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
-__all__ = ["Call", "Decision", "Hop", "Policies", "Workload"]
+import pydantic
+
+__all__ = ["Call", "Decision", "Delegation", "Hop", "Jwt", "Policies", "Workload"]
 
 DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
 USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
@@ -175,6 +178,90 @@ class Workload:
         return f"{trust_domain}/ns/{self.namespace}/sa/{self.service_account}"
 
 
+class _Claims(pydantic.BaseModel):
+    """The claims of a JWT as Istio reads them: ``iss`` and ``sub`` make the principal."""
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="allow")
+
+    iss: str = pydantic.Field(min_length=1)
+    sub: str = pydantic.Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Jwt:
+    """The JWT a caller presents, taken as one a RequestAuthentication validated.
+
+    Istio sets ``request.auth.*`` (and so ``requestPrincipals``) only from a token that
+    a RequestAuthentication accepted; the evaluator does not verify signatures, it says
+    which RequestAuthentications among the objects name the issuer.
+
+    Attributes:
+        claims: Every claim of the token (``iss`` and ``sub`` included).
+    """
+
+    claims: Mapping[str, object] = field(hash=False)
+
+    def __post_init__(self) -> None:
+        try:
+            _Claims.model_validate(dict(self.claims))
+        except pydantic.ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "claims"
+            raise ValueError(f"JWT claim {where!r}: {first['msg']}") from None
+        object.__setattr__(self, "claims", MappingProxyType(dict(self.claims)))
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` claim."""
+        return str(self.claims["iss"])
+
+    @property
+    def subject(self) -> str:
+        """The ``sub`` claim."""
+        return str(self.claims["sub"])
+
+    @property
+    def principal(self) -> str:
+        """``<iss>/<sub>``, what ``requestPrincipals`` and ``request.auth.principal`` match.
+
+        Example:
+            >>> Jwt({"iss": "https://id.example.com", "sub": "alice"}).principal
+            'https://id.example.com/alice'
+        """
+        return f"{self.issuer}/{self.subject}"
+
+    def claim(self, path: Sequence[str]) -> tuple[str, ...]:
+        """The values of a (nested) claim: a string, or each string of a list; else none.
+
+        Example:
+            >>> Jwt({"iss": "i", "sub": "s", "org": {"teams": ["a", "b"]}}).claim(["org", "teams"])
+            ('a', 'b')
+        """
+        value: object = self.claims
+        for name in path:
+            if not isinstance(value, Mapping):
+                return ()
+            value = cast("Mapping[str, object]", value).get(name)
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list):
+            return tuple(v for v in cast("list[object]", value) if isinstance(v, str))
+        return ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The token's principal and claims as JSON-ready values."""
+        return {"principal": self.principal, "claims": dict(self.claims)}
+
+
+def _checked_ip(value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"source IP {value!r} is not an IPv4 or IPv6 address") from None
+
+
 @dataclass(frozen=True)
 class Call:
     """One call to check.
@@ -196,6 +283,10 @@ class Call:
             client sends it).
         headers: HTTP request headers (names are case-insensitive).
         from_ingress: The caller is an ingress gateway.
+        source_ip: The caller's IP address (what ``ipBlocks``, ``remoteIpBlocks``,
+            ``source.ip`` and ``remote.ip`` match), or None when not known.
+        jwt: The caller's JWT (what ``requestPrincipals`` and ``request.auth.*`` match),
+            or None when it presents none.
     """
 
     source: Workload | None
@@ -207,19 +298,73 @@ class Call:
     host: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict[str, str], hash=False)
     from_ingress: bool = False
+    source_ip: str | None = None
+    jwt: Jwt | None = None
 
     def __post_init__(self) -> None:
         _check_port(self.port)
+        _checked_ip(self.source_ip)
         object.__setattr__(self, "headers", _frozen_labels(self.headers))
 
     @property
     def http(self) -> bool:
-        """Whether the call is an HTTP request (else plain TCP)."""
-        given = (self.method, self.path, self.host)
+        """Whether the call is an HTTP request (else plain TCP); a JWT makes it HTTP."""
+        given = (self.method, self.path, self.host, self.jwt)
         return any(v is not None for v in given) or bool(self.headers)
 
 
 HopAction = Literal["DENY", "ALLOW", "default", "missing"]
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """A CUSTOM policy that hands the call to an external authorizer at one point.
+
+    Istio asks the provider before any DENY or ALLOW policy there: if it denies, the
+    call is denied at that point and nothing else is evaluated; if it allows, the DENY
+    and then the ALLOW policies decide.
+
+    Attributes:
+        enforcer: Where (the waypoint; ztunnel ignores CUSTOM policies).
+        provider: The extension provider named by ``spec.provider.name``, or None.
+        policy: The CUSTOM policy as ``namespace/name``.
+        rule: The index of its matching rule.
+        then: What the DENY and ALLOW policies there decide should the provider allow.
+    """
+
+    enforcer: str
+    provider: str | None
+    policy: str
+    rule: int
+    then: str
+
+    def __str__(self) -> str:
+        provider = repr(self.provider) if self.provider else "(none named)"
+        return (
+            f"ext-authz provider {provider} allows the call"
+            f" (CUSTOM policy {self.policy} rule {self.rule} matches at {self.enforcer})"
+        )
+
+    def explain(self) -> str:
+        """One line: who decides first, and what follows either answer."""
+        provider = repr(self.provider) if self.provider else "(none named)"
+        return (
+            f"extension provider {provider} decides first (CUSTOM policy {self.policy}"
+            f" rule {self.rule}, at {self.enforcer}): if it denies, the call is DENIED"
+            f" there, before any DENY or ALLOW policy; if it allows, {self.then}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """This delegation as plain JSON-ready values."""
+        return {
+            "enforcer": self.enforcer,
+            "provider": self.provider,
+            "policy": self.policy,
+            "rule": self.rule,
+            "if_denied": "DENIED at this point, before any DENY or ALLOW policy",
+            "if_allowed": self.then,
+            "explanation": self.explain(),
+        }
 
 
 @dataclass(frozen=True)
@@ -240,6 +385,8 @@ class Hop:
         reason: One sentence saying why.
         notes: What else the reader should know about this point (ignored attributes,
             policies that apply elsewhere, the identity ztunnel sees).
+        delegations: The CUSTOM policies matching here, whose providers are asked
+            before this point's DENY and ALLOW policies.
     """
 
     enforcer: str
@@ -249,6 +396,7 @@ class Hop:
     rule: int | None
     reason: str
     notes: tuple[str, ...] = ()
+    delegations: tuple[Delegation, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """This hop as plain JSON-ready values."""
@@ -260,6 +408,7 @@ class Hop:
             "rule": self.rule,
             "reason": self.reason,
             "notes": list(self.notes),
+            "delegations": [d.to_dict() for d in self.delegations],
         }
 
 
@@ -287,6 +436,11 @@ class Decision:
         return "ALLOWED" if self.allowed else "DENIED"
 
     @property
+    def delegations(self) -> tuple[Delegation, ...]:
+        """Every CUSTOM delegation on the call's way, in the order traffic meets them."""
+        return tuple(d for hop in self.hops for d in hop.delegations)
+
+    @property
     def deciding(self) -> Hop | None:
         """The hop that decided: the one that denied, else the last; None without hops."""
         for hop in self.hops:
@@ -302,6 +456,7 @@ class Decision:
             "allowed": self.allowed,
             "explanation": self.explanation,
             "conditions": list(self.conditions),
+            "delegations": [d.to_dict() for d in self.delegations],
             "deciding_hop": None if deciding is None else self.hops.index(deciding),
             "hops": [hop.to_dict() for hop in self.hops],
         }
@@ -318,12 +473,17 @@ class Decision:
 class _Pattern:
     """One value of a policy field, ready to match."""
 
-    kind: Literal["exact", "prefix", "suffix", "presence", "template"]
+    kind: Literal["exact", "prefix", "suffix", "presence", "template", "ip"]
     stem: str
     fold: bool = False
     regex: re.Pattern[str] | None = None
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
 
     def matches(self, value: str) -> bool:
+        if self.network is not None:
+            # Python's ipaddress does the CIDR test (an address of the other family
+            # is never in the network).
+            return ipaddress.ip_address(value) in self.network
         if self.fold:
             value = value.lower()
         if self.kind == "presence":
@@ -370,6 +530,15 @@ def _path_pattern(text: str, where: str) -> _Pattern:
     return _Pattern("template", text, regex=re.compile("/".join(parts)))
 
 
+def _ip_pattern(text: str, where: str) -> _Pattern:
+    """An address or CIDR block, as ``ipBlocks`` and ``source.ip`` take them."""
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ValueError(f"{where}: {text!r} is not an IP address or CIDR block") from None
+    return _Pattern("ip", text, network=network)
+
+
 def _port_pattern(text: str, where: str) -> _Pattern:
     if not text.isdigit() or int(text) > 65535:
         raise ValueError(f"{where}: port {text!r} must be a string of digits 0-65535")
@@ -378,7 +547,12 @@ def _port_pattern(text: str, where: str) -> _Pattern:
 
 # --- the parsed policies ----------------------------------------------------------------
 
-_ABSENT = "absent"  # an attribute no call carries (IP addresses, JWT claims, SNI)
+_ABSENT = "absent"  # an attribute no call carries (destination IP, SNI, unknown keys)
+_SOURCE_IP = "source_ip"
+_REMOTE_IP = "remote_ip"
+_REQUEST_PRINCIPAL = "request_principal"
+_CLAIM = "claim:"  # followed by the claim's path, its names joined by _CLAIM_SEP
+_CLAIM_SEP = "\x00"
 
 
 @dataclass(frozen=True)
@@ -387,7 +561,7 @@ class _FieldSpec:
 
     Attributes:
         attribute: The request attribute it reads (see :meth:`_Seen.value`).
-        kind: How its values match: ``string``, ``host``, ``path``, ``port`` or
+        kind: How its values match: ``string``, ``host``, ``path``, ``port``, ``ip`` or
             ``service_account``.
         l4: ztunnel can enforce it.
         http_only: Envoy (the waypoint) can evaluate it on HTTP only.
@@ -404,9 +578,9 @@ _SOURCE_FIELDS = {
     "namespaces": _FieldSpec("namespace", "string", l4=True, http_only=False),
     "serviceAccounts": _FieldSpec("service_account", "service_account", True, False),
     "trustDomains": _FieldSpec("trust_domain", "string", l4=True, http_only=False),
-    "ipBlocks": _FieldSpec(_ABSENT, "string", l4=True, http_only=False),
-    "remoteIpBlocks": _FieldSpec(_ABSENT, "string", l4=False, http_only=False),
-    "requestPrincipals": _FieldSpec(_ABSENT, "string", l4=False, http_only=True),
+    "ipBlocks": _FieldSpec(_SOURCE_IP, "ip", l4=True, http_only=False),
+    "remoteIpBlocks": _FieldSpec(_REMOTE_IP, "ip", l4=False, http_only=False),
+    "requestPrincipals": _FieldSpec(_REQUEST_PRINCIPAL, "string", l4=False, http_only=True),
 }
 _OPERATION_FIELDS = {
     "ports": _FieldSpec("port", "port", l4=True, http_only=False),
@@ -418,10 +592,13 @@ _CONDITION_KEYS = {
     "source.principal": _FieldSpec("principal", "string", l4=True, http_only=False),
     "source.namespace": _FieldSpec("namespace", "string", l4=True, http_only=False),
     "source.serviceAccount": _FieldSpec("service_account", "string", False, False),
-    "source.ip": _FieldSpec(_ABSENT, "string", l4=True, http_only=False),
+    "source.ip": _FieldSpec(_SOURCE_IP, "ip", l4=True, http_only=False),
     "destination.ip": _FieldSpec(_ABSENT, "string", l4=True, http_only=False),
     "destination.port": _FieldSpec("port", "port", l4=True, http_only=False),
-    "remote.ip": _FieldSpec(_ABSENT, "string", l4=False, http_only=False),
+    "remote.ip": _FieldSpec(_REMOTE_IP, "ip", l4=False, http_only=False),
+    "request.auth.principal": _FieldSpec(_REQUEST_PRINCIPAL, "string", False, True),
+    "request.auth.audiences": _FieldSpec(f"{_CLAIM}aud", "string", l4=False, http_only=True),
+    "request.auth.presenter": _FieldSpec(f"{_CLAIM}azp", "string", l4=False, http_only=True),
     "connection.sni": _FieldSpec(_ABSENT, "string", l4=False, http_only=False),
 }
 _UNKNOWN_CONDITION = _FieldSpec(_ABSENT, "string", l4=False, http_only=False)
@@ -536,6 +713,8 @@ def _patterns(
         at = f"{where}[{i}]"
         if spec.kind == "port":
             made.append(_port_pattern(value, at))
+        elif spec.kind == "ip":
+            made.append(_ip_pattern(value, at))
         elif spec.kind == "path":
             made.append(_path_pattern(value, at))
         elif spec.kind == "host":
@@ -572,9 +751,22 @@ def _condition_spec(key: str, where: str) -> _FieldSpec:
             raise ValueError(f"{where}.key {key!r} must be request.headers[<name>]")
         header = key[len("request.headers[") : -1].lower()
         return _FieldSpec(f"header:{header}", "string", l4=False, http_only=True)
+    if key.startswith("request.auth.claims["):
+        return _FieldSpec(_CLAIM + _CLAIM_SEP.join(_claim_path(key, where)), "string", False, True)
     if key.startswith("request.auth."):
         return _FieldSpec(_ABSENT, "string", l4=False, http_only=True)
     return _UNKNOWN_CONDITION
+
+
+def _claim_path(key: str, where: str) -> list[str]:
+    """``request.auth.claims[a][b]`` as ``["a", "b"]`` (nested claims, Istio's form)."""
+    rest = key[len("request.auth.claims") :]
+    if not rest.startswith("[") or not rest.endswith("]") or "[]" in rest:
+        raise ValueError(f"{where}.key {key!r} must be request.auth.claims[<name>]...")
+    names = rest[1:-1].split("][")
+    if any("[" in n or "]" in n for n in names):
+        raise ValueError(f"{where}.key {key!r} must be request.auth.claims[<name>]...")
+    return names
 
 
 def _condition(data: Mapping[str, object], namespace: str, where: str) -> _Entry:
@@ -661,6 +853,16 @@ def _policy(namespace: str, name: str, spec_value: object, where: str) -> _Polic
         selector,
         targets,
         rules,
+    )
+
+
+def _issuers(spec_value: object, where: str) -> tuple[str, ...]:
+    """The issuers a RequestAuthentication's ``jwtRules`` accept."""
+    spec = _optional_mapping(spec_value, f"{where}: spec")
+    rules = _items(spec.get("jwtRules"), f"{where}: spec.jwtRules")
+    return tuple(
+        _string(_mapping(r, f"{where}: spec.jwtRules[{i}]").get("issuer"), f"{where}: issuer")
+        for i, r in enumerate(rules)
     )
 
 
@@ -789,20 +991,31 @@ class _Seen:
     path: str | None
     host: str | None
     headers: Mapping[str, str]
+    source_ip: str | None = None
+    remote_ip: str | None = None
+    jwt: Jwt | None = None
 
-    def value(self, attribute: str) -> str | None:
+    def values(self, attribute: str) -> tuple[str, ...]:
+        """The values of ``attribute`` here: none when absent, several for list claims."""
         if attribute.startswith("header:"):
-            return self.headers.get(attribute[len("header:") :])
-        if attribute == "port":
-            return str(self.port)
-        if attribute == _ABSENT:
-            return None
-        return cast("str | None", getattr(self, attribute))
+            value = self.headers.get(attribute[len("header:") :])
+        elif attribute == "port":
+            value = str(self.port)
+        elif attribute == _ABSENT:
+            value = None
+        elif attribute == _REQUEST_PRINCIPAL:
+            value = None if self.jwt is None else self.jwt.principal
+        elif attribute.startswith(_CLAIM):
+            path = attribute[len(_CLAIM) :].split(_CLAIM_SEP)
+            return () if self.jwt is None else self.jwt.claim(path)
+        else:
+            value = cast("str | None", getattr(self, attribute))
+        return () if value is None else (value,)
 
 
 def _test_passes(test: _Test, seen: _Seen) -> bool:
-    value = seen.value(test.spec.attribute)
-    hit = value is not None and any(p.matches(value) for p in test.patterns)
+    values = seen.values(test.spec.attribute)
+    hit = any(p.matches(v) for v in values for p in test.patterns)
     return not hit if test.negative else hit
 
 
@@ -873,6 +1086,37 @@ def _dropped_notes(policy: _Policy, seen: _Seen, at_ztunnel: bool) -> list[str]:
     return notes
 
 
+_IP_ATTRIBUTES = (_SOURCE_IP, _REMOTE_IP)
+
+
+def _needs_jwt(attribute: str) -> bool:
+    return attribute == _REQUEST_PRINCIPAL or attribute.startswith(_CLAIM)
+
+
+def _absent_notes(policy: _Policy, seen: _Seen, at_ztunnel: bool) -> list[str]:
+    """What rules of ``policy`` read that this call does not carry: an IP, a JWT."""
+    notes: list[str] = []
+    for i, rule in enumerate(policy.rules):
+        tests = [t for t in rule.tests() if not _unsupported(t, seen, at_ztunnel)]
+        where = f"rule {i} of {policy.key}"
+        ips = [t.name for t in tests if t.spec.attribute in _IP_ATTRIBUTES]
+        if ips and seen.source_ip is None:
+            fields = ", ".join(dict.fromkeys(ips))
+            notes.append(
+                f"{where} reads the caller's IP ({fields}) and none is given (--source-ip):"
+                " a block never matches, a not-block always does"
+            )
+        jwts = [t.name for t in tests if _needs_jwt(t.spec.attribute)]
+        if jwts and seen.jwt is None:
+            fields = ", ".join(dict.fromkeys(jwts))
+            notes.append(
+                f"{where} reads a JWT ({fields}): Istio sets it only from a token that a"
+                " RequestAuthentication validated, and this call presents none"
+                " (--jwt-claims or --jwt-file)"
+            )
+    return notes
+
+
 @dataclass(frozen=True)
 class _Outcome:
     allowed: bool
@@ -902,18 +1146,18 @@ def _outcome(
     return _Outcome(False, "ALLOW", f"no rule of the ALLOW policies here ({keys}) matches")
 
 
-def _custom_conditions(customs: Sequence[_Policy], seen: _Seen, enforcer: str) -> list[str]:
-    """One condition per matching CUSTOM policy: its provider must allow the call too."""
-    conditions: list[str] = []
+def _delegations(
+    customs: Sequence[_Policy], seen: _Seen, enforcer: str, then: _Outcome
+) -> list[Delegation]:
+    """One delegation per matching CUSTOM policy: its provider must allow the call too."""
+    verdict = "allowed" if then.allowed else "denied"
+    after = f"DENY then ALLOW policies decide: {verdict} ({then.reason})"
+    found: list[Delegation] = []
     for policy in customs:
         rule = _first_match(policy, seen, at_ztunnel=False)
         if rule is not None:
-            provider = repr(policy.provider) if policy.provider else "(none named)"
-            conditions.append(
-                f"ext-authz provider {provider} allows the call"
-                f" (CUSTOM policy {policy.key} rule {rule} matches at {enforcer})"
-            )
-    return conditions
+            found.append(Delegation(enforcer, policy.provider, policy.key, rule, after))
+    return found
 
 
 def _enforce(
@@ -931,9 +1175,23 @@ def _enforce(
             )
     for policy in (*customs, *denies, *allows):
         notes.extend(_dropped_notes(policy, seen, at_ztunnel))
-    conditions = [] if at_ztunnel else _custom_conditions(customs, seen, enforcer)
+        notes.extend(_absent_notes(policy, seen, at_ztunnel))
     o = _outcome(denies, allows, seen, at_ztunnel)
-    return Hop(enforcer, o.allowed, o.action, o.policy, o.rule, o.reason, tuple(notes)), conditions
+    delegations = [] if at_ztunnel else _delegations(customs, seen, enforcer, o)
+    for policy in customs:
+        if not at_ztunnel and not any(d.policy == policy.key for d in delegations):
+            notes.append(f"CUSTOM policy {policy.key} applies here, but no rule of it matches")
+    hop = Hop(
+        enforcer,
+        o.allowed,
+        o.action,
+        o.policy,
+        o.rule,
+        o.reason,
+        tuple(dict.fromkeys(notes)),
+        tuple(delegations),
+    )
+    return hop, [str(d) for d in delegations]
 
 
 # --- the evaluator ----------------------------------------------------------------------
@@ -966,9 +1224,12 @@ class Policies:
         gateways: Mapping[tuple[str, str], _Gateway],
         class_labels: Mapping[str, Mapping[str, str]],
         policies: Iterable[_Policy],
+        issuers: Mapping[str, Sequence[tuple[str, tuple[str, ...]]]] | None = None,
     ) -> None:
         """Index parsed objects; use :meth:`from_objects` instead."""
         self.root_namespace = root_namespace
+        # RequestAuthentications by namespace: (name, the issuers of its jwtRules)
+        self._issuers = issuers or {}
         self.trust_domain = trust_domain
         self._namespaces = namespaces
         self._services = services
@@ -1009,6 +1270,9 @@ class Policies:
     ) -> Policies:
         """Read AuthorizationPolicies, Namespaces, Services, Gateways and GatewayClasses.
 
+        RequestAuthentications are read for their issuers only, to say whether one
+        accepts a caller's JWT.
+
         Other kinds are ignored.
 
         Args:
@@ -1024,6 +1288,7 @@ class Policies:
         gateways: dict[tuple[str, str], _Gateway] = {}
         class_labels: dict[str, dict[str, str]] = {}
         policies: list[_Policy] = []
+        issuers: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         for i, value in enumerate(objects):
             obj = _mapping(value, f"object {i}")
             kind, group = obj.get("kind"), str(obj.get("apiVersion", "")).rpartition("/")[0]
@@ -1041,11 +1306,15 @@ class Policies:
                 ("Service", ""),
                 ("Gateway", GATEWAY_GROUP),
                 ("AuthorizationPolicy", "security.istio.io"),
+                ("RequestAuthentication", "security.istio.io"),
             ):
                 continue
             namespace = _string(meta.get("namespace"), f"{where}: metadata.namespace")
             where = f"{kind} {namespace}/{name}"
-            if kind == "Service":
+            if kind == "RequestAuthentication":
+                found = _issuers(obj.get("spec"), where)
+                issuers.setdefault(namespace, []).append((name, found))
+            elif kind == "Service":
                 services[namespace, name] = _service(meta, obj.get("spec"), where)
             elif kind == "Gateway":
                 gateways[namespace, name] = _gateway(namespace, name, meta, obj.get("spec"), where)
@@ -1059,6 +1328,7 @@ class Policies:
             gateways=gateways,
             class_labels=class_labels,
             policies=policies,
+            issuers=issuers,
         )
 
     # -- checking ----------------------------------------------------------------------
@@ -1201,6 +1471,33 @@ class Policies:
             path=path,
             host=host,
             headers={k.lower(): v for k, v in call.headers.items()},
+            # The caller's address at both points: a waypoint sees it on the connection
+            # its ztunnel tunnels, and ztunnel behind its own waypoint trusts the
+            # waypoint's Forwarded header for it. No trusted proxies are configured
+            # (numTrustedProxies 0), so the remote IP is that same address.
+            source_ip=call.source_ip,
+            remote_ip=call.source_ip,
+            jwt=call.jwt,
+        )
+
+    def _jwt_note(self, jwt: Jwt, namespace: str) -> str:
+        """Which RequestAuthentications among the objects accept the token's issuer."""
+        spaces = dict.fromkeys((namespace, self.root_namespace))
+        accepting = [
+            f"{ns}/{name}"
+            for ns in spaces
+            for name, issuers in self._issuers.get(ns, ())
+            if jwt.issuer in issuers
+        ]
+        if accepting:
+            return (
+                f"the JWT of issuer {jwt.issuer!r} is taken as valid:"
+                f" RequestAuthentication {', '.join(accepting)} accepts that issuer"
+            )
+        return (
+            f"the JWT of issuer {jwt.issuer!r} is taken as valid, but no RequestAuthentication"
+            f" among the objects (in {' or '.join(spaces)}) accepts that issuer:"
+            " without one Istio reads no request.auth.* from it"
         )
 
     def _at_waypoint(self, call: Call, gateway: _Gateway) -> tuple[Hop, list[str]]:
@@ -1214,7 +1511,8 @@ class Policies:
             )
         }
         seen = self._seen(call.source, call, call.port)
-        return _enforce(f"waypoint {gateway.key}", list(attached.values()), seen, False, [])
+        notes = [] if call.jwt is None else [self._jwt_note(call.jwt, namespace)]
+        return _enforce(f"waypoint {gateway.key}", list(attached.values()), seen, False, notes)
 
     def _pod_port(self, call: Call, notes: list[str]) -> int:
         if call.service is None:
