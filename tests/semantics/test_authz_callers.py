@@ -281,7 +281,7 @@ def test_deny_requests_without_a_token() -> None:
 
 
 def test_request_principals_at_ztunnel_are_left_out() -> None:
-    """requestPrincipals is not an L4 attribute: ztunnel leaves the ALLOW rule out."""
+    """At ztunnel requestPrincipals is not an L4 attribute: the ALLOW rule is left out."""
     policy = ap("db", pods("db", [source(requestPrincipals=["*"])]))
     decision = Policies.from_objects([ambient(), policy]).check(
         Call(CART, DB, None, 5432, jwt=ALICE)
@@ -355,7 +355,11 @@ DENY_ADMIN = ap("no", svc("cart", [{"to": [{"operation": {"paths": ["/admin/*"]}
 ALLOW_WEB = ap("web", svc("cart", [source(principals=["cluster.local/ns/shop/sa/web"])]))
 CUSTOM_CASES = [
     pytest.param(
-        [], "/admin/x", True, "DENY then ALLOW policies decide: allowed (no ALLOW policy", id="alone"
+        [],
+        "/admin/x",
+        True,
+        "DENY then ALLOW policies decide: allowed (no ALLOW policy",
+        id="alone",
     ),
     pytest.param(
         [DENY_ADMIN],
@@ -404,7 +408,7 @@ def test_custom_delegations(more: list[Obj], path: str, allowed: bool, then: str
 
 
 def test_ztunnel_ignores_custom() -> None:
-    """ztunnel enforces no CUSTOM policy (Use Layer 4 security policy): no delegation."""
+    """No CUSTOM policy is enforced by ztunnel (Use Layer 4 security policy)."""
     custom = ap("ext", {**pods("db", [{}]), "action": "CUSTOM", "provider": {"name": "opa"}})
     decision = Policies.from_objects([ambient(), custom]).check(Call(CART, DB, "db", 5432))
     assert decision.allowed and decision.delegations == ()

@@ -241,7 +241,7 @@ class Jwt:
         for name in path:
             if not isinstance(value, Mapping):
                 return ()
-            value = cast("Mapping[str, object]", value).get(name)
+            value = value.get(name)
         if isinstance(value, str):
             return (value,)
         if isinstance(value, list):
