@@ -239,9 +239,7 @@ class Jwt:
         """
         value: object = self.claims
         for name in path:
-            if not isinstance(value, Mapping):
-                return ()
-            value = value.get(name)
+            value = _member(value, name)
         if isinstance(value, str):
             return (value,)
         if isinstance(value, list):
@@ -251,6 +249,13 @@ class Jwt:
     def to_dict(self) -> dict[str, Any]:
         """The token's principal and claims as JSON-ready values."""
         return {"principal": self.principal, "claims": dict(self.claims)}
+
+
+def _member(value: object, name: str) -> object:
+    """``value[name]`` when ``value`` is a mapping (a JSON object), else None."""
+    if not isinstance(value, Mapping):
+        return None
+    return cast("Mapping[str, object]", value).get(name)
 
 
 def _checked_ip(value: str | None) -> None:
