@@ -229,6 +229,7 @@ def test_json_is_the_outcome(capsys: pytest.CaptureFixture[str]) -> None:
     assert list(data) == [
         "status",
         "http_status",
+        "grpc_status",
         "summary",
         "request",
         "gateway",
@@ -237,9 +238,14 @@ def test_json_is_the_outcome(capsys: pytest.CaptureFixture[str]) -> None:
         "rule",
         "backends",
         "error_share",
+        "error_status",
         "redirect",
         "forwarded",
         "header_changes",
+        "mirrors",
+        "timeouts",
+        "retry",
+        "cors",
         "reasons",
     ]
     assert data["status"] == "routed"

@@ -84,12 +84,17 @@ from meshops.model.regex import Regex, check_regex
 
 __all__ = [
     "Backend",
+    "Cors",
     "HeaderChange",
+    "Mirror",
     "Outcome",
     "Redirect",
     "Request",
+    "Retry",
     "Routes",
     "Status",
+    "Timeouts",
+    "grpc_status_for_http",
     "hostname_matches",
     "path_prefix_matches",
     "replace_prefix_match",
@@ -153,6 +158,39 @@ _TIE_CRITERIA = (
 
 _Obj = Mapping[str, object]
 _Rank = tuple[int | float | str, ...]
+
+# gRPC's own table for a reply that carries an HTTP status and no grpc-status ("HTTP to
+# gRPC Status Code Mapping", grpc/grpc doc/http-grpc-status-mapping.md); Envoy answers a
+# gRPC call it replies to itself the same way (a 404 for no route is UNIMPLEMENTED).
+_GRPC_FOR_HTTP = {
+    400: "INTERNAL",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "UNIMPLEMENTED",
+    429: "UNAVAILABLE",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+    504: "UNAVAILABLE",
+}
+_GRPC_CODES = {
+    "OK": 0,
+    "UNKNOWN": 2,
+    "INTERNAL": 13,
+    "UNAUTHENTICATED": 16,
+    "PERMISSION_DENIED": 7,
+    "UNIMPLEMENTED": 12,
+    "UNAVAILABLE": 14,
+}
+
+
+def grpc_status_for_http(status: int) -> str:
+    """The gRPC status a client reads from a reply with HTTP ``status`` and no grpc-status.
+
+    Example:
+        >>> grpc_status_for_http(404), grpc_status_for_http(500)
+        ('UNIMPLEMENTED', 'UNKNOWN')
+    """
+    return _GRPC_FOR_HTTP.get(status, "UNKNOWN")
 
 
 # --- public value types ---------------------------------------------------------------------
@@ -284,6 +322,14 @@ class Backend:
         group: the referent's API group (``""``, the core group, by default).
         problem: why the ref is invalid, or None. Requests that would go to an invalid
             backend get a 500.
+        header_changes: the header changes of the ref's own filters
+            (``backendRefs[].filters``), made only when this backend is chosen.
+        request_headers: the request headers this backend receives: the request's, after
+            the rule's RequestHeaderModifiers, then the ref's own (names as written,
+            repeated values joined with ``,``; the Host is :attr:`Outcome.host`).
+        response_changes: the changes made to this backend's response before the client
+            gets it: the rule's ResponseHeaderModifiers, then the ref's own.
+        notes: what of the ref's own filters is not evaluated, one line each.
     """
 
     kind: str
@@ -294,6 +340,10 @@ class Backend:
     share: float
     group: str = ""
     problem: str | None = None
+    header_changes: tuple[HeaderChange, ...] = ()
+    request_headers: tuple[tuple[str, str], ...] = ()
+    response_changes: tuple[HeaderChange, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         port = "" if self.port is None else f":{self.port}"
@@ -331,6 +381,96 @@ class HeaderChange:
 
 
 @dataclass(frozen=True)
+class Mirror:
+    """A copy of the request that a RequestMirror filter sends; its response is ignored.
+
+    Attributes:
+        kind: the referent's kind (``Service`` by default).
+        namespace: the referent's namespace (the route's by default).
+        name: the referent's name.
+        port: the port, or None when the ref gives none.
+        percent: the percentage of requests mirrored (``percent``, or ``fraction`` as a
+            percentage; 100 when neither is set), rounded to 2 places.
+        backend: the backendRef whose own filter mirrors (only when that backend is
+            chosen, as :class:`Backend` ``str``), or None for the rule's filter.
+        group: the referent's API group.
+        problem: why no copy is sent (the ref is invalid), or None.
+    """
+
+    kind: str
+    namespace: str
+    name: str
+    port: int | None
+    percent: float
+    backend: str | None = None
+    group: str = ""
+    problem: str | None = None
+
+    def __str__(self) -> str:
+        port = "" if self.port is None else f":{self.port}"
+        return f"{self.kind} {self.namespace}/{self.name}{port}"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """The rule's ``timeouts`` (Gateway API Duration strings; ``0s`` disables one).
+
+    Attributes:
+        request: the most the gateway takes to answer the whole request, retries
+            included; None when unset (implementation-specific: Istio sets none).
+        backend_request: the most one try towards a backend takes; None when unset.
+    """
+
+    request: str | None
+    backend_request: str | None
+
+
+@dataclass(frozen=True)
+class Retry:
+    """The rule's ``retry`` (experimental channel).
+
+    Attributes:
+        attempts: the most retries of one request, or None (implementation-specific).
+        backoff: the least wait between tries (a Duration), or None.
+        codes: the HTTP statuses of a backend's answer that are retried.
+    """
+
+    attempts: int | None
+    backoff: str | None
+    codes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Cors:
+    """A CORS filter of the rule, and what it does to this request.
+
+    Attributes:
+        allow_origins: the origins allowed (``*`` in a host matches any labels to its left).
+        allow_methods: ``allowMethods``.
+        allow_headers: ``allowHeaders``.
+        expose_headers: ``exposeHeaders``.
+        allow_credentials: ``allowCredentials``.
+        max_age: ``maxAge`` in seconds (5 when unset).
+        origin: the request's ``Origin`` header, or None (not a cross-origin request).
+        origin_allowed: whether that origin is allowed; None without an Origin.
+        preflight: the request is a preflight (OPTIONS with
+            ``Access-Control-Request-Method``), which the gateway answers itself.
+        response_headers: the CORS headers the client gets.
+    """
+
+    allow_origins: tuple[str, ...]
+    allow_methods: tuple[str, ...]
+    allow_headers: tuple[str, ...]
+    expose_headers: tuple[str, ...]
+    allow_credentials: bool
+    max_age: int
+    origin: str | None = None
+    origin_allowed: bool | None = None
+    preflight: bool = False
+    response_headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What the gateway does with a request, and why.
 
@@ -352,9 +492,15 @@ class Outcome:
         redirect: the redirect, for status ``"redirect"``.
         host: the Host forwarded to the backend, after any URLRewrite.
         path: the path forwarded to the backend, after any URLRewrite.
-        header_changes: the header changes the rule's filters make.
+        header_changes: the header changes the rule's filters make (each backend's own
+            are in :attr:`Backend.header_changes`).
         reasons: the explanation, one line each: gateway, listener, route, rule, the matches
             that lost and why, filters, backends.
+        mirrors: the copies RequestMirror filters send: the rule's, then those of the
+            backends' own filters.
+        timeouts: the rule's timeouts (HTTPRoute only), None when it sets none.
+        retry: the rule's retry policy, None when it sets none.
+        cors: the rule's CORS filter applied to this request, or None.
     """
 
     status: Status
@@ -372,13 +518,49 @@ class Outcome:
     path: str | None = None
     header_changes: tuple[HeaderChange, ...] = ()
     reasons: tuple[str, ...] = ()
+    mirrors: tuple[Mirror, ...] = ()
+    timeouts: Timeouts | None = None
+    retry: Retry | None = None
+    cors: Cors | None = None
 
     @property
     def http_status(self) -> int | None:
-        """The status the gateway itself answers: 404, 500, the redirect's; else None."""
+        """The status the gateway itself answers: 404, 500, the redirect's; else None.
+
+        A gRPC call gets its error as a gRPC status instead (see :attr:`grpc_status`),
+        in an HTTP 200 answer.
+        """
         if self.redirect is not None:
             return self.redirect.status_code
+        if self.request.grpc is not None and self.grpc_status is not None:
+            return 200
+        return self._gateway_status()
+
+    def _gateway_status(self) -> int | None:
         return {"not-found": 404, "no-backend": 500}.get(self.status)
+
+    @property
+    def grpc_status(self) -> str | None:
+        """The gRPC status a gRPC call gets from the gateway itself, else None.
+
+        ``UNIMPLEMENTED`` when no route serves it (Envoy's answer to a gRPC call with no
+        route); ``UNAVAILABLE`` when the GRPCRoute rule has no valid backend (the
+        GRPCRoute ``backendRefs`` description); a 500 of an HTTPRoute rule reads as
+        ``UNKNOWN``. None when the request is not gRPC or reaches a backend.
+        """
+        if self.request.grpc is None:
+            return None
+        if self.status == "no-backend" and self.route_kind == "GRPCRoute":
+            return "UNAVAILABLE"
+        status = self._gateway_status()
+        return None if status is None else grpc_status_for_http(status)
+
+    @property
+    def error_status(self) -> str:
+        """What the share of :attr:`error_share` gets: ``500``, or a gRPC status."""
+        if self.request.grpc is None:
+            return "500"
+        return "UNAVAILABLE" if self.route_kind == "GRPCRoute" else "UNKNOWN"
 
     @property
     def error_share(self) -> float:
@@ -389,10 +571,11 @@ class Outcome:
 
     def summary(self) -> str:
         """One line: ``404: no route``, ``500: no valid backend``, the redirect or backends."""
+        grpc = self.grpc_status
         if self.status == "not-found":
-            return "404: no route"
+            return "404: no route" if grpc is None else f"{grpc}: no route"
         if self.status == "no-backend":
-            return "500: no valid backend"
+            return "500: no valid backend" if grpc is None else f"{grpc}: no valid backend"
         if self.status == "l4":
             return "layer 4: not evaluated"
         if self.redirect is not None:
@@ -402,9 +585,11 @@ class Outcome:
 
     def to_json(self) -> dict[str, object]:
         """The outcome as plain JSON-ready data (for ``--output json``)."""
+        grpc = self.grpc_status
         return {
             "status": self.status,
             "http_status": self.http_status,
+            "grpc_status": None if grpc is None else {"name": grpc, "code": _GRPC_CODES[grpc]},
             "summary": self.summary(),
             "request": {
                 "url": self.request.url,
@@ -420,6 +605,7 @@ class Outcome:
             else {"index": self.rule_index, "name": self.rule_name, "match": self.match_index},
             "backends": [_backend_json(b) for b in self.backends],
             "error_share": self.error_share,
+            "error_status": self.error_status,
             "redirect": None
             if self.redirect is None
             else {"status_code": self.redirect.status_code, "location": self.redirect.location},
@@ -428,6 +614,21 @@ class Outcome:
                 {"phase": c.phase, "action": c.action, "name": c.name, "value": c.value}
                 for c in self.header_changes
             ],
+            "mirrors": [_mirror_json(m) for m in self.mirrors],
+            "timeouts": None
+            if self.timeouts is None
+            else {
+                "request": self.timeouts.request,
+                "backend_request": self.timeouts.backend_request,
+            },
+            "retry": None
+            if self.retry is None
+            else {
+                "attempts": self.retry.attempts,
+                "backoff": self.retry.backoff,
+                "codes": list(self.retry.codes),
+            },
+            "cors": None if self.cors is None else _cors_json(self.cors),
             "reasons": list(self.reasons),
         }
 
@@ -603,6 +804,38 @@ class _RewriteSpec:
 
 
 @dataclass(frozen=True)
+class _MirrorSpec:
+    group: str
+    kind: str
+    namespace: str
+    name: str
+    port: int | None
+    percent: float
+
+
+@dataclass(frozen=True)
+class _CorsSpec:
+    allow_origins: tuple[str, ...]
+    allow_methods: tuple[str, ...]
+    allow_headers: tuple[str, ...]
+    expose_headers: tuple[str, ...]
+    allow_credentials: bool
+    max_age: int
+
+
+@dataclass(frozen=True)
+class _Filters:
+    """What a list of filters (a rule's, or a backendRef's) does."""
+
+    redirect: _RedirectSpec | None = None
+    rewrite: _RewriteSpec | None = None
+    header_changes: tuple[HeaderChange, ...] = ()
+    mirrors: tuple[_MirrorSpec, ...] = ()
+    cors: _CorsSpec | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class _BackendRef:
     group: str
     kind: str
@@ -610,7 +843,7 @@ class _BackendRef:
     name: str
     port: int | None
     weight: int
-    has_filters: bool
+    filters: _Filters = _Filters()
 
 
 @dataclass(frozen=True)
@@ -623,6 +856,10 @@ class _Rule:
     header_changes: tuple[HeaderChange, ...]
     notes: tuple[str, ...]
     backend_refs: tuple[_BackendRef, ...]
+    mirrors: tuple[_MirrorSpec, ...] = ()
+    cors: _CorsSpec | None = None
+    timeouts: Timeouts | None = None
+    retry: Retry | None = None
 
 
 @dataclass(frozen=True)
@@ -858,6 +1095,7 @@ class Routes:
         if len(candidates) > 6:
             reasons.append(f"... and {len(candidates) - 6} more matches lose")
         reasons += rule.notes
+        cors = None if rule.cors is None else _cors(rule.cors, base.request, reasons)
         outcome = replace(
             base,
             route_kind=route.kind,
@@ -866,6 +1104,7 @@ class Routes:
             rule_name=rule.name,
             match_index=match.index,
             header_changes=rule.header_changes,
+            cors=cors,
         )
         if rule.redirect is not None:
             return self._redirected(outcome, win, rule.redirect, reasons)
@@ -892,9 +1131,12 @@ class Routes:
             host = rule.rewrite.hostname or host
             path = _modified_path(rule.rewrite.path, path, win.match, reasons)
             reasons.append(f"URLRewrite: forwards host {host!r}, path {path!r}")
-        backends = self._backends(win.attachment.route, rule)
+        backends = self._backends(win.attachment.route, rule, request)
         status, lines = _backend_status(rule, backends)
         reasons += lines
+        mirrors = self._mirrors(win.attachment.route, rule, backends)
+        reasons += [_mirror_reason(m) for m in mirrors]
+        reasons += _policy_reasons(rule)
         return replace(
             outcome,
             status=status,
@@ -902,12 +1144,17 @@ class Routes:
             host=host,
             path=path,
             reasons=tuple(reasons),
+            mirrors=mirrors,
+            timeouts=rule.timeouts,
+            retry=rule.retry,
         )
 
     # -- backends
 
-    def _backends(self, route: _Route, rule: _Rule) -> tuple[Backend, ...]:
+    def _backends(self, route: _Route, rule: _Rule, request: Request) -> tuple[Backend, ...]:
         total = sum(ref.weight for ref in rule.backend_refs)
+        rule_request = [c for c in rule.header_changes if c.phase == "request"]
+        rule_response = tuple(c for c in rule.header_changes if c.phase == "response")
         return tuple(
             Backend(
                 kind=ref.kind,
@@ -918,8 +1165,40 @@ class Routes:
                 share=round(100 * ref.weight / total, 2) if total else 0.0,
                 group=ref.group,
                 problem=self._backend_problem(route, ref),
+                header_changes=ref.filters.header_changes,
+                request_headers=_modified_headers(
+                    request.headers,
+                    rule_request,
+                    [c for c in ref.filters.header_changes if c.phase == "request"],
+                ),
+                response_changes=rule_response
+                + tuple(c for c in ref.filters.header_changes if c.phase == "response"),
+                notes=ref.filters.notes,
             )
             for ref in rule.backend_refs
+        )
+
+    def _mirrors(
+        self, route: _Route, rule: _Rule, backends: tuple[Backend, ...]
+    ) -> tuple[Mirror, ...]:
+        """The rule's mirrors, then each backend's own (sent only when it is chosen)."""
+        found = [self._mirror(route, spec, None) for spec in rule.mirrors]
+        for ref, backend in zip(rule.backend_refs, backends, strict=True):
+            if backend.problem is None and backend.weight:
+                found += [self._mirror(route, spec, str(backend)) for spec in ref.filters.mirrors]
+        return tuple(found)
+
+    def _mirror(self, route: _Route, spec: _MirrorSpec, backend: str | None) -> Mirror:
+        ref = _BackendRef(spec.group, spec.kind, spec.namespace, spec.name, spec.port, 1)
+        return Mirror(
+            kind=spec.kind,
+            namespace=spec.namespace,
+            name=spec.name,
+            port=spec.port,
+            percent=spec.percent,
+            backend=backend,
+            group=spec.group,
+            problem=self._backend_problem(route, ref),
         )
 
     def _backend_problem(self, route: _Route, ref: _BackendRef) -> str | None:
@@ -1219,16 +1498,24 @@ def _parse_rule(
     except ValueError as e:  # only check_regex raises here
         problems.append(f"{where}: {e}; rule ignored")
         return None
-    redirect, rewrite, changes, notes = _parse_filters(_maps(raw.get("filters")), where)
+    filters = _parse_filters(_maps(raw.get("filters")), where, namespace)
+    refs = tuple(
+        _parse_backend(namespace, b, f"{where} backendRefs[{i}]")
+        for i, b in enumerate(_maps(raw.get("backendRefs")))
+    )
     return _Rule(
         index=index,
         name=_optional_text(raw.get("name")),
         matches=matches,
-        redirect=redirect,
-        rewrite=rewrite,
-        header_changes=changes,
-        notes=notes,
-        backend_refs=tuple(_parse_backend(namespace, b) for b in _maps(raw.get("backendRefs"))),
+        redirect=filters.redirect,
+        rewrite=filters.rewrite,
+        header_changes=filters.header_changes,
+        notes=filters.notes,
+        backend_refs=refs,
+        mirrors=filters.mirrors,
+        cors=filters.cors,
+        timeouts=_parse_timeouts(_map(raw.get("timeouts"))) if kind == "HTTPRoute" else None,
+        retry=_parse_retry(raw.get("retry")) if kind == "HTTPRoute" else None,
     )
 
 
@@ -1283,16 +1570,25 @@ def _string_matches(raws: tuple[_Obj, ...], *, fold: bool) -> tuple[_StringMatch
     return tuple(found)
 
 
+# The filters of a backendRef that are evaluated ("Support: Implementation-specific" at
+# that level): Istio applies header modifiers and mirrors per backend.
+_BACKEND_FILTERS = frozenset({"RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror"})
+
+
 def _parse_filters(
-    raws: tuple[_Obj, ...], where: str
-) -> tuple[_RedirectSpec | None, _RewriteSpec | None, tuple[HeaderChange, ...], tuple[str, ...]]:
+    raws: tuple[_Obj, ...], where: str, namespace: str, *, backend: bool = False
+) -> _Filters:
     redirect: _RedirectSpec | None = None
     rewrite: _RewriteSpec | None = None
+    cors: _CorsSpec | None = None
     changes: list[HeaderChange] = []
+    mirrors: list[_MirrorSpec] = []
     notes: list[str] = []
     for raw in raws:
         kind = _text(raw.get("type"))
-        if kind == "RequestRedirect":
+        if backend and kind not in _BACKEND_FILTERS:
+            notes.append(f"{where}: filter {kind!r} on a backendRef not evaluated")
+        elif kind == "RequestRedirect":
             redirect = _parse_redirect(_map(raw.get("requestRedirect")))
         elif kind == "URLRewrite":
             rewrite = _parse_rewrite(_map(raw.get("urlRewrite")))
@@ -1301,11 +1597,63 @@ def _parse_filters(
         elif kind == "ResponseHeaderModifier":
             changes += _header_changes("response", _map(raw.get("responseHeaderModifier")))
         elif kind == "RequestMirror":
-            ref = _map(_map(raw.get("requestMirror")).get("backendRef"))
-            notes.append(f"RequestMirror: a copy goes to {_text(ref.get('name'))!r} (not shown)")
+            mirrors.append(_parse_mirror(namespace, _map(raw.get("requestMirror"))))
+        elif kind == "CORS":
+            cors = _parse_cors(_map(raw.get("cors")))
         else:
             notes.append(f"{where}: filter {kind!r} not evaluated")
-    return redirect, rewrite, tuple(changes), tuple(notes)
+    return _Filters(redirect, rewrite, tuple(changes), tuple(mirrors), cors, tuple(notes))
+
+
+def _parse_mirror(namespace: str, raw: _Obj) -> _MirrorSpec:
+    ref = _map(raw.get("backendRef"))
+    percent = 100.0
+    if _int(raw.get("percent")) is not None:
+        percent = float(_int(raw.get("percent")) or 0)
+    elif raw.get("fraction") is not None:
+        fraction = _map(raw.get("fraction"))
+        numerator = _int(fraction.get("numerator")) or 0
+        denominator = _int(fraction.get("denominator")) or 100
+        percent = 100 * numerator / denominator
+    return _MirrorSpec(
+        group=_text(ref.get("group")),
+        kind=_text(ref.get("kind"), "Service"),
+        namespace=_text(ref.get("namespace"), namespace),
+        name=_text(ref.get("name")),
+        port=_int(ref.get("port")),
+        percent=round(percent, 2),
+    )
+
+
+def _parse_cors(raw: _Obj) -> _CorsSpec:
+    max_age = _int(raw.get("maxAge"))
+    return _CorsSpec(
+        allow_origins=_strings(raw.get("allowOrigins")),
+        allow_methods=_strings(raw.get("allowMethods")),
+        allow_headers=_strings(raw.get("allowHeaders")),
+        expose_headers=_strings(raw.get("exposeHeaders")),
+        allow_credentials=raw.get("allowCredentials") is True,
+        max_age=5 if max_age is None else max_age,
+    )
+
+
+def _parse_timeouts(raw: _Obj) -> Timeouts | None:
+    request = _optional_text(raw.get("request"))
+    backend = _optional_text(raw.get("backendRequest"))
+    return None if request is None and backend is None else Timeouts(request, backend)
+
+
+def _parse_retry(value: object) -> Retry | None:
+    if not isinstance(value, Mapping):
+        return None
+    raw = cast("_Obj", value)
+    codes = raw.get("codes")
+    listed = cast("list[object]", codes) if isinstance(codes, list) else []
+    return Retry(
+        attempts=_int(raw.get("attempts")),
+        backoff=_optional_text(raw.get("backoff")),
+        codes=tuple(c for c in listed if isinstance(c, int) and not isinstance(c, bool)),
+    )
 
 
 def _parse_path_modifier(raw: _Obj) -> _PathModifier | None:
@@ -1344,7 +1692,7 @@ def _header_changes(phase: Literal["request", "response"], raw: _Obj) -> list[He
     return changes
 
 
-def _parse_backend(namespace: str, raw: _Obj) -> _BackendRef:
+def _parse_backend(namespace: str, raw: _Obj, where: str) -> _BackendRef:
     weight = _int(raw.get("weight"))
     return _BackendRef(
         group=_text(raw.get("group")),
@@ -1353,7 +1701,7 @@ def _parse_backend(namespace: str, raw: _Obj) -> _BackendRef:
         name=_text(raw.get("name")),
         port=_int(raw.get("port")),
         weight=1 if weight is None else weight,
-        has_filters=bool(_maps(raw.get("filters"))),
+        filters=_parse_filters(_maps(raw.get("filters")), where, namespace, backend=True),
     )
 
 
@@ -1751,11 +2099,13 @@ def _backend_status(rule: _Rule, backends: tuple[Backend, ...]) -> tuple[Status,
     lines += [
         f"backend {b} is invalid ({b.problem}): its share gets 500" for b in backends if b.problem
     ]
-    lines += [
-        f"backend {_backend_name(r)} has its own filters (not shown)"
-        for r in rule.backend_refs
-        if r.has_filters
-    ]
+    for backend in backends:
+        own = [_header_change_text(c) for c in backend.header_changes]
+        if own:
+            lines.append(
+                f"backend {backend}: its own filters, when it is chosen: {'; '.join(own)}"
+            )
+        lines += backend.notes
     if not backends:
         return "no-backend", [*lines, "the rule has no backendRefs: requests get 500"]
     if all(b.weight == 0 for b in backends):
@@ -1765,8 +2115,180 @@ def _backend_status(rule: _Rule, backends: tuple[Backend, ...]) -> tuple[Status,
     return "routed", lines
 
 
-def _backend_name(ref: _BackendRef) -> str:
-    return f"{ref.kind} {ref.namespace}/{ref.name}"
+def _header_change_text(change: HeaderChange) -> str:
+    if change.action == "remove":
+        return f"{change.phase} remove {change.name}"
+    return f"{change.phase} {change.action} {change.name}: {change.value}"
+
+
+def _modified_headers(
+    headers: tuple[tuple[str, str], ...], *levels: list[HeaderChange]
+) -> tuple[tuple[str, str], ...]:
+    """``headers`` after each level of RequestHeaderModifier changes, in order.
+
+    Within one level removals come first, then sets, then adds, as Envoy applies a
+    route's header lists (remove before add); a set replaces every value of the name,
+    an add appends one ("It appends to any existing values associated with the header
+    name", HTTPHeaderFilter ``add``). Repeated names come out joined with ``,``.
+    """
+    current = [(n, v) for n, v in headers]
+    for changes in levels:
+        removed = {c.name.lower() for c in changes if c.action == "remove"}
+        current = [(n, v) for n, v in current if n.lower() not in removed]
+        for change in (c for c in changes if c.action == "set"):
+            current = [(n, v) for n, v in current if n.lower() != change.name.lower()]
+            current.append((change.name, change.value or ""))
+        current += [(c.name, c.value or "") for c in changes if c.action == "add"]
+    joined: dict[str, tuple[str, list[str]]] = {}
+    for name, value in current:
+        joined.setdefault(name.lower(), (name, []))[1].append(value)
+    return tuple((name, ",".join(values)) for name, values in joined.values())
+
+
+def _mirror_reason(mirror: Mirror) -> str:
+    where = "" if mirror.backend is None else f" (a filter of backend {mirror.backend})"
+    if mirror.problem is not None:
+        return f"RequestMirror{where}: no copy goes to {mirror}: {mirror.problem}"
+    return (
+        f"RequestMirror{where}: {mirror.percent:g}% of requests copied to {mirror}"
+        " (its responses are ignored)"
+    )
+
+
+def _duration(value: str) -> str:
+    return f"{value} (disabled)" if value.strip("0hms") == "" else value
+
+
+def _policy_reasons(rule: _Rule) -> list[str]:
+    """The timeouts and retries the rule sets (unset ones are implementation-specific)."""
+    lines: list[str] = []
+    timeouts = rule.timeouts
+    if timeouts is not None:
+        parts: list[str] = []
+        if timeouts.request is not None:
+            parts.append(f"request {_duration(timeouts.request)} for the whole exchange")
+        if timeouts.backend_request is not None:
+            parts.append(f"backendRequest {_duration(timeouts.backend_request)} for each try")
+        lines.append("timeouts: " + ", ".join(parts))
+    retry = rule.retry
+    if retry is not None:
+        attempts = "implementation-specific" if retry.attempts is None else str(retry.attempts)
+        codes = ", ".join(str(c) for c in retry.codes) or "no codes listed"
+        backoff = "" if retry.backoff is None else f", at least {retry.backoff} apart"
+        lines.append(f"retry: up to {attempts} retries on {codes}{backoff}")
+    return lines
+
+
+def _origin_parts(origin: str) -> tuple[str, str, int] | None:
+    """An origin ``scheme://host[:port]`` as (scheme, host, port); None if it is not one."""
+    scheme, sep, rest = origin.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in _DEFAULT_PORTS or not rest or "/" in rest:
+        return None
+    host, colon, port = rest.rpartition(":") if _has_port(rest) else (rest, "", "")
+    number = int(port) if colon else _DEFAULT_PORTS[scheme]
+    return scheme, host.lower(), number
+
+
+def _origin_allowed(pattern: str, origin: str) -> bool:
+    """Whether an ``allowOrigins`` value takes ``origin`` (HTTPCORSFilter ``allowOrigins``).
+
+    ``*`` alone takes every origin; a ``*`` in the host is "a greedy match to the left,
+    including any number of DNS labels"; the ports are the scheme's when left out.
+    """
+    if pattern == "*":
+        return True
+    want, got = _origin_parts(pattern), _origin_parts(origin)
+    if want is None or got is None or want[0] != got[0] or want[2] != got[2]:
+        return False
+    head, star, tail = want[1].partition("*")
+    if not star:
+        return want[1] == got[1]
+    return (
+        len(got[1]) > len(head) + len(tail) and got[1].startswith(head) and got[1].endswith(tail)
+    )
+
+
+def _cors(spec: _CorsSpec, request: Request, reasons: list[str]) -> Cors:
+    """What a CORS filter answers this request with, as HTTPCORSFilter describes."""
+    origin = request.header("origin")
+    base = Cors(
+        spec.allow_origins,
+        spec.allow_methods,
+        spec.allow_headers,
+        spec.expose_headers,
+        spec.allow_credentials,
+        spec.max_age,
+        origin=origin,
+    )
+    if origin is None:
+        reasons.append("CORS: no Origin header, not a cross-origin request: no CORS headers")
+        return base
+    preflight = request.method == "OPTIONS" and request.header("access-control-request-method")
+    allowed = any(_origin_allowed(p, origin) for p in spec.allow_origins)
+    if not allowed:
+        reasons.append(
+            f"CORS: origin {origin!r} is not among {list(spec.allow_origins)}: no CORS headers,"
+            " so the browser refuses the response"
+        )
+        return replace(base, origin_allowed=False, preflight=bool(preflight))
+    headers = [("Access-Control-Allow-Origin", origin)]
+    if spec.allow_credentials:
+        headers.append(("Access-Control-Allow-Credentials", "true"))
+    if preflight:
+        if spec.allow_methods:
+            headers.append(("Access-Control-Allow-Methods", ", ".join(spec.allow_methods)))
+        if spec.allow_headers:
+            headers.append(("Access-Control-Allow-Headers", ", ".join(spec.allow_headers)))
+        headers.append(("Access-Control-Max-Age", str(spec.max_age)))
+        reasons.append(
+            f"CORS: a preflight from allowed origin {origin!r}: the gateway answers it itself"
+            " (200); no backend sees it"
+        )
+    else:
+        if spec.expose_headers:
+            headers.append(("Access-Control-Expose-Headers", ", ".join(spec.expose_headers)))
+        reasons.append(f"CORS: origin {origin!r} is allowed: CORS headers added to the response")
+    return replace(
+        base, origin_allowed=True, preflight=bool(preflight), response_headers=tuple(headers)
+    )
+
+
+def _mirror_json(mirror: Mirror) -> dict[str, object]:
+    return {
+        "group": mirror.group,
+        "kind": mirror.kind,
+        "namespace": mirror.namespace,
+        "name": mirror.name,
+        "port": mirror.port,
+        "percent": mirror.percent,
+        "backend": mirror.backend,
+        "problem": mirror.problem,
+    }
+
+
+def _cors_json(cors: Cors) -> dict[str, object]:
+    return {
+        "allow_origins": list(cors.allow_origins),
+        "allow_methods": list(cors.allow_methods),
+        "allow_headers": list(cors.allow_headers),
+        "expose_headers": list(cors.expose_headers),
+        "allow_credentials": cors.allow_credentials,
+        "max_age": cors.max_age,
+        "origin": cors.origin,
+        "origin_allowed": cors.origin_allowed,
+        "preflight": cors.preflight,
+        "response_headers": [list(h) for h in cors.response_headers],
+    }
+
+
+def _change_json(change: HeaderChange) -> dict[str, object]:
+    return {
+        "phase": change.phase,
+        "action": change.action,
+        "name": change.name,
+        "value": change.value,
+    }
 
 
 def _route_json(kind: str | None, key: str) -> dict[str, object]:
@@ -1784,6 +2306,10 @@ def _backend_json(backend: Backend) -> dict[str, object]:
         "weight": backend.weight,
         "share": backend.share,
         "problem": backend.problem,
+        "header_changes": [_change_json(c) for c in backend.header_changes],
+        "request_headers": [list(h) for h in backend.request_headers],
+        "response_changes": [_change_json(c) for c in backend.response_changes],
+        "notes": list(backend.notes),
     }
 
 
