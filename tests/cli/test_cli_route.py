@@ -311,6 +311,8 @@ def test_weighted_backends_and_a_rewrite(
             Service web/api:8081  weight 10  10%
   headers   request   set x-env: prod
             request   remove x-debug
+  received  Service web/api:8080 gets x-env: prod
+            Service web/api:8081 gets x-env: prod
   rewrite   host api.example.org -> api.internal
             path /api/users -> /v2/users
 """
