@@ -15,11 +15,12 @@ on its way, in order:
    enforces L4 only, and after a waypoint it sees the waypoint's identity, never the
    caller's.
 
-At each point: a matching CUSTOM policy hands the call to its external provider (we
-cannot know its answer: the decision records it in :attr:`Decision.conditions` and goes
-on as if the provider allowed); then any matching DENY rule denies; then, if no ALLOW
-policy applies the call is allowed, else it is allowed only if some ALLOW rule matches.
-AUDIT policies never change the decision.
+At each point: a matching CUSTOM policy hands the call to its extension provider first
+(we cannot know its answer: the hop records a :class:`Delegation` saying what follows
+either answer, :attr:`Decision.conditions` lists it, and the evaluation goes on as if
+the provider allowed); then any matching DENY rule denies; then, if no ALLOW policy
+applies the call is allowed, else it is allowed only if some ALLOW rule matches. AUDIT
+policies never change the decision.
 
 Semantics, and where they come from (Istio 1.30):
 
@@ -73,12 +74,23 @@ Choices where the documents are silent (see also :class:`Call`):
 * A caller off the mesh (no identity) never passes a Service's waypoint: only ztunnel
   on the destination side sees it (waypoint redirection happens at the caller's
   ztunnel). Its principal, namespace and service account are absent.
-* The call carries no IP address, JWT or SNI: a positive match on ``ipBlocks``,
-  ``remoteIpBlocks``, ``requestPrincipals`` or a condition on ``source.ip``,
-  ``destination.ip``, ``remote.ip``, ``request.auth.*``, ``connection.sni`` (or an
-  unknown key) fails; the negative forms match. ``request.headers[...]`` reads
-  :attr:`Call.headers`. A condition matches when its value is among ``values`` (if
-  set) and not among ``notValues`` (if set).
+* The caller's IP (:attr:`Call.source_ip`) is what ``ipBlocks`` and ``source.ip`` match,
+  at ztunnel and at the waypoint alike: the waypoint sees it on the connection the
+  caller's ztunnel tunnels, and ztunnel behind its own waypoint trusts the waypoint's
+  ``Forwarded`` header for it (ztunnel's inbound). ``remoteIpBlocks`` and ``remote.ip``
+  read the same address, as no trusted proxy is configured (``numTrustedProxies`` 0);
+  they are L7 attributes, left out at ztunnel. Blocks are matched with :mod:`ipaddress`.
+* The caller's JWT (:attr:`Call.jwt`) is taken as one a RequestAuthentication validated:
+  ``requestPrincipals`` and ``request.auth.principal`` match ``<iss>/<sub>``,
+  ``request.auth.audiences`` the ``aud`` claim, ``request.auth.presenter`` ``azp``,
+  ``request.auth.claims[a][b]`` a (nested) string claim or any string of a list claim.
+  A note says which RequestAuthentications among the objects accept the issuer (their
+  attachment is not evaluated), or that none does. All are L7 attributes.
+* Without an IP or a JWT, and always for ``destination.ip``, ``connection.sni`` and
+  unknown keys, a positive match fails and the negative forms match; a note says so
+  for the IP and the JWT. ``request.headers[...]`` reads :attr:`Call.headers`. A
+  condition matches when its value is among ``values`` (if set) and not among
+  ``notValues`` (if set).
 * ``serviceAccounts`` are ``namespace/name`` (a bare name is in the policy's namespace);
   ``trustDomains`` compare with the trust domain given to :meth:`Policies.from_objects`
   and are taken to be L4 (peer-certificate) attributes at ztunnel.

@@ -48,7 +48,22 @@ implementation, this module does what Istio does, or says what it chose:
   ``Hostname`` (``networking.istio.io``). A Service backend is checked to exist only when
   the objects hold Services at all.
 * A rule whose backends are all invalid, or that has none (and no redirect), answers 500;
-  each invalid backend's share of the traffic answers 500 too.
+  each invalid backend's share of the traffic answers 500 too. A gRPC call gets gRPC
+  statuses in an HTTP 200 answer, as Envoy sends them: ``UNIMPLEMENTED`` when no route
+  serves it, ``UNAVAILABLE`` where a GRPCRoute rule's backends are invalid (the GRPCRoute
+  ``backendRefs`` description), and gRPC's reading of any other status (a 500 of an
+  HTTPRoute rule is ``UNKNOWN``).
+* A backendRef's own filters ("Support: Implementation-specific") are applied when, and
+  only when, that backend is chosen: header modifiers after the rule's, and mirrors;
+  other filter types there are named in :attr:`Backend.notes`, not applied. Within one
+  filter removals come before sets, and sets before adds, as Envoy applies them.
+* Mirrors go to their backendRef (checked like a backend, ReferenceGrants included) for
+  ``percent`` or ``fraction`` of the requests, 100% when neither is set; a redirect
+  mirrors nothing. Timeouts and retries are reported as the rule sets them (unset ones
+  are implementation-specific and not shown). CORS: the ``Origin`` is matched as
+  ``allowOrigins`` describes, and the headers given are those the filter adds
+  (``Access-Control-Allow-Origin`` echoes the origin, never ``*``); a preflight
+  (OPTIONS with ``Access-Control-Request-Method``) is answered by the gateway itself.
 * Redirects keep the query string (as Envoy does); a redirect's missing port is the listener
   port, which this module takes to be the request's port (Istio's Service ports are the
   listener ports).
