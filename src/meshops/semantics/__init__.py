@@ -6,4 +6,5 @@ code explains the objects a charm made.
 
 * :mod:`meshops.semantics.authz`: Istio AuthorizationPolicies in ambient mode.
 * :mod:`meshops.semantics.routing`: Gateway API Gateways, HTTPRoutes and GRPCRoutes.
+  :mod:`meshops.semantics.routing_objects` reads those objects for it.
 """

@@ -6,7 +6,9 @@ Gateways, HTTPRoutes, GRPCRoutes, ReferenceGrants, Namespaces (for ``allowedRout
 selectors) and Services (only to tell a missing backend). TLSRoutes and TCPRoutes are
 reported as layer 4 and not evaluated.
 
-:meth:`Routes.from_objects` parses and indexes the objects once; :meth:`Routes.route`
+:meth:`Routes.from_objects` reads the objects once (with
+:mod:`meshops.semantics.routing_objects`, which holds that reading) and indexes them;
+:meth:`Routes.route`
 answers one :class:`Request` with an :class:`Outcome`: the listener, the route, the rule and
 match, the backends with their shares, the redirect or rewrite, the header changes, and
 the reasons, in words.
@@ -91,11 +93,83 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Literal, cast
+from typing import Literal
 from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit
 
-from meshops.model.regex import Regex, check_regex
+from meshops.semantics.routing_objects import (
+    BackendRef as _BackendRef,
+)
+from meshops.semantics.routing_objects import (
+    CorsSpec as _CorsSpec,
+)
+from meshops.semantics.routing_objects import (
+    Gateway as _Gateway,
+)
+from meshops.semantics.routing_objects import (
+    GRPCMatch as _GRPCMatch,
+)
+from meshops.semantics.routing_objects import (
+    HeaderChange,
+    Retry,
+    Timeouts,
+)
+from meshops.semantics.routing_objects import (
+    HTTPMatch as _HTTPMatch,
+)
+from meshops.semantics.routing_objects import (
+    Listener as _Listener,
+)
+from meshops.semantics.routing_objects import (
+    MirrorSpec as _MirrorSpec,
+)
+from meshops.semantics.routing_objects import (
+    Obj as _Obj,
+)
+from meshops.semantics.routing_objects import (
+    ParentRef as _ParentRef,
+)
+from meshops.semantics.routing_objects import (
+    PathModifier as _PathModifier,
+)
+from meshops.semantics.routing_objects import (
+    RedirectSpec as _RedirectSpec,
+)
+from meshops.semantics.routing_objects import (
+    Route as _Route,
+)
+from meshops.semantics.routing_objects import (
+    Rule as _Rule,
+)
+from meshops.semantics.routing_objects import (
+    StringMatch as _StringMatch,
+)
+from meshops.semantics.routing_objects import (
+    as_map as _map,
+)
+from meshops.semantics.routing_objects import (
+    as_maps as _maps,
+)
+from meshops.semantics.routing_objects import (
+    as_text as _text,
+)
+from meshops.semantics.routing_objects import (
+    flatten as _flatten,
+)
+from meshops.semantics.routing_objects import (
+    namespace_labels as _namespace_labels,
+)
+from meshops.semantics.routing_objects import (
+    object_name as _name,
+)
+from meshops.semantics.routing_objects import (
+    object_namespace as _namespace,
+)
+from meshops.semantics.routing_objects import (
+    parse_gateway as _parse_gateway,
+)
+from meshops.semantics.routing_objects import (
+    parse_route as _parse_route,
+)
 
 __all__ = [
     "Backend",
@@ -127,13 +201,6 @@ _HOST = re.compile(r"[a-z0-9_]([-a-z0-9_.]*[a-z0-9_])?|\[[0-9a-f:.]+\]")
 _NS_NAME_LABEL = "kubernetes.io/metadata.name"
 _L7 = frozenset({"HTTPRoute", "GRPCRoute"})
 _L4 = frozenset({"TLSRoute", "TCPRoute", "UDPRoute"})
-_DEFAULT_KINDS = {
-    "HTTP": frozenset({"HTTPRoute", "GRPCRoute"}),
-    "HTTPS": frozenset({"HTTPRoute", "GRPCRoute"}),
-    "TLS": frozenset({"TLSRoute"}),
-    "TCP": frozenset({"TCPRoute"}),
-    "UDP": frozenset({"UDPRoute"}),
-}
 _SCHEME_PROTOCOLS = {
     "http": frozenset({"HTTP", "TCP"}),
     "https": frozenset({"HTTPS", "TLS", "TCP"}),
@@ -171,7 +238,6 @@ _TIE_CRITERIA = (
     "an earlier match in the same rule",
 )
 
-_Obj = Mapping[str, object]
 _Rank = tuple[int | float | str, ...]
 
 # gRPC's own table for a reply that carries an HTTP status and no grpc-status ("HTTP to
@@ -379,23 +445,6 @@ class Redirect:
 
 
 @dataclass(frozen=True)
-class HeaderChange:
-    """One header change a RequestHeaderModifier or ResponseHeaderModifier filter makes.
-
-    Attributes:
-        phase: ``"request"`` (before forwarding) or ``"response"`` (before answering).
-        action: ``"set"`` (overwrite), ``"add"`` (append) or ``"remove"``.
-        name: the header name.
-        value: the value (None for remove).
-    """
-
-    phase: Literal["request", "response"]
-    action: Literal["set", "add", "remove"]
-    name: str
-    value: str | None = None
-
-
-@dataclass(frozen=True)
 class Mirror:
     """A copy of the request that a RequestMirror filter sends; its response is ignored.
 
@@ -424,35 +473,6 @@ class Mirror:
     def __str__(self) -> str:
         port = "" if self.port is None else f":{self.port}"
         return f"{self.kind} {self.namespace}/{self.name}{port}"
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """The rule's ``timeouts`` (Gateway API Duration strings; ``0s`` disables one).
-
-    Attributes:
-        request: the most the gateway takes to answer the whole request, retries
-            included; None when unset (implementation-specific: Istio sets none).
-        backend_request: the most one try towards a backend takes; None when unset.
-    """
-
-    request: str | None
-    backend_request: str | None
-
-
-@dataclass(frozen=True)
-class Retry:
-    """The rule's ``retry`` (experimental channel).
-
-    Attributes:
-        attempts: the most retries of one request, or None (implementation-specific).
-        backoff: the least wait between tries (a Duration), or None.
-        codes: the HTTP statuses of a backend's answer that are retried.
-    """
-
-    attempts: int | None
-    backoff: str | None
-    codes: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -704,207 +724,6 @@ def replace_prefix_match(path: str, prefix: str, replacement: str) -> str:
         raise ValueError(f"prefix {prefix!r} does not match path {path!r}")
     rest = path[len(prefix.rstrip("/")) :]
     return (replacement.rstrip("/") + rest) or "/"
-
-
-# --- parsed objects (internal) --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Selector:
-    """A label selector: matchLabels and matchExpressions, ANDed."""
-
-    labels: tuple[tuple[str, str], ...]
-    expressions: tuple[tuple[str, str, frozenset[str]], ...]
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        if any(labels.get(k) != v for k, v in self.labels):
-            return False
-        return all(_requirement(labels, *e) for e in self.expressions)
-
-
-@dataclass(frozen=True)
-class _Listener:
-    gateway: str
-    namespace: str
-    name: str
-    port: int
-    protocol: str
-    hostname: str | None
-    namespaces_from: str
-    selector: _Selector | None
-    kinds: frozenset[str]
-
-    def describe(self) -> str:
-        host = f", hostname {self.hostname!r}" if self.hostname else ", any hostname"
-        return f"listener {self.name} ({self.protocol}, port {self.port}{host})"
-
-
-@dataclass(frozen=True)
-class _Gateway:
-    key: str
-    listeners: tuple[_Listener, ...]
-
-
-@dataclass(frozen=True)
-class _StringMatch:
-    """A name/value matcher (header, query param, gRPC service or method)."""
-
-    name: str
-    type: str
-    value: str
-    regex: Regex | None
-
-    def accepts(self, actual: str | None) -> bool:
-        if actual is None:
-            return False
-        if self.regex is not None:
-            return self.regex.fullmatch(actual)
-        return actual == self.value
-
-    def describe(self) -> str:
-        op = "~" if self.regex is not None else "="
-        return f"{self.name}{op}{self.value!r}"
-
-
-@dataclass(frozen=True)
-class _HTTPMatch:
-    index: int | None
-    path_type: str
-    path: str
-    path_regex: Regex | None
-    method: str | None
-    headers: tuple[_StringMatch, ...]
-    query: tuple[_StringMatch, ...]
-
-    def describe(self) -> str:
-        parts = [f"{self.path_type} {self.path!r}"]
-        parts += [f"method {self.method}"] if self.method else []
-        parts += [f"header {h.describe()}" for h in self.headers]
-        parts += [f"query {q.describe()}" for q in self.query]
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class _GRPCMatch:
-    index: int | None
-    service: _StringMatch | None
-    method: _StringMatch | None
-    headers: tuple[_StringMatch, ...]
-
-    def describe(self) -> str:
-        parts = [m.describe() for m in (self.service, self.method) if m is not None]
-        parts += [f"header {h.describe()}" for h in self.headers]
-        return ", ".join(parts) or "any gRPC call"
-
-
-@dataclass(frozen=True)
-class _PathModifier:
-    type: str
-    value: str
-
-
-@dataclass(frozen=True)
-class _RedirectSpec:
-    scheme: str | None
-    hostname: str | None
-    port: int | None
-    path: _PathModifier | None
-    status_code: int
-
-
-@dataclass(frozen=True)
-class _RewriteSpec:
-    hostname: str | None
-    path: _PathModifier | None
-
-
-@dataclass(frozen=True)
-class _MirrorSpec:
-    group: str
-    kind: str
-    namespace: str
-    name: str
-    port: int | None
-    percent: float
-
-
-@dataclass(frozen=True)
-class _CorsSpec:
-    allow_origins: tuple[str, ...]
-    allow_methods: tuple[str, ...]
-    allow_headers: tuple[str, ...]
-    expose_headers: tuple[str, ...]
-    allow_credentials: bool
-    max_age: int
-
-
-@dataclass(frozen=True)
-class _Filters:
-    """What a list of filters (a rule's, or a backendRef's) does."""
-
-    redirect: _RedirectSpec | None = None
-    rewrite: _RewriteSpec | None = None
-    header_changes: tuple[HeaderChange, ...] = ()
-    mirrors: tuple[_MirrorSpec, ...] = ()
-    cors: _CorsSpec | None = None
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class _BackendRef:
-    group: str
-    kind: str
-    namespace: str
-    name: str
-    port: int | None
-    weight: int
-    filters: _Filters = _Filters()
-
-
-@dataclass(frozen=True)
-class _Rule:
-    index: int
-    name: str | None
-    matches: tuple[_HTTPMatch | _GRPCMatch, ...]
-    redirect: _RedirectSpec | None
-    rewrite: _RewriteSpec | None
-    header_changes: tuple[HeaderChange, ...]
-    notes: tuple[str, ...]
-    backend_refs: tuple[_BackendRef, ...]
-    mirrors: tuple[_MirrorSpec, ...] = ()
-    cors: _CorsSpec | None = None
-    timeouts: Timeouts | None = None
-    retry: Retry | None = None
-
-
-@dataclass(frozen=True)
-class _ParentRef:
-    group: str
-    kind: str
-    namespace: str
-    name: str
-    section: str | None
-    port: int | None
-
-
-@dataclass(frozen=True)
-class _Route:
-    kind: str
-    namespace: str
-    name: str
-    created: float | None
-    hostnames: tuple[str, ...]
-    parents: tuple[_ParentRef, ...]
-    rules: tuple[_Rule, ...]
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
-
-    @property
-    def age(self) -> tuple[int, float, str]:
-        """Older first; routes without creationTimestamp last; then by namespace/name."""
-        return (0, self.created, self.key) if self.created is not None else (1, 0.0, self.key)
 
 
 @dataclass(frozen=True)
@@ -1346,386 +1165,6 @@ def _url(scheme: str, host: str, port: int, path: str, query: tuple[tuple[str, s
     netloc = host if _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
     tail = f"?{urlencode(query)}" if query else ""
     return f"{scheme}://{netloc}{path}{tail}"
-
-
-# --- raw object access ----------------------------------------------------------------------
-
-
-def _map(value: object) -> _Obj:
-    return cast("_Obj", value) if isinstance(value, Mapping) else {}
-
-
-def _maps(value: object) -> tuple[_Obj, ...]:
-    if not isinstance(value, list):
-        return ()
-    return tuple(cast("_Obj", v) for v in cast("list[object]", value) if isinstance(v, Mapping))
-
-
-def _text(value: object, default: str = "") -> str:
-    return value if isinstance(value, str) else default
-
-
-def _optional_text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _strings(value: object) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        return ()
-    return tuple(v for v in cast("list[object]", value) if isinstance(v, str))
-
-
-def _namespace(obj: _Obj) -> str:
-    return _text(_map(obj.get("metadata")).get("namespace"), "default")
-
-
-def _name(obj: _Obj) -> str:
-    return _text(_map(obj.get("metadata")).get("name"))
-
-
-def _flatten(objects: Iterable[Mapping[str, object]]) -> Iterable[_Obj]:
-    for obj in objects:
-        if obj.get("kind") == "List" or str(obj.get("kind", "")).endswith("List"):
-            yield from _maps(obj.get("items"))
-        else:
-            yield obj
-
-
-def _created(obj: _Obj, problems: list[str]) -> float | None:
-    stamp = _optional_text(_map(obj.get("metadata")).get("creationTimestamp"))
-    if stamp is None:
-        return None
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        problems.append(f"{_namespace(obj)}/{_name(obj)}: creationTimestamp {stamp!r} ignored")
-        return None
-
-
-# --- parsing --------------------------------------------------------------------------------
-
-
-def _parse_gateway(obj: _Obj) -> _Gateway:
-    namespace, key = _namespace(obj), f"{_namespace(obj)}/{_name(obj)}"
-    listeners = tuple(
-        _parse_listener(key, namespace, raw)
-        for raw in _maps(_map(obj.get("spec")).get("listeners"))
-    )
-    return _Gateway(key, listeners)
-
-
-def _parse_listener(gateway: str, namespace: str, raw: _Obj) -> _Listener:
-    allowed = _map(raw.get("allowedRoutes"))
-    namespaces = _map(allowed.get("namespaces"))
-    selector = namespaces.get("selector")
-    protocol = _text(raw.get("protocol"))
-    kinds = frozenset(
-        _text(k.get("kind"))
-        for k in _maps(allowed.get("kinds"))
-        if _text(k.get("group"), _GROUP) == _GROUP
-    )
-    if not _maps(allowed.get("kinds")):
-        kinds = _DEFAULT_KINDS.get(protocol, frozenset())
-    return _Listener(
-        gateway=gateway,
-        namespace=namespace,
-        name=_text(raw.get("name")),
-        port=_int(raw.get("port")) or 0,
-        protocol=protocol,
-        hostname=_optional_text(raw.get("hostname")),
-        namespaces_from=_text(namespaces.get("from"), "Same"),
-        selector=None if selector is None else _parse_selector(_map(selector)),
-        kinds=kinds,
-    )
-
-
-def _parse_selector(raw: _Obj) -> _Selector:
-    labels = tuple((k, _text(v)) for k, v in _map(raw.get("matchLabels")).items())
-    expressions = tuple(
-        (_text(e.get("key")), _text(e.get("operator")), frozenset(_strings(e.get("values"))))
-        for e in _maps(raw.get("matchExpressions"))
-    )
-    return _Selector(labels, expressions)
-
-
-def _requirement(
-    labels: Mapping[str, str], key: str, operator: str, values: frozenset[str]
-) -> bool:
-    present = key in labels
-    if operator == "In":
-        return present and labels[key] in values
-    if operator == "NotIn":
-        return not present or labels[key] not in values
-    if operator == "Exists":
-        return present
-    return operator == "DoesNotExist" and not present
-
-
-def _parse_route(kind: str, obj: _Obj, problems: list[str]) -> _Route | None:
-    namespace, name = _namespace(obj), _name(obj)
-    spec = _map(obj.get("spec"))
-    label = f"{kind} {namespace}/{name}"
-    raw_rules = _maps(spec.get("rules"))
-    if kind in _L7 and not raw_rules:
-        raw_rules = (_map({}),)
-    rules = tuple(
-        rule
-        for i, raw in enumerate(raw_rules)
-        if kind in _L7 and (rule := _parse_rule(kind, namespace, i, raw, label, problems))
-    )
-    return _Route(
-        kind=kind,
-        namespace=namespace,
-        name=name,
-        created=_created(obj, problems),
-        hostnames=tuple(h.lower() for h in _strings(spec.get("hostnames"))),
-        parents=tuple(_parse_parent(namespace, p) for p in _maps(spec.get("parentRefs"))),
-        rules=rules,
-    )
-
-
-def _parse_parent(namespace: str, raw: _Obj) -> _ParentRef:
-    return _ParentRef(
-        group=_text(raw.get("group"), _GROUP),
-        kind=_text(raw.get("kind"), "Gateway"),
-        namespace=_text(raw.get("namespace"), namespace),
-        name=_text(raw.get("name")),
-        section=_optional_text(raw.get("sectionName")),
-        port=_int(raw.get("port")),
-    )
-
-
-def _parse_rule(
-    kind: str, namespace: str, index: int, raw: _Obj, label: str, problems: list[str]
-) -> _Rule | None:
-    where = f"{label} rule {index}"
-    parse = _parse_http_match if kind == "HTTPRoute" else _parse_grpc_match
-    raw_matches = _maps(raw.get("matches"))
-    try:
-        matches = tuple(parse(i, m) for i, m in enumerate(raw_matches)) or (
-            # The API server defaults an HTTPRoute rule's matches to [PathPrefix "/"].
-            (parse(0, {}),) if kind == "HTTPRoute" else (parse(None, {}),)
-        )
-    except ValueError as e:  # only check_regex raises here
-        problems.append(f"{where}: {e}; rule ignored")
-        return None
-    filters = _parse_filters(_maps(raw.get("filters")), where, namespace)
-    refs = tuple(
-        _parse_backend(namespace, b, f"{where} backendRefs[{i}]")
-        for i, b in enumerate(_maps(raw.get("backendRefs")))
-    )
-    return _Rule(
-        index=index,
-        name=_optional_text(raw.get("name")),
-        matches=matches,
-        redirect=filters.redirect,
-        rewrite=filters.rewrite,
-        header_changes=filters.header_changes,
-        notes=filters.notes,
-        backend_refs=refs,
-        mirrors=filters.mirrors,
-        cors=filters.cors,
-        timeouts=_parse_timeouts(_map(raw.get("timeouts"))) if kind == "HTTPRoute" else None,
-        retry=_parse_retry(raw.get("retry")) if kind == "HTTPRoute" else None,
-    )
-
-
-def _parse_http_match(index: int | None, raw: _Obj) -> _HTTPMatch:
-    path = _map(raw.get("path"))
-    path_type = _text(path.get("type"), "PathPrefix")
-    value = _text(path.get("value"), "/")
-    return _HTTPMatch(
-        index=index,
-        path_type=path_type,
-        path=value,
-        path_regex=check_regex(value, "path") if path_type == "RegularExpression" else None,
-        method=_optional_text(raw.get("method")),
-        headers=_string_matches(_maps(raw.get("headers")), fold=True),
-        query=_string_matches(_maps(raw.get("queryParams")), fold=False),
-    )
-
-
-def _parse_grpc_match(index: int | None, raw: _Obj) -> _GRPCMatch:
-    method = _map(raw.get("method"))
-    kind = _text(method.get("type"), "Exact")
-
-    def one(name: str) -> _StringMatch | None:
-        value = _optional_text(method.get(name))
-        if value is None:
-            return None
-        regex = check_regex(value, f"method.{name}") if kind == "RegularExpression" else None
-        return _StringMatch(name, kind, value, regex)
-
-    return _GRPCMatch(
-        index=index,
-        service=one("service"),
-        method=one("method"),
-        headers=_string_matches(_maps(raw.get("headers")), fold=True),
-    )
-
-
-def _string_matches(raws: tuple[_Obj, ...], *, fold: bool) -> tuple[_StringMatch, ...]:
-    """Header or query matchers; only the first of equivalent names counts."""
-    seen: set[str] = set()
-    found: list[_StringMatch] = []
-    for raw in raws:
-        name = _text(raw.get("name"))
-        key = name.lower() if fold else name
-        if key in seen:
-            continue
-        seen.add(key)
-        kind = _text(raw.get("type"), "Exact")
-        value = _text(raw.get("value"))
-        regex = check_regex(value, name) if kind == "RegularExpression" else None
-        found.append(_StringMatch(name, kind, value, regex))
-    return tuple(found)
-
-
-# The filters of a backendRef that are evaluated ("Support: Implementation-specific" at
-# that level): Istio applies header modifiers and mirrors per backend.
-_BACKEND_FILTERS = frozenset({"RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror"})
-
-
-def _parse_filters(
-    raws: tuple[_Obj, ...], where: str, namespace: str, *, backend: bool = False
-) -> _Filters:
-    redirect: _RedirectSpec | None = None
-    rewrite: _RewriteSpec | None = None
-    cors: _CorsSpec | None = None
-    changes: list[HeaderChange] = []
-    mirrors: list[_MirrorSpec] = []
-    notes: list[str] = []
-    for raw in raws:
-        kind = _text(raw.get("type"))
-        if backend and kind not in _BACKEND_FILTERS:
-            notes.append(f"{where}: filter {kind!r} on a backendRef not evaluated")
-        elif kind == "RequestRedirect":
-            redirect = _parse_redirect(_map(raw.get("requestRedirect")))
-        elif kind == "URLRewrite":
-            rewrite = _parse_rewrite(_map(raw.get("urlRewrite")))
-        elif kind == "RequestHeaderModifier":
-            changes += _header_changes("request", _map(raw.get("requestHeaderModifier")))
-        elif kind == "ResponseHeaderModifier":
-            changes += _header_changes("response", _map(raw.get("responseHeaderModifier")))
-        elif kind == "RequestMirror":
-            mirrors.append(_parse_mirror(namespace, _map(raw.get("requestMirror"))))
-        elif kind == "CORS":
-            cors = _parse_cors(_map(raw.get("cors")))
-        else:
-            notes.append(f"{where}: filter {kind!r} not evaluated")
-    return _Filters(redirect, rewrite, tuple(changes), tuple(mirrors), cors, tuple(notes))
-
-
-def _parse_mirror(namespace: str, raw: _Obj) -> _MirrorSpec:
-    ref = _map(raw.get("backendRef"))
-    percent = 100.0
-    if _int(raw.get("percent")) is not None:
-        percent = float(_int(raw.get("percent")) or 0)
-    elif raw.get("fraction") is not None:
-        fraction = _map(raw.get("fraction"))
-        numerator = _int(fraction.get("numerator")) or 0
-        denominator = _int(fraction.get("denominator")) or 100
-        percent = 100 * numerator / denominator
-    return _MirrorSpec(
-        group=_text(ref.get("group")),
-        kind=_text(ref.get("kind"), "Service"),
-        namespace=_text(ref.get("namespace"), namespace),
-        name=_text(ref.get("name")),
-        port=_int(ref.get("port")),
-        percent=round(percent, 2),
-    )
-
-
-def _parse_cors(raw: _Obj) -> _CorsSpec:
-    max_age = _int(raw.get("maxAge"))
-    return _CorsSpec(
-        allow_origins=_strings(raw.get("allowOrigins")),
-        allow_methods=_strings(raw.get("allowMethods")),
-        allow_headers=_strings(raw.get("allowHeaders")),
-        expose_headers=_strings(raw.get("exposeHeaders")),
-        allow_credentials=raw.get("allowCredentials") is True,
-        max_age=5 if max_age is None else max_age,
-    )
-
-
-def _parse_timeouts(raw: _Obj) -> Timeouts | None:
-    request = _optional_text(raw.get("request"))
-    backend = _optional_text(raw.get("backendRequest"))
-    return None if request is None and backend is None else Timeouts(request, backend)
-
-
-def _parse_retry(value: object) -> Retry | None:
-    if not isinstance(value, Mapping):
-        return None
-    raw = cast("_Obj", value)
-    codes = raw.get("codes")
-    listed = cast("list[object]", codes) if isinstance(codes, list) else []
-    return Retry(
-        attempts=_int(raw.get("attempts")),
-        backoff=_optional_text(raw.get("backoff")),
-        codes=tuple(c for c in listed if isinstance(c, int) and not isinstance(c, bool)),
-    )
-
-
-def _parse_path_modifier(raw: _Obj) -> _PathModifier | None:
-    kind = _optional_text(raw.get("type"))
-    if kind == "ReplaceFullPath":
-        return _PathModifier(kind, _text(raw.get("replaceFullPath"), "/"))
-    if kind == "ReplacePrefixMatch":
-        return _PathModifier(kind, _text(raw.get("replacePrefixMatch")))
-    return None
-
-
-def _parse_redirect(raw: _Obj) -> _RedirectSpec:
-    return _RedirectSpec(
-        scheme=_optional_text(raw.get("scheme")),
-        hostname=_optional_text(raw.get("hostname")),
-        port=_int(raw.get("port")),
-        path=_parse_path_modifier(_map(raw.get("path"))),
-        status_code=_int(raw.get("statusCode")) or 302,
-    )
-
-
-def _parse_rewrite(raw: _Obj) -> _RewriteSpec:
-    return _RewriteSpec(
-        hostname=_optional_text(raw.get("hostname")),
-        path=_parse_path_modifier(_map(raw.get("path"))),
-    )
-
-
-def _header_changes(phase: Literal["request", "response"], raw: _Obj) -> list[HeaderChange]:
-    changes = [
-        HeaderChange(phase, action, _text(h.get("name")), _text(h.get("value")))
-        for action in ("set", "add")
-        for h in _maps(raw.get(action))
-    ]
-    changes += [HeaderChange(phase, "remove", name) for name in _strings(raw.get("remove"))]
-    return changes
-
-
-def _parse_backend(namespace: str, raw: _Obj, where: str) -> _BackendRef:
-    weight = _int(raw.get("weight"))
-    return _BackendRef(
-        group=_text(raw.get("group")),
-        kind=_text(raw.get("kind"), "Service"),
-        namespace=_text(raw.get("namespace"), namespace),
-        name=_text(raw.get("name")),
-        port=_int(raw.get("port")),
-        weight=1 if weight is None else weight,
-        filters=_parse_filters(_maps(raw.get("filters")), where, namespace, backend=True),
-    )
-
-
-def _namespace_labels(objects: Iterable[_Obj]) -> dict[str, dict[str, str]]:
-    labels: dict[str, dict[str, str]] = {}
-    for obj in objects:
-        raw = _map(_map(obj.get("metadata")).get("labels"))
-        labels[_name(obj)] = {k: _text(v) for k, v in raw.items()} | {_NS_NAME_LABEL: _name(obj)}
-    return labels
 
 
 # --- attachment -----------------------------------------------------------------------------
