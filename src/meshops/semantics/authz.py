@@ -99,6 +99,7 @@ Choices where the documents are silent (see also :class:`Call`):
   proxy enforces anything there and the call is ALLOWED.
 * At the waypoint ports compare with the Service port called, at ztunnel with the pod
   port (the Service's numeric ``targetPort`` when the Service is among the objects).
+* Objects are read by :mod:`meshops.semantics.authz_objects`; this module evaluates them.
 * Malformed objects raise one :class:`ValueError` naming the object and the field and
   quoting the value: unknown fields, an unknown action, ports that are not strings of
   digits, invalid path templates, both ``selector`` and ``targetRefs``.
@@ -124,13 +125,14 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
 import pydantic
+
+from meshops.semantics import authz_objects
 
 __all__ = ["Call", "Decision", "Delegation", "Hop", "Jwt", "Policies", "Workload"]
 
@@ -143,9 +145,6 @@ WAYPOINT_CLASS = "istio-waypoint"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 CLUSTER_DOMAIN = "cluster.local"
 _NAME_LABEL = "kubernetes.io/metadata.name"
-
-Action = Literal["ALLOW", "DENY", "AUDIT", "CUSTOM"]
-_ACTIONS: tuple[Action, ...] = ("ALLOW", "DENY", "AUDIT", "CUSTOM")
 
 
 # --- the public values ------------------------------------------------------------------
@@ -483,514 +482,6 @@ class Decision:
         return json.dumps(self.to_dict(), indent=2)
 
 
-# --- patterns: how one policy value matches one request value --------------------------
-
-
-@dataclass(frozen=True)
-class _Pattern:
-    """One value of a policy field, ready to match."""
-
-    kind: Literal["exact", "prefix", "suffix", "presence", "template", "ip"]
-    stem: str
-    fold: bool = False
-    regex: re.Pattern[str] | None = None
-    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
-
-    def matches(self, value: str) -> bool:
-        if self.network is not None:
-            # Python's ipaddress does the CIDR test (an address of the other family
-            # is never in the network).
-            return ipaddress.ip_address(value) in self.network
-        if self.fold:
-            value = value.lower()
-        if self.kind == "presence":
-            return value != ""
-        if self.kind == "prefix":
-            return value.startswith(self.stem)
-        if self.kind == "suffix":
-            return value.endswith(self.stem)
-        if self.regex is not None:
-            return self.regex.fullmatch(value) is not None
-        return value == self.stem
-
-
-def _string_pattern(text: str, *, fold: bool = False) -> _Pattern:
-    """Istio's string match: ``*`` presence, ``*abc`` suffix, ``abc*`` prefix, else exact."""
-    stem = text.lower() if fold else text
-    if stem == "*":
-        return _Pattern("presence", "", fold)
-    if stem.startswith("*"):
-        return _Pattern("suffix", stem[1:], fold)
-    if stem.endswith("*"):
-        return _Pattern("prefix", stem[:-1], fold)
-    return _Pattern("exact", stem, fold)
-
-
-_SEGMENT_OPERATORS = {"{*}": "[^/]+", "{**}": ".*"}
-
-
-def _path_pattern(text: str, where: str) -> _Pattern:
-    """A path: a template when it holds ``{*}`` or ``{**}``, else an Istio string match."""
-    if "{*}" not in text and "{**}" not in text:
-        return _string_pattern(text)
-    segments = text.split("/")
-    operators = [i for i, s in enumerate(segments) if s in _SEGMENT_OPERATORS]
-    for i, segment in enumerate(segments):
-        if i not in operators and any(c in segment for c in "*{}"):
-            raise ValueError(
-                f"{where}: path template {text!r} has '*', '{{' or '}}' outside"
-                " a whole-segment {*} or {**}"
-            )
-    if any(segments[i] == "{**}" for i in operators[:-1]):
-        raise ValueError(f"{where}: path template {text!r} has an operator after {{**}}")
-    parts = [_SEGMENT_OPERATORS.get(s) or re.escape(s) for s in segments]
-    return _Pattern("template", text, regex=re.compile("/".join(parts)))
-
-
-def _ip_pattern(text: str, where: str) -> _Pattern:
-    """An address or CIDR block, as ``ipBlocks`` and ``source.ip`` take them."""
-    try:
-        network = ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        raise ValueError(f"{where}: {text!r} is not an IP address or CIDR block") from None
-    return _Pattern("ip", text, network=network)
-
-
-def _port_pattern(text: str, where: str) -> _Pattern:
-    if not text.isdigit() or int(text) > 65535:
-        raise ValueError(f"{where}: port {text!r} must be a string of digits 0-65535")
-    return _Pattern("exact", str(int(text)))
-
-
-# --- the parsed policies ----------------------------------------------------------------
-
-_ABSENT = "absent"  # an attribute no call carries (destination IP, SNI, unknown keys)
-_SOURCE_IP = "source_ip"
-_REMOTE_IP = "remote_ip"
-_REQUEST_PRINCIPAL = "request_principal"
-_CLAIM = "claim:"  # followed by the claim's path, its names joined by _CLAIM_SEP
-_CLAIM_SEP = "\x00"
-
-
-@dataclass(frozen=True)
-class _FieldSpec:
-    """What a policy field reads and who can evaluate it.
-
-    Attributes:
-        attribute: The request attribute it reads (see :meth:`_Seen.value`).
-        kind: How its values match: ``string``, ``host``, ``path``, ``port``, ``ip`` or
-            ``service_account``.
-        l4: ztunnel can enforce it.
-        http_only: Envoy (the waypoint) can evaluate it on HTTP only.
-    """
-
-    attribute: str
-    kind: str
-    l4: bool
-    http_only: bool
-
-
-_SOURCE_FIELDS = {
-    "principals": _FieldSpec("principal", "string", l4=True, http_only=False),
-    "namespaces": _FieldSpec("namespace", "string", l4=True, http_only=False),
-    "serviceAccounts": _FieldSpec("service_account", "service_account", True, False),
-    "trustDomains": _FieldSpec("trust_domain", "string", l4=True, http_only=False),
-    "ipBlocks": _FieldSpec(_SOURCE_IP, "ip", l4=True, http_only=False),
-    "remoteIpBlocks": _FieldSpec(_REMOTE_IP, "ip", l4=False, http_only=False),
-    "requestPrincipals": _FieldSpec(_REQUEST_PRINCIPAL, "string", l4=False, http_only=True),
-}
-_OPERATION_FIELDS = {
-    "ports": _FieldSpec("port", "port", l4=True, http_only=False),
-    "hosts": _FieldSpec("host", "host", l4=False, http_only=True),
-    "methods": _FieldSpec("method", "string", l4=False, http_only=True),
-    "paths": _FieldSpec("path", "path", l4=False, http_only=True),
-}
-_CONDITION_KEYS = {
-    "source.principal": _FieldSpec("principal", "string", l4=True, http_only=False),
-    "source.namespace": _FieldSpec("namespace", "string", l4=True, http_only=False),
-    "source.serviceAccount": _FieldSpec("service_account", "string", False, False),
-    "source.ip": _FieldSpec(_SOURCE_IP, "ip", l4=True, http_only=False),
-    "destination.ip": _FieldSpec(_ABSENT, "string", l4=True, http_only=False),
-    "destination.port": _FieldSpec("port", "port", l4=True, http_only=False),
-    "remote.ip": _FieldSpec(_REMOTE_IP, "ip", l4=False, http_only=False),
-    "request.auth.principal": _FieldSpec(_REQUEST_PRINCIPAL, "string", False, True),
-    "request.auth.audiences": _FieldSpec(f"{_CLAIM}aud", "string", l4=False, http_only=True),
-    "request.auth.presenter": _FieldSpec(f"{_CLAIM}azp", "string", l4=False, http_only=True),
-    "connection.sni": _FieldSpec(_ABSENT, "string", l4=False, http_only=False),
-}
-_UNKNOWN_CONDITION = _FieldSpec(_ABSENT, "string", l4=False, http_only=False)
-
-
-def _negative(name: str) -> str:
-    return "not" + name[0].upper() + name[1:]
-
-
-@dataclass(frozen=True)
-class _Test:
-    """One field of a from/to entry, or one half of a condition: all its values, ORed."""
-
-    name: str
-    spec: _FieldSpec
-    patterns: tuple[_Pattern, ...]
-    negative: bool
-
-
-_Entry = tuple[_Test, ...]  # a source, an operation or a condition: its tests ANDed
-
-
-@dataclass(frozen=True)
-class _Rule:
-    sources: tuple[_Entry, ...]  # ORed; none: any source
-    operations: tuple[_Entry, ...]  # ORed; none: any operation
-    conditions: tuple[_Entry, ...]  # ANDed
-
-    def tests(self) -> Iterator[_Test]:
-        for entry in (*self.sources, *self.operations, *self.conditions):
-            yield from entry
-
-
-@dataclass(frozen=True)
-class _Target:
-    group: str
-    kind: str
-    name: str
-
-
-@dataclass(frozen=True)
-class _Policy:
-    namespace: str
-    name: str
-    action: Action
-    provider: str | None
-    selector: Mapping[str, str] | None  # None: no selector
-    targets: tuple[_Target, ...]
-    rules: tuple[_Rule, ...]
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
-
-    def selects(self, labels: Mapping[str, str]) -> bool:
-        selector = self.selector
-        return selector is None or all(labels.get(k) == v for k, v in selector.items())
-
-
-# --- reading objects --------------------------------------------------------------------
-
-
-def _mapping(value: object, where: str) -> Mapping[str, object]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{where} must be a mapping, got {value!r}")
-    return cast("Mapping[str, object]", value)
-
-
-def _optional_mapping(value: object, where: str) -> Mapping[str, object]:
-    return {} if value is None else _mapping(value, where)
-
-
-def _items(value: object, where: str) -> list[object]:
-    if value is None:
-        return []
-    if not isinstance(value, (list, tuple)):
-        raise ValueError(f"{where} must be a list, got {value!r}")
-    return list(cast("Sequence[object]", value))
-
-
-def _string(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{where} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _strings(value: object, where: str) -> tuple[str, ...]:
-    items = _items(value, where)
-    return tuple(_string(v, f"{where}[{i}]") for i, v in enumerate(items))
-
-
-def _labels(value: object, where: str) -> dict[str, str]:
-    labels = _optional_mapping(value, where)
-    for key, v in labels.items():
-        if not isinstance(v, str):
-            raise ValueError(f"{where}.{key} must be a string, got {v!r}")
-    return cast("dict[str, str]", dict(labels))
-
-
-def _known_fields(data: Mapping[str, object], known: Iterable[str], where: str) -> None:
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise ValueError(f"{where} has unknown field {unknown[0]!r}")
-
-
-def _patterns(
-    spec: _FieldSpec, values: tuple[str, ...], namespace: str, where: str
-) -> tuple[_Pattern, ...]:
-    """The values of one field, ready to match (``namespace``: the policy's)."""
-    made: list[_Pattern] = []
-    for i, value in enumerate(values):
-        at = f"{where}[{i}]"
-        if spec.kind == "port":
-            made.append(_port_pattern(value, at))
-        elif spec.kind == "ip":
-            made.append(_ip_pattern(value, at))
-        elif spec.kind == "path":
-            made.append(_path_pattern(value, at))
-        elif spec.kind == "host":
-            made.append(_string_pattern(value, fold=True))
-        elif spec.kind == "service_account":
-            made.append(_Pattern("exact", value if "/" in value else f"{namespace}/{value}"))
-        else:
-            made.append(_string_pattern(value))
-    return tuple(made)
-
-
-def _entry(
-    data: Mapping[str, object], fields: Mapping[str, _FieldSpec], namespace: str, where: str
-) -> _Entry:
-    """A source or an operation: one test per field set."""
-    names = {n: (s, False) for n, s in fields.items()}
-    names.update({_negative(n): (s, True) for n, s in fields.items()})
-    _known_fields(data, names, where)
-    tests: list[_Test] = []
-    for name, value in data.items():
-        spec, negative = names[name]
-        values = _strings(value, f"{where}.{name}")
-        if values:
-            patterns = _patterns(spec, values, namespace, f"{where}.{name}")
-            tests.append(_Test(name, spec, patterns, negative))
-    return tuple(tests)
-
-
-def _condition_spec(key: str, where: str) -> _FieldSpec:
-    if key in _CONDITION_KEYS:
-        return _CONDITION_KEYS[key]
-    if key.startswith("request.headers["):
-        if not key.endswith("]") or len(key) == len("request.headers[]"):
-            raise ValueError(f"{where}.key {key!r} must be request.headers[<name>]")
-        header = key[len("request.headers[") : -1].lower()
-        return _FieldSpec(f"header:{header}", "string", l4=False, http_only=True)
-    if key.startswith("request.auth.claims["):
-        return _FieldSpec(_CLAIM + _CLAIM_SEP.join(_claim_path(key, where)), "string", False, True)
-    if key.startswith("request.auth."):
-        return _FieldSpec(_ABSENT, "string", l4=False, http_only=True)
-    return _UNKNOWN_CONDITION
-
-
-def _claim_path(key: str, where: str) -> list[str]:
-    """``request.auth.claims[a][b]`` as ``["a", "b"]`` (nested claims, Istio's form)."""
-    rest = key[len("request.auth.claims") :]
-    if not rest.startswith("[") or not rest.endswith("]") or "[]" in rest:
-        raise ValueError(f"{where}.key {key!r} must be request.auth.claims[<name>]...")
-    names = rest[1:-1].split("][")
-    if any("[" in n or "]" in n for n in names):
-        raise ValueError(f"{where}.key {key!r} must be request.auth.claims[<name>]...")
-    return names
-
-
-def _condition(data: Mapping[str, object], namespace: str, where: str) -> _Entry:
-    _known_fields(data, ("key", "values", "notValues"), where)
-    key = _string(data.get("key"), f"{where}.key")
-    spec = _condition_spec(key, where)
-    tests: list[_Test] = []
-    for name, negative in (("values", False), ("notValues", True)):
-        values = _strings(data.get(name), f"{where}.{name}")
-        if values:
-            patterns = _patterns(spec, values, namespace, f"{where}.{name}")
-            tests.append(_Test(key, spec, patterns, negative))
-    if not tests:
-        raise ValueError(f"{where} (key {key!r}) needs values or notValues")
-    return tuple(tests)
-
-
-def _rule(data: Mapping[str, object], namespace: str, where: str) -> _Rule:
-    _known_fields(data, ("from", "to", "when"), where)
-    sources: list[_Entry] = []
-    for i, item in enumerate(_items(data.get("from"), f"{where}.from")):
-        at = f"{where}.from[{i}]"
-        wrapper = _mapping(item, at)
-        _known_fields(wrapper, ("source",), at)
-        source = _mapping(wrapper.get("source"), f"{at}.source")
-        sources.append(_entry(source, _SOURCE_FIELDS, namespace, f"{at}.source"))
-    operations: list[_Entry] = []
-    for i, item in enumerate(_items(data.get("to"), f"{where}.to")):
-        at = f"{where}.to[{i}]"
-        wrapper = _mapping(item, at)
-        _known_fields(wrapper, ("operation",), at)
-        operation = _mapping(wrapper.get("operation"), f"{at}.operation")
-        operations.append(_entry(operation, _OPERATION_FIELDS, namespace, f"{at}.operation"))
-    conditions = [
-        _condition(_mapping(item, f"{where}.when[{i}]"), namespace, f"{where}.when[{i}]")
-        for i, item in enumerate(_items(data.get("when"), f"{where}.when"))
-    ]
-    return _Rule(tuple(sources), tuple(operations), tuple(conditions))
-
-
-def _targets(spec: Mapping[str, object], where: str) -> tuple[_Target, ...]:
-    refs = _items(spec.get("targetRefs"), f"{where}.targetRefs")
-    paths = [f"{where}.targetRefs[{i}]" for i in range(len(refs))]
-    if spec.get("targetRef") is not None:
-        refs.append(spec["targetRef"])
-        paths.append(f"{where}.targetRef")
-    targets: list[_Target] = []
-    for ref, at in zip(refs, paths, strict=True):
-        data = _mapping(ref, at)
-        group = data.get("group", "")
-        if not isinstance(group, str):
-            raise ValueError(f"{at}.group must be a string, got {group!r}")
-        kind = _string(data.get("kind"), f"{at}.kind")
-        targets.append(_Target(group, kind, _string(data.get("name"), f"{at}.name")))
-    return tuple(targets)
-
-
-_SPEC_FIELDS = ("action", "provider", "rules", "selector", "targetRef", "targetRefs")
-
-
-def _policy(namespace: str, name: str, spec_value: object, where: str) -> _Policy:
-    spec = _optional_mapping(spec_value, f"{where}: spec")
-    _known_fields(spec, _SPEC_FIELDS, f"{where}: spec")
-    action = spec.get("action") or "ALLOW"
-    if action not in _ACTIONS:
-        raise ValueError(f"{where}: spec.action {action!r} is not one of {', '.join(_ACTIONS)}")
-    provider = _optional_mapping(spec.get("provider"), f"{where}: spec.provider").get("name")
-    selector: dict[str, str] | None = None
-    if spec.get("selector") is not None:
-        selector_data = _mapping(spec["selector"], f"{where}: spec.selector")
-        selector = _labels(selector_data.get("matchLabels"), f"{where}: spec.selector.matchLabels")
-    targets = _targets(spec, f"{where}: spec")
-    if selector is not None and targets:
-        raise ValueError(f"{where}: spec sets both selector and targetRefs; at most one may be")
-    rules = tuple(
-        _rule(_mapping(item, f"{where}: spec.rules[{i}]"), namespace, f"{where}: spec.rules[{i}]")
-        for i, item in enumerate(_items(spec.get("rules"), f"{where}: spec.rules"))
-    )
-    return _Policy(
-        namespace,
-        name,
-        action,
-        provider if isinstance(provider, str) else None,
-        selector,
-        targets,
-        rules,
-    )
-
-
-def _issuers(spec_value: object, where: str) -> tuple[str, ...]:
-    """The issuers a RequestAuthentication's ``jwtRules`` accept."""
-    spec = _optional_mapping(spec_value, f"{where}: spec")
-    rules = _items(spec.get("jwtRules"), f"{where}: spec.jwtRules")
-    return tuple(
-        _string(_mapping(r, f"{where}: spec.jwtRules[{i}]").get("issuer"), f"{where}: issuer")
-        for i, r in enumerate(rules)
-    )
-
-
-@dataclass(frozen=True)
-class _Service:
-    labels: Mapping[str, str]
-    target_ports: Mapping[int, int | str]  # service port -> targetPort
-
-
-@dataclass(frozen=True)
-class _LabelSelector:
-    """A Kubernetes label selector: matchLabels and matchExpressions, all ANDed."""
-
-    labels: Mapping[str, str]
-    expressions: tuple[tuple[str, str, tuple[str, ...]], ...]  # key, operator, values
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        if any(labels.get(k) != v for k, v in self.labels.items()):
-            return False
-        return all(_expression_holds(e, labels.get(e[0])) for e in self.expressions)
-
-
-_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
-
-
-def _expression_holds(expression: tuple[str, str, tuple[str, ...]], value: str | None) -> bool:
-    _, operator, values = expression
-    if operator == "In":
-        return value in values
-    if operator == "NotIn":
-        return value not in values
-    return (value is not None) == (operator == "Exists")
-
-
-def _label_selector(value: object, where: str) -> _LabelSelector:
-    data = _optional_mapping(value, where)
-    expressions: list[tuple[str, str, tuple[str, ...]]] = []
-    for i, item in enumerate(_items(data.get("matchExpressions"), f"{where}.matchExpressions")):
-        at = f"{where}.matchExpressions[{i}]"
-        expression = _mapping(item, at)
-        operator = _string(expression.get("operator"), f"{at}.operator")
-        if operator not in _OPERATORS:
-            raise ValueError(f"{at}.operator {operator!r} is not one of {', '.join(_OPERATORS)}")
-        key = _string(expression.get("key"), f"{at}.key")
-        expressions.append((key, operator, _strings(expression.get("values"), f"{at}.values")))
-    return _LabelSelector(
-        _labels(data.get("matchLabels"), f"{where}.matchLabels"), tuple(expressions)
-    )
-
-
-@dataclass(frozen=True)
-class _Gateway:
-    namespace: str
-    name: str
-    class_name: str
-    labels: Mapping[str, str]
-    allowed_from: str  # Same, All or Selector: who may use it (its HBONE listener)
-    allowed_selector: _LabelSelector
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
-
-    def workload(self) -> Workload:
-        """The waypoint's own pods: their ServiceAccount is named after the Gateway."""
-        return Workload(self.namespace, self.name)
-
-
-def _service(meta: Mapping[str, object], spec_value: object, where: str) -> _Service:
-    spec = _optional_mapping(spec_value, f"{where}: spec")
-    ports: dict[int, int | str] = {}
-    for i, item in enumerate(_items(spec.get("ports"), f"{where}: spec.ports")):
-        data = _mapping(item, f"{where}: spec.ports[{i}]")
-        port = data.get("port")
-        if not isinstance(port, int):
-            raise ValueError(f"{where}: spec.ports[{i}].port must be an integer, got {port!r}")
-        target = data.get("targetPort", port)
-        if not isinstance(target, (int, str)):
-            raise ValueError(f"{where}: spec.ports[{i}].targetPort is {target!r}")
-        ports[port] = target
-    return _Service(_labels(meta.get("labels"), f"{where}: metadata.labels"), ports)
-
-
-def _gateway(
-    namespace: str, name: str, meta: Mapping[str, object], spec_value: object, where: str
-) -> _Gateway:
-    spec = _optional_mapping(spec_value, f"{where}: spec")
-    class_name = spec.get("gatewayClassName")
-    allowed_from: str = "Same"
-    selector = _LabelSelector({}, ())
-    for i, item in enumerate(_items(spec.get("listeners"), f"{where}: spec.listeners")):
-        at = f"{where}: spec.listeners[{i}]"
-        listener = _mapping(item, at)
-        if listener.get("protocol") != "HBONE" or listener.get("port") != 15008:
-            continue
-        routes = _optional_mapping(listener.get("allowedRoutes"), f"{at}.allowedRoutes")
-        spaces = _optional_mapping(routes.get("namespaces"), f"{at}.allowedRoutes.namespaces")
-        allowed_from = str(spaces.get("from") or "Same")
-        selector = _label_selector(
-            spaces.get("selector"), f"{at}.allowedRoutes.namespaces.selector"
-        )
-    return _Gateway(
-        namespace,
-        name,
-        class_name if isinstance(class_name, str) else "",
-        _labels(meta.get("labels"), f"{where}: metadata.labels"),
-        allowed_from,
-        selector,
-    )
-
-
 # --- what an enforcement point sees -----------------------------------------------------
 
 
@@ -1018,32 +509,32 @@ class _Seen:
             value = self.headers.get(attribute[len("header:") :])
         elif attribute == "port":
             value = str(self.port)
-        elif attribute == _ABSENT:
+        elif attribute == authz_objects.ABSENT:
             value = None
-        elif attribute == _REQUEST_PRINCIPAL:
+        elif attribute == authz_objects.REQUEST_PRINCIPAL:
             value = None if self.jwt is None else self.jwt.principal
-        elif attribute.startswith(_CLAIM):
-            path = attribute[len(_CLAIM) :].split(_CLAIM_SEP)
+        elif attribute.startswith(authz_objects.CLAIM):
+            path = attribute[len(authz_objects.CLAIM) :].split(authz_objects.CLAIM_SEP)
             return () if self.jwt is None else self.jwt.claim(path)
         else:
             value = cast("str | None", getattr(self, attribute))
         return () if value is None else (value,)
 
 
-def _test_passes(test: _Test, seen: _Seen) -> bool:
+def _test_passes(test: authz_objects.FieldTest, seen: _Seen) -> bool:
     values = seen.values(test.spec.attribute)
     hit = any(p.matches(v) for v in values for p in test.patterns)
     return not hit if test.negative else hit
 
 
-def _unsupported(test: _Test, seen: _Seen, at_ztunnel: bool) -> bool:
+def _unsupported(test: authz_objects.FieldTest, seen: _Seen, at_ztunnel: bool) -> bool:
     """Whether this point cannot evaluate ``test``: L7 at ztunnel, HTTP-only on TCP."""
     if at_ztunnel:
         return not test.spec.l4
     return test.spec.http_only and not seen.http
 
 
-def _entry_matches(entry: _Entry, seen: _Seen, at_ztunnel: bool) -> bool:
+def _entry_matches(entry: authz_objects.Entry, seen: _Seen, at_ztunnel: bool) -> bool:
     kept = [t for t in entry if not _unsupported(t, seen, at_ztunnel)]
     if not kept:
         # ztunnel skips a match with nothing to check; Envoy treats it as matching anything.
@@ -1051,13 +542,15 @@ def _entry_matches(entry: _Entry, seen: _Seen, at_ztunnel: bool) -> bool:
     return all(_test_passes(t, seen) for t in kept)
 
 
-def _dropped(rule: _Rule, seen: _Seen, at_ztunnel: bool) -> list[str]:
+def _dropped(rule: authz_objects.Rule, seen: _Seen, at_ztunnel: bool) -> list[str]:
     """The fields of ``rule`` this point cannot evaluate, each named once."""
     names = [t.name for t in rule.tests() if _unsupported(t, seen, at_ztunnel)]
     return list(dict.fromkeys(names))
 
 
-def _rule_matches(rule: _Rule, action: Action, seen: _Seen, at_ztunnel: bool) -> bool:
+def _rule_matches(
+    rule: authz_objects.Rule, action: authz_objects.Action, seen: _Seen, at_ztunnel: bool
+) -> bool:
     if action != "DENY" and _dropped(rule, seen, at_ztunnel):
         return False  # a rule that needs what this point cannot see never allows
     sources_ok = not rule.sources or any(_entry_matches(e, seen, at_ztunnel) for e in rule.sources)
@@ -1071,14 +564,14 @@ def _rule_matches(rule: _Rule, action: Action, seen: _Seen, at_ztunnel: bool) ->
     )
 
 
-def _first_match(policy: _Policy, seen: _Seen, at_ztunnel: bool) -> int | None:
+def _first_match(policy: authz_objects.Policy, seen: _Seen, at_ztunnel: bool) -> int | None:
     for i, rule in enumerate(policy.rules):
         if _rule_matches(rule, policy.action, seen, at_ztunnel):
             return i
     return None
 
 
-def _dropped_notes(policy: _Policy, seen: _Seen, at_ztunnel: bool) -> list[str]:
+def _dropped_notes(policy: authz_objects.Policy, seen: _Seen, at_ztunnel: bool) -> list[str]:
     notes: list[str] = []
     for i, rule in enumerate(policy.rules):
         fields = ", ".join(_dropped(rule, seen, at_ztunnel))
@@ -1103,14 +596,16 @@ def _dropped_notes(policy: _Policy, seen: _Seen, at_ztunnel: bool) -> list[str]:
     return notes
 
 
-_IP_ATTRIBUTES = (_SOURCE_IP, _REMOTE_IP)
+_IP_ATTRIBUTES = (authz_objects.SOURCE_IP, authz_objects.REMOTE_IP)
 
 
 def _needs_jwt(attribute: str) -> bool:
-    return attribute == _REQUEST_PRINCIPAL or attribute.startswith(_CLAIM)
+    return attribute == authz_objects.REQUEST_PRINCIPAL or attribute.startswith(
+        authz_objects.CLAIM
+    )
 
 
-def _absent_notes(policy: _Policy, seen: _Seen, at_ztunnel: bool) -> list[str]:
+def _absent_notes(policy: authz_objects.Policy, seen: _Seen, at_ztunnel: bool) -> list[str]:
     """What rules of ``policy`` read that this call does not carry: an IP, a JWT."""
     notes: list[str] = []
     for i, rule in enumerate(policy.rules):
@@ -1144,7 +639,10 @@ class _Outcome:
 
 
 def _outcome(
-    denies: Sequence[_Policy], allows: Sequence[_Policy], seen: _Seen, at_ztunnel: bool
+    denies: Sequence[authz_objects.Policy],
+    allows: Sequence[authz_objects.Policy],
+    seen: _Seen,
+    at_ztunnel: bool,
 ) -> _Outcome:
     """DENY, then ALLOW: what one enforcement point decides."""
     for policy in denies:
@@ -1164,7 +662,7 @@ def _outcome(
 
 
 def _delegations(
-    customs: Sequence[_Policy], seen: _Seen, enforcer: str, then: _Outcome
+    customs: Sequence[authz_objects.Policy], seen: _Seen, enforcer: str, then: _Outcome
 ) -> list[Delegation]:
     """One delegation per matching CUSTOM policy: its provider must allow the call too."""
     verdict = "allowed" if then.allowed else "denied"
@@ -1178,10 +676,14 @@ def _delegations(
 
 
 def _enforce(
-    enforcer: str, policies: Iterable[_Policy], seen: _Seen, at_ztunnel: bool, notes: list[str]
+    enforcer: str,
+    policies: Iterable[authz_objects.Policy],
+    seen: _Seen,
+    at_ztunnel: bool,
+    notes: list[str],
 ) -> tuple[Hop, list[str]]:
     """CUSTOM, then DENY, then ALLOW at one point. Returns the hop and its conditions."""
-    by_action: dict[str, list[_Policy]] = {a: [] for a in _ACTIONS}
+    by_action: dict[str, list[authz_objects.Policy]] = {a: [] for a in authz_objects.ACTIONS}
     for policy in sorted(policies, key=lambda p: p.key):
         by_action[policy.action].append(policy)
     customs, denies, allows = by_action["CUSTOM"], by_action["DENY"], by_action["ALLOW"]
@@ -1218,7 +720,7 @@ def _enforce(
 class _Route:
     """Whether a call passes a waypoint."""
 
-    waypoint: _Gateway | None = None
+    waypoint: authz_objects.Gateway | None = None
     missing: str | None = None  # the waypoint the call must pass, not among the objects
     reason: str = ""
     notes: tuple[str, ...] = ()
@@ -1237,10 +739,10 @@ class Policies:
         root_namespace: str,
         trust_domain: str,
         namespaces: Mapping[str, Mapping[str, str]],
-        services: Mapping[tuple[str, str], _Service],
-        gateways: Mapping[tuple[str, str], _Gateway],
+        services: Mapping[tuple[str, str], authz_objects.Service],
+        gateways: Mapping[tuple[str, str], authz_objects.Gateway],
         class_labels: Mapping[str, Mapping[str, str]],
-        policies: Iterable[_Policy],
+        policies: Iterable[authz_objects.Policy],
         issuers: Mapping[str, Sequence[tuple[str, tuple[str, ...]]]] | None = None,
     ) -> None:
         """Index parsed objects; use :meth:`from_objects` instead."""
@@ -1252,14 +754,14 @@ class Policies:
         self._services = services
         self._gateways = gateways
         self._class_labels = class_labels
-        self._pods: dict[str, list[_Policy]] = {}  # by namespace: ztunnel's
-        self._by_service: dict[tuple[str, str], list[_Policy]] = {}
-        self._by_gateway: dict[tuple[str, str], list[_Policy]] = {}
-        self._every_waypoint: list[_Policy] = []
+        self._pods: dict[str, list[authz_objects.Policy]] = {}  # by namespace: ztunnel's
+        self._by_service: dict[tuple[str, str], list[authz_objects.Policy]] = {}
+        self._by_gateway: dict[tuple[str, str], list[authz_objects.Policy]] = {}
+        self._every_waypoint: list[authz_objects.Policy] = []
         for policy in policies:
             self._index(policy)
 
-    def _index(self, policy: _Policy) -> None:
+    def _index(self, policy: authz_objects.Policy) -> None:
         if not policy.targets:
             self._pods.setdefault(policy.namespace, []).append(policy)
         for target in policy.targets:
@@ -1301,23 +803,27 @@ class Policies:
             ValueError: An object is malformed; the message names it and the field.
         """
         namespaces: dict[str, dict[str, str]] = {}
-        services: dict[tuple[str, str], _Service] = {}
-        gateways: dict[tuple[str, str], _Gateway] = {}
+        services: dict[tuple[str, str], authz_objects.Service] = {}
+        gateways: dict[tuple[str, str], authz_objects.Gateway] = {}
         class_labels: dict[str, dict[str, str]] = {}
-        policies: list[_Policy] = []
+        policies: list[authz_objects.Policy] = []
         issuers: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         for i, value in enumerate(objects):
-            obj = _mapping(value, f"object {i}")
+            obj = authz_objects.as_mapping(value, f"object {i}")
             kind, group = obj.get("kind"), str(obj.get("apiVersion", "")).rpartition("/")[0]
-            meta = _mapping(obj.get("metadata"), f"object {i} ({kind}): metadata")
-            name = _string(meta.get("name"), f"object {i} ({kind}): metadata.name")
+            meta = authz_objects.as_mapping(obj.get("metadata"), f"object {i} ({kind}): metadata")
+            name = authz_objects.as_string(meta.get("name"), f"object {i} ({kind}): metadata.name")
             where = f"{kind} {name}"
             if kind == "Namespace" and group == "":
-                namespaces[name] = _labels(meta.get("labels"), f"{where}: metadata.labels")
+                namespaces[name] = authz_objects.read_labels(
+                    meta.get("labels"), f"{where}: metadata.labels"
+                )
                 namespaces[name].setdefault(_NAME_LABEL, name)
                 continue
             if kind == "GatewayClass" and group == GATEWAY_GROUP:
-                class_labels[name] = _labels(meta.get("labels"), f"{where}: metadata.labels")
+                class_labels[name] = authz_objects.read_labels(
+                    meta.get("labels"), f"{where}: metadata.labels"
+                )
                 continue
             if (kind, group) not in (
                 ("Service", ""),
@@ -1326,17 +832,23 @@ class Policies:
                 ("RequestAuthentication", "security.istio.io"),
             ):
                 continue
-            namespace = _string(meta.get("namespace"), f"{where}: metadata.namespace")
+            namespace = authz_objects.as_string(
+                meta.get("namespace"), f"{where}: metadata.namespace"
+            )
             where = f"{kind} {namespace}/{name}"
             if kind == "RequestAuthentication":
-                found = _issuers(obj.get("spec"), where)
+                found = authz_objects.read_issuers(obj.get("spec"), where)
                 issuers.setdefault(namespace, []).append((name, found))
             elif kind == "Service":
-                services[namespace, name] = _service(meta, obj.get("spec"), where)
+                services[namespace, name] = authz_objects.read_service(
+                    meta, obj.get("spec"), where
+                )
             elif kind == "Gateway":
-                gateways[namespace, name] = _gateway(namespace, name, meta, obj.get("spec"), where)
+                gateways[namespace, name] = authz_objects.read_gateway(
+                    namespace, name, meta, obj.get("spec"), where
+                )
             else:
-                policies.append(_policy(namespace, name, obj.get("spec"), where))
+                policies.append(authz_objects.read_policy(namespace, name, obj.get("spec"), where))
         return cls(
             root_namespace=root_namespace,
             trust_domain=trust_domain,
@@ -1369,7 +881,7 @@ class Policies:
             conditions += found
             if not hop.allowed:
                 return _decision(hops, conditions)
-            source = route.waypoint.workload()
+            source = _waypoint_workload(route.waypoint)
             notes.append(
                 f"ztunnel sees the waypoint's identity {source.principal(self.trust_domain)},"
                 " not the caller's"
@@ -1451,7 +963,7 @@ class Policies:
             )
         return _Route(waypoint=gateway)
 
-    def _refusal(self, gateway: _Gateway, namespace: str) -> str | None:
+    def _refusal(self, gateway: authz_objects.Gateway, namespace: str) -> str | None:
         """Why ``gateway`` does not take service traffic from ``namespace``, or None."""
         kind = gateway.labels.get(WAYPOINT_FOR_LABEL)
         if kind is None:
@@ -1517,7 +1029,7 @@ class Policies:
             " without one Istio reads no request.auth.* from it"
         )
 
-    def _at_waypoint(self, call: Call, gateway: _Gateway) -> tuple[Hop, list[str]]:
+    def _at_waypoint(self, call: Call, gateway: authz_objects.Gateway) -> tuple[Hop, list[str]]:
         namespace = call.destination.namespace
         attached = {
             p.key: p
@@ -1561,6 +1073,11 @@ class Policies:
         labels = ",".join(f"{k}={v}" for k, v in sorted(pods.labels.items()))
         which = f"pods {labels} in" if labels else "pods in"
         return _enforce(f"ztunnel ({which} {pods.namespace})", applicable, seen, True, notes)
+
+
+def _waypoint_workload(gateway: authz_objects.Gateway) -> Workload:
+    """The waypoint's own pods: their ServiceAccount is named after the Gateway."""
+    return Workload(gateway.namespace, gateway.name)
 
 
 def _decision(hops: list[Hop], conditions: list[str]) -> Decision:

@@ -96,80 +96,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit
 
-from meshops.semantics.routing_objects import (
-    BackendRef as _BackendRef,
-)
-from meshops.semantics.routing_objects import (
-    CorsSpec as _CorsSpec,
-)
-from meshops.semantics.routing_objects import (
-    Gateway as _Gateway,
-)
-from meshops.semantics.routing_objects import (
-    GRPCMatch as _GRPCMatch,
-)
-from meshops.semantics.routing_objects import (
-    HeaderChange,
-    Retry,
-    Timeouts,
-)
-from meshops.semantics.routing_objects import (
-    HTTPMatch as _HTTPMatch,
-)
-from meshops.semantics.routing_objects import (
-    Listener as _Listener,
-)
-from meshops.semantics.routing_objects import (
-    MirrorSpec as _MirrorSpec,
-)
-from meshops.semantics.routing_objects import (
-    Obj as _Obj,
-)
-from meshops.semantics.routing_objects import (
-    ParentRef as _ParentRef,
-)
-from meshops.semantics.routing_objects import (
-    PathModifier as _PathModifier,
-)
-from meshops.semantics.routing_objects import (
-    RedirectSpec as _RedirectSpec,
-)
-from meshops.semantics.routing_objects import (
-    Route as _Route,
-)
-from meshops.semantics.routing_objects import (
-    Rule as _Rule,
-)
-from meshops.semantics.routing_objects import (
-    StringMatch as _StringMatch,
-)
-from meshops.semantics.routing_objects import (
-    as_map as _map,
-)
-from meshops.semantics.routing_objects import (
-    as_maps as _maps,
-)
-from meshops.semantics.routing_objects import (
-    as_text as _text,
-)
-from meshops.semantics.routing_objects import (
-    flatten as _flatten,
-)
-from meshops.semantics.routing_objects import (
-    namespace_labels as _namespace_labels,
-)
-from meshops.semantics.routing_objects import (
-    object_name as _name,
-)
-from meshops.semantics.routing_objects import (
-    object_namespace as _namespace,
-)
-from meshops.semantics.routing_objects import (
-    parse_gateway as _parse_gateway,
-)
-from meshops.semantics.routing_objects import (
-    parse_route as _parse_route,
-)
+from meshops.semantics import routing_objects
+from meshops.semantics.routing_objects import HeaderChange, Retry, Timeouts
 
 __all__ = [
     "Backend",
@@ -730,16 +658,16 @@ def replace_prefix_match(path: str, prefix: str, replacement: str) -> str:
 class _Attachment:
     """A route attached to one listener, with the hostnames it serves there (None: any)."""
 
-    route: _Route
-    listener: _Listener
+    route: routing_objects.Route
+    listener: routing_objects.Listener
     hostnames: tuple[str, ...] | None
 
 
 @dataclass(frozen=True)
 class _Candidate:
     attachment: _Attachment
-    rule: _Rule
-    match: _HTTPMatch | _GRPCMatch
+    rule: routing_objects.Rule
+    match: routing_objects.HTTPMatch | routing_objects.GRPCMatch
     rank: _Rank
 
     def describe(self) -> str:
@@ -797,9 +725,9 @@ class Routes:
 
     def __init__(
         self,
-        gateways: Mapping[str, _Gateway],
+        gateways: Mapping[str, routing_objects.Gateway],
         indexes: Mapping[tuple[str, str], _ListenerIndex],
-        grants: Mapping[str, tuple[_Obj, ...]],
+        grants: Mapping[str, tuple[routing_objects.Obj, ...]],
         services: frozenset[tuple[str, str]] | None,
         problems: Iterable[str],
     ) -> None:
@@ -817,33 +745,40 @@ class Routes:
         Args:
             objects: Kubernetes objects as dicts (a ``List``'s items are read too).
         """
-        by_kind: dict[str, list[_Obj]] = {}
-        for obj in _flatten(objects):
-            group = _text(obj.get("apiVersion")).rpartition("/")[0]
-            kind = _text(obj.get("kind"))
+        by_kind: dict[str, list[routing_objects.Obj]] = {}
+        for obj in routing_objects.flatten(objects):
+            group = routing_objects.as_text(obj.get("apiVersion")).rpartition("/")[0]
+            kind = routing_objects.as_text(obj.get("kind"))
             if group == _GROUP or (group, kind) in {("", "Namespace"), ("", "Service")}:
                 by_kind.setdefault(kind, []).append(obj)
         problems: list[str] = []
-        gateways = {g.key: g for g in map(_parse_gateway, by_kind.get("Gateway", ()))}
+        gateways = {
+            g.key: g for g in map(routing_objects.parse_gateway, by_kind.get("Gateway", ()))
+        }
         routes = [
             route
             for kind in sorted(_L7 | _L4)
             for obj in by_kind.get(kind, ())
-            if (route := _parse_route(kind, obj, problems)) is not None
+            if (route := routing_objects.parse_route(kind, obj, problems)) is not None
         ]
-        namespaces = _namespace_labels(by_kind.get("Namespace", ()))
+        namespaces = routing_objects.namespace_labels(by_kind.get("Namespace", ()))
         indexes = _attach_all(gateways, routes, namespaces, problems)
-        grants: dict[str, list[_Obj]] = {}
+        grants: dict[str, list[routing_objects.Obj]] = {}
         for grant in by_kind.get("ReferenceGrant", ()):
-            grants.setdefault(_namespace(grant), []).append(grant)
+            grants.setdefault(routing_objects.object_namespace(grant), []).append(grant)
         services = by_kind.get("Service")
         known = (
-            None if services is None else frozenset((_namespace(s), _name(s)) for s in services)
+            None
+            if services is None
+            else frozenset(
+                (routing_objects.object_namespace(s), routing_objects.object_name(s))
+                for s in services
+            )
         )
         for kind in ("ListenerSet", "XListenerSet"):
-            problems += [
-                f"{kind} {_namespace(o)}/{_name(o)}: not evaluated" for o in by_kind.get(kind, ())
-            ]
+            for o in by_kind.get(kind, ()):
+                key = f"{routing_objects.object_namespace(o)}/{routing_objects.object_name(o)}"
+                problems.append(f"{kind} {key}: not evaluated")
         return cls(gateways, indexes, {k: tuple(v) for k, v in grants.items()}, known, problems)
 
     @property
@@ -885,7 +820,7 @@ class Routes:
 
     def _choose_gateway(
         self, request: Request, gateway: str | None
-    ) -> tuple[_Gateway | None, tuple[str, ...]]:
+    ) -> tuple[routing_objects.Gateway | None, tuple[str, ...]]:
         if gateway is not None:
             if gateway not in self._gateways:
                 known = ", ".join(self.gateways) or "none"
@@ -945,7 +880,11 @@ class Routes:
         return self._forwarded(outcome, win, reasons)
 
     def _redirected(
-        self, outcome: Outcome, win: _Candidate, spec: _RedirectSpec, reasons: list[str]
+        self,
+        outcome: Outcome,
+        win: _Candidate,
+        spec: routing_objects.RedirectSpec,
+        reasons: list[str],
     ) -> Outcome:
         request = outcome.request
         path = _modified_path(spec.path, request.path, win.match, reasons)
@@ -985,7 +924,9 @@ class Routes:
 
     # -- backends
 
-    def _backends(self, route: _Route, rule: _Rule, request: Request) -> tuple[Backend, ...]:
+    def _backends(
+        self, route: routing_objects.Route, rule: routing_objects.Rule, request: Request
+    ) -> tuple[Backend, ...]:
         total = sum(ref.weight for ref in rule.backend_refs)
         rule_request = [c for c in rule.header_changes if c.phase == "request"]
         rule_response = tuple(c for c in rule.header_changes if c.phase == "response")
@@ -1013,7 +954,10 @@ class Routes:
         )
 
     def _mirrors(
-        self, route: _Route, rule: _Rule, backends: tuple[Backend, ...]
+        self,
+        route: routing_objects.Route,
+        rule: routing_objects.Rule,
+        backends: tuple[Backend, ...],
     ) -> tuple[Mirror, ...]:
         """The rule's mirrors, then each backend's own (sent only when it is chosen)."""
         found = [self._mirror(route, spec, None) for spec in rule.mirrors]
@@ -1022,8 +966,12 @@ class Routes:
                 found += [self._mirror(route, spec, str(backend)) for spec in ref.filters.mirrors]
         return tuple(found)
 
-    def _mirror(self, route: _Route, spec: _MirrorSpec, backend: str | None) -> Mirror:
-        ref = _BackendRef(spec.group, spec.kind, spec.namespace, spec.name, spec.port, 1)
+    def _mirror(
+        self, route: routing_objects.Route, spec: routing_objects.MirrorSpec, backend: str | None
+    ) -> Mirror:
+        ref = routing_objects.BackendRef(
+            spec.group, spec.kind, spec.namespace, spec.name, spec.port, 1
+        )
         return Mirror(
             kind=spec.kind,
             namespace=spec.namespace,
@@ -1035,7 +983,9 @@ class Routes:
             problem=self._backend_problem(route, ref),
         )
 
-    def _backend_problem(self, route: _Route, ref: _BackendRef) -> str | None:
+    def _backend_problem(
+        self, route: routing_objects.Route, ref: routing_objects.BackendRef
+    ) -> str | None:
         if (ref.group, ref.kind) not in _BACKEND_KINDS:
             return f"InvalidKind: {ref.group or 'core'}/{ref.kind} is not a supported backend"
         if ref.kind == "Service" and ref.port is None:
@@ -1054,22 +1004,29 @@ class Routes:
             return f"BackendNotFound: no Service {ref.namespace}/{ref.name}"
         return None
 
-    def _granted(self, route: _Route, ref: _BackendRef) -> bool:
+    def _granted(self, route: routing_objects.Route, ref: routing_objects.BackendRef) -> bool:
         return any(_grant_allows(g, route, ref) for g in self._grants.get(ref.namespace, ()))
 
 
-def _grant_allows(grant: _Obj, route: _Route, ref: _BackendRef) -> bool:
+def _grant_allows(
+    grant: routing_objects.Obj, route: routing_objects.Route, ref: routing_objects.BackendRef
+) -> bool:
     """Whether a ReferenceGrant (in the backend's namespace) lets the route reference it."""
-    spec = _map(grant.get("spec"))
+    spec = routing_objects.as_map(grant.get("spec"))
     trusted = any(
-        (_text(f.get("group")), _text(f.get("kind")), _text(f.get("namespace")))
+        (
+            routing_objects.as_text(f.get("group")),
+            routing_objects.as_text(f.get("kind")),
+            routing_objects.as_text(f.get("namespace")),
+        )
         == (_GROUP, route.kind, route.namespace)
-        for f in _maps(spec.get("from"))
+        for f in routing_objects.as_maps(spec.get("from"))
     )
     return trusted and any(
-        (_text(t.get("group")), _text(t.get("kind"))) == (ref.group, ref.kind)
-        and _text(t.get("name")) in {"", ref.name}
-        for t in _maps(spec.get("to"))
+        (routing_objects.as_text(t.get("group")), routing_objects.as_text(t.get("kind")))
+        == (ref.group, ref.kind)
+        and routing_objects.as_text(t.get("name")) in {"", ref.name}
+        for t in routing_objects.as_maps(spec.get("to"))
     )
 
 
@@ -1171,8 +1128,8 @@ def _url(scheme: str, host: str, port: int, path: str, query: tuple[tuple[str, s
 
 
 def _attach_all(
-    gateways: Mapping[str, _Gateway],
-    routes: list[_Route],
+    gateways: Mapping[str, routing_objects.Gateway],
+    routes: list[routing_objects.Route],
     namespaces: Mapping[str, Mapping[str, str]],
     problems: list[str],
 ) -> dict[tuple[str, str], _ListenerIndex]:
@@ -1193,9 +1150,9 @@ def _attach_all(
 
 
 def _attach(
-    route: _Route,
-    ref: _ParentRef,
-    gateways: Mapping[str, _Gateway],
+    route: routing_objects.Route,
+    ref: routing_objects.ParentRef,
+    gateways: Mapping[str, routing_objects.Gateway],
     namespaces: Mapping[str, Mapping[str, str]],
     problems: list[str],
     indexes: dict[tuple[str, str], _ListenerIndex],
@@ -1237,7 +1194,9 @@ def _attach(
 
 
 def _refusal(
-    route: _Route, listener: _Listener, namespaces: Mapping[str, Mapping[str, str]]
+    route: routing_objects.Route,
+    listener: routing_objects.Listener,
+    namespaces: Mapping[str, Mapping[str, str]],
 ) -> str | None:
     if route.kind not in listener.kinds:
         return f"it allows {sorted(listener.kinds)}, not {route.kind}"
@@ -1319,7 +1278,9 @@ def _without_kind_conflicts(attachments: list[_Attachment], notes: list[str]) ->
 # --- listener choice ------------------------------------------------------------------------
 
 
-def _select_listener(gateway: _Gateway, request: Request) -> tuple[_Listener | None, list[str]]:
+def _select_listener(
+    gateway: routing_objects.Gateway, request: Request
+) -> tuple[routing_objects.Listener | None, list[str]]:
     on_port = [li for li in gateway.listeners if li.port == request.port]
     if not on_port:
         ports = sorted({li.port for li in gateway.listeners})
@@ -1345,7 +1306,7 @@ def _select_listener(gateway: _Gateway, request: Request) -> tuple[_Listener | N
     return best, [f"{best.describe()}: {matched}; {why}"]
 
 
-def _listener_specificity(listener: _Listener) -> tuple[int, int, int]:
+def _listener_specificity(listener: routing_objects.Listener) -> tuple[int, int, int]:
     name = listener.hostname
     if name is None:
         return (0, 0, 0)
@@ -1354,7 +1315,9 @@ def _listener_specificity(listener: _Listener) -> tuple[int, int, int]:
     return (2, 0, len(name))
 
 
-def _listener_contest(best: _Listener, matching: list[_Listener]) -> str:
+def _listener_contest(
+    best: routing_objects.Listener, matching: list[routing_objects.Listener]
+) -> str:
     others = [li.name for li in matching if li is not best]
     if not others:
         return "the only one on the port whose hostname matches"
@@ -1401,13 +1364,13 @@ def _matched_host(attachment: _Attachment, host: str) -> str:
 
 def _rank(
     attachment: _Attachment,
-    rule: _Rule,
-    match: _HTTPMatch | _GRPCMatch,
+    rule: routing_objects.Rule,
+    match: routing_objects.HTTPMatch | routing_objects.GRPCMatch,
     host: tuple[int, int],
     request: Request,
 ) -> _Rank | None:
     """The sort key of a match that accepts the request (smaller wins), or None."""
-    if isinstance(match, _HTTPMatch):
+    if isinstance(match, routing_objects.HTTPMatch):
         specificity = _http_specificity(match, request)
     else:
         specificity = _grpc_specificity(match, request)
@@ -1418,7 +1381,9 @@ def _rank(
     return (-host[0], -host[1], *(-s for s in specificity), *tail)
 
 
-def _http_specificity(match: _HTTPMatch, request: Request) -> tuple[int, ...] | None:
+def _http_specificity(
+    match: routing_objects.HTTPMatch, request: Request
+) -> tuple[int, ...] | None:
     if _http_miss(match, request) is not None:
         return None
     kind = {"Exact": 3, "PathPrefix": 2, "RegularExpression": 1}.get(match.path_type, 0)
@@ -1426,11 +1391,13 @@ def _http_specificity(match: _HTTPMatch, request: Request) -> tuple[int, ...] | 
     return (kind, length, int(match.method is not None), len(match.headers), len(match.query))
 
 
-def _grpc_specificity(match: _GRPCMatch, request: Request) -> tuple[int, ...] | None:
+def _grpc_specificity(
+    match: routing_objects.GRPCMatch, request: Request
+) -> tuple[int, ...] | None:
     if request.grpc is None or _grpc_miss(match, request) is not None:
         return None
 
-    def rank(m: _StringMatch | None) -> tuple[int, int]:
+    def rank(m: routing_objects.StringMatch | None) -> tuple[int, int]:
         if m is None:
             return (0, 0)
         return (1 if m.regex is not None else 2, len(m.value))
@@ -1438,7 +1405,7 @@ def _grpc_specificity(match: _GRPCMatch, request: Request) -> tuple[int, ...] | 
     return (*rank(match.service), *rank(match.method), len(match.headers))
 
 
-def _http_miss(match: _HTTPMatch, request: Request) -> str | None:
+def _http_miss(match: routing_objects.HTTPMatch, request: Request) -> str | None:
     """Why the match does not accept the request, or None when it does."""
     path = request.path
     if match.path_type == "Exact" and path != match.path:
@@ -1461,7 +1428,7 @@ def _http_miss(match: _HTTPMatch, request: Request) -> str | None:
     )
 
 
-def _grpc_miss(match: _GRPCMatch, request: Request) -> str | None:
+def _grpc_miss(match: routing_objects.GRPCMatch, request: Request) -> str | None:
     if request.grpc is None:
         return "the request is not a gRPC call"
     for matcher, actual in ((match.service, request.grpc[0]), (match.method, request.grpc[1])):
@@ -1470,7 +1437,9 @@ def _grpc_miss(match: _GRPCMatch, request: Request) -> str | None:
     return _headers_miss(match.headers, request)
 
 
-def _headers_miss(headers: tuple[_StringMatch, ...], request: Request) -> str | None:
+def _headers_miss(
+    headers: tuple[routing_objects.StringMatch, ...], request: Request
+) -> str | None:
     for h in headers:
         actual = request.header(h.name)
         if not h.accepts(actual):
@@ -1503,18 +1472,18 @@ def _no_match_reasons(index: _ListenerIndex, request: Request) -> list[str]:
             for match in rule.matches:
                 miss = (
                     _http_miss(match, request)
-                    if isinstance(match, _HTTPMatch)
+                    if isinstance(match, routing_objects.HTTPMatch)
                     else _grpc_miss(match, request)
                 )
                 lines.append(f"  {a.route.kind} {a.route.key} rule {rule.index}: {miss}")
     return lines[:20] + index.notes[:8]
 
 
-def _rule_label(rule: _Rule) -> str:
+def _rule_label(rule: routing_objects.Rule) -> str:
     return f" {rule.name!r}" if rule.name else ""
 
 
-def _match_label(match: _HTTPMatch | _GRPCMatch) -> str:
+def _match_label(match: routing_objects.HTTPMatch | routing_objects.GRPCMatch) -> str:
     if match.index is None:
         return "no matches, so it matches every gRPC call"
     return f"match {match.index} ({match.describe()}) accepts the request"
@@ -1524,19 +1493,22 @@ def _match_label(match: _HTTPMatch | _GRPCMatch) -> str:
 
 
 def _modified_path(
-    modifier: _PathModifier | None, path: str, match: _HTTPMatch | _GRPCMatch, reasons: list[str]
+    modifier: routing_objects.PathModifier | None,
+    path: str,
+    match: routing_objects.HTTPMatch | routing_objects.GRPCMatch,
+    reasons: list[str],
 ) -> str:
     if modifier is None:
         return path
     if modifier.type == "ReplaceFullPath":
         return modifier.value
-    if not isinstance(match, _HTTPMatch) or match.path_type != "PathPrefix":
+    if not isinstance(match, routing_objects.HTTPMatch) or match.path_type != "PathPrefix":
         reasons.append("ReplacePrefixMatch needs a PathPrefix match: path left as is")
         return path
     return replace_prefix_match(path, match.path, modifier.value)
 
 
-def _location(spec: _RedirectSpec, request: Request, path: str) -> str:
+def _location(spec: routing_objects.RedirectSpec, request: Request, path: str) -> str:
     scheme = spec.scheme or request.scheme
     host = spec.hostname or request.host
     if spec.port is not None:
@@ -1548,7 +1520,9 @@ def _location(spec: _RedirectSpec, request: Request, path: str) -> str:
     return _url(scheme, host, port, path, request.query)
 
 
-def _backend_status(rule: _Rule, backends: tuple[Backend, ...]) -> tuple[Status, list[str]]:
+def _backend_status(
+    rule: routing_objects.Rule, backends: tuple[Backend, ...]
+) -> tuple[Status, list[str]]:
     lines = [f"backend {b}: weight {b.weight}, {b.share:g}%" for b in backends]
     lines += [
         f"backend {b} is invalid ({b.problem}): its share gets 500" for b in backends if b.problem
@@ -1613,7 +1587,7 @@ def _duration(value: str) -> str:
     return f"{value} (disabled)" if value.strip("0hms") == "" else value
 
 
-def _policy_reasons(rule: _Rule) -> list[str]:
+def _policy_reasons(rule: routing_objects.Rule) -> list[str]:
     """The timeouts and retries the rule sets (unset ones are implementation-specific)."""
     lines: list[str] = []
     timeouts = rule.timeouts
@@ -1663,7 +1637,7 @@ def _origin_allowed(pattern: str, origin: str) -> bool:
     )
 
 
-def _cors(spec: _CorsSpec, request: Request, reasons: list[str]) -> Cors:
+def _cors(spec: routing_objects.CorsSpec, request: Request, reasons: list[str]) -> Cors:
     """What a CORS filter answers this request with, as HTTPCORSFilter describes."""
     origin = request.header("origin")
     base = Cors(
@@ -1768,7 +1742,7 @@ def _backend_json(backend: Backend) -> dict[str, object]:
 
 
 def _layer4(
-    base: Outcome, listener: _Listener, index: _ListenerIndex, reasons: list[str]
+    base: Outcome, listener: routing_objects.Listener, index: _ListenerIndex, reasons: list[str]
 ) -> Outcome:
     routes = ", ".join(f"{a.route.kind} {a.route.key}" for a in index.l4) or "none attached"
     reasons.append(f"{listener.protocol} listener: layer 4, not evaluated (routes: {routes})")
