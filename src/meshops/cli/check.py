@@ -185,7 +185,7 @@ def _call(declaration: spec.Declaration, args: argparse.Namespace) -> tuple[Call
             port=port,
             method=args.method.upper() if args.method else ("GET" if http else None),
             path=args.path or ("/" if http else None),
-            host=None if args.direct else args.host,
+            host=args.host,
             from_ingress=(
                 gateway is not None
                 and source is not None
