@@ -607,6 +607,10 @@ def _needs_jwt(attribute: str) -> bool:
 
 def _absent_notes(policy: authz_objects.Policy, seen: _Seen, at_ztunnel: bool) -> list[str]:
     """What rules of ``policy`` read that this call does not carry: an IP, a JWT."""
+    wants_ip = seen.source_ip is None and not policy.reads.isdisjoint(_IP_ATTRIBUTES)
+    wants_jwt = seen.jwt is None and any(_needs_jwt(a) for a in policy.reads)
+    if not (wants_ip or wants_jwt):
+        return []  # the common case, checked once per policy rather than per test
     notes: list[str] = []
     for i, rule in enumerate(policy.rules):
         tests = [t for t in rule.tests() if not _unsupported(t, seen, at_ztunnel)]

@@ -232,6 +232,7 @@ class Policy:
     selector: Mapping[str, str] | None  # None: no selector
     targets: tuple[_Target, ...]
     rules: tuple[Rule, ...]
+    reads: frozenset[str] = frozenset()  # every attribute its rules read
 
     @property
     def key(self) -> str:
@@ -447,6 +448,7 @@ def read_policy(namespace: str, name: str, spec_value: object, where: str) -> Po
         selector,
         targets,
         rules,
+        frozenset(t.spec.attribute for r in rules for t in r.tests()),
     )
 
 

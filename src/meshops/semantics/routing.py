@@ -1559,6 +1559,8 @@ def _modified_headers(
     an add appends one ("It appends to any existing values associated with the header
     name", HTTPHeaderFilter ``add``). Repeated names come out joined with ``,``.
     """
+    if not any(levels) and len({n.lower() for n, _ in headers}) == len(headers):
+        return headers  # nothing to change or to join
     current = [(n, v) for n, v in headers]
     for changes in levels:
         removed = {c.name.lower() for c in changes if c.action == "remove"}
