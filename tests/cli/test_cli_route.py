@@ -229,6 +229,7 @@ def test_json_is_the_outcome(capsys: pytest.CaptureFixture[str]) -> None:
     assert list(data) == [
         "status",
         "http_status",
+        "grpc_status",
         "summary",
         "request",
         "gateway",
@@ -237,9 +238,14 @@ def test_json_is_the_outcome(capsys: pytest.CaptureFixture[str]) -> None:
         "rule",
         "backends",
         "error_share",
+        "error_status",
         "redirect",
         "forwarded",
         "header_changes",
+        "mirrors",
+        "timeouts",
+        "retry",
+        "cors",
         "reasons",
     ]
     assert data["status"] == "routed"
@@ -305,6 +311,8 @@ def test_weighted_backends_and_a_rewrite(
             Service web/api:8081  weight 10  10%
   headers   request   set x-env: prod
             request   remove x-debug
+  received  Service web/api:8080 gets x-env: prod
+            Service web/api:8081 gets x-env: prod
   rewrite   host api.example.org -> api.internal
             path /api/users -> /v2/users
 """

@@ -1084,4 +1084,6 @@ def test_decision_as_json(shop: Policies) -> None:
         "notes": [
             f"ztunnel sees the waypoint's identity {WAYPOINT_SA}, not the caller's",
         ],
+        "delegations": [],
     }
+    assert data["delegations"] == []

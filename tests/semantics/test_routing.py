@@ -1692,8 +1692,26 @@ def test_to_json_is_json(shop: Routes) -> None:
             "weight": 1,
             "share": 100.0,
             "problem": None,
+            "header_changes": [],
+            "request_headers": [],
+            "response_changes": [
+                {
+                    "phase": "response",
+                    "action": "set",
+                    "name": "strict-transport-security",
+                    "value": "max-age=31536000",
+                }
+            ],
+            "notes": [],
         }
     ]
+    assert (data["mirrors"], data["timeouts"], data["retry"], data["cors"]) == (
+        [],
+        None,
+        None,
+        None,
+    )
+    assert (data["grpc_status"], data["error_status"]) == (None, "500")
     assert data["forwarded"] == {"host": "shop.example.com", "path": "/cart"}
     assert (data["status"], data["http_status"]) == ("routed", None)
 

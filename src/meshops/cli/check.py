@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, TextIO
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO, cast
 
 from meshops import spec
 from meshops.cli.files import add_command, read_declaration
@@ -12,7 +15,7 @@ from meshops.cli.render import checked_objects
 from meshops.model.ingress import GatewayConfig
 from meshops.model.platform import App, Platform
 from meshops.model.problems import did_you_mean
-from meshops.semantics.authz import Call, Decision, Policies, Workload
+from meshops.semantics.authz import Call, Decision, Jwt, Policies, Workload
 
 __all__ = ["APP_LABEL", "add_parser", "run"]
 
@@ -33,14 +36,25 @@ rules matches is.
 
 The answer comes from the rendered objects, not from the file's accepts: it is
 what the cluster would do. --from also takes the ingress gateway's name (its
-calls go straight to the pods). Without --method and --path the call is a
-plain connection (TCP). Exits 0 when ALLOWED, 1 when DENIED, 2 on an error."""
+calls go straight to the pods); --from-outside is a caller off the mesh (no
+identity: it reaches the pods directly). --direct calls a pod address rather
+than the Service: no waypoint sees it, only ztunnel's L4 policies apply.
+--source-ip gives the caller's address (ipBlocks, remoteIpBlocks, source.ip,
+remote.ip); --jwt-claims or --jwt-file the JWT it presents (requestPrincipals,
+request.auth.*), taken as one a RequestAuthentication validated. A CUSTOM
+policy that matches hands the call to its extension provider first: the
+answer then says what follows either way. Without --method and --path the
+call is a plain connection (TCP). Exits 0 when ALLOWED, 1 when DENIED, 2 on an
+error."""
 
 _EPILOG = """\
 examples:
   meshops check examples/shop.yaml --from frontend --to cart --method POST --path /cart
   meshops check examples/shop.yaml --from shop/cart --to cart-db:5432
-  meshops check examples/shop.yaml --from edge --to frontend --output json"""
+  meshops check examples/shop.yaml --from edge --to frontend --output json
+  meshops check examples/shop.yaml --from-outside --to cart --direct --source-ip 192.0.2.7
+  meshops check examples/shop.yaml --from frontend --to cart --path /cart \
+      --jwt-claims '{"iss": "https://id.example.com", "sub": "alice"}'"""
 
 
 class _UsageError(Exception):
@@ -56,12 +70,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description=_DESCRIPTION,
         epilog=_EPILOG,
     )
-    parser.add_argument(
+    caller = parser.add_mutually_exclusive_group(required=True)
+    caller.add_argument(
         "--from",
         dest="source",
         metavar="APP",
-        required=True,
         help="the caller: APP or NAMESPACE/APP, or the ingress gateway's name",
+    )
+    caller.add_argument(
+        "--from-outside",
+        action="store_true",
+        help="the caller is off the mesh: no identity, and it reaches the pods directly",
     )
     parser.add_argument(
         "--to",
@@ -73,6 +92,25 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--method", metavar="M", help="the HTTP method (e.g. GET)")
     parser.add_argument("--path", metavar="P", help="the HTTP path (e.g. /cart)")
     parser.add_argument("--host", metavar="H", help="the Host header (default: the Service's)")
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="call a pod address, not the Service: no waypoint, only ztunnel's L4 policies",
+    )
+    parser.add_argument(
+        "--source-ip", metavar="IP", help="the caller's IP address (for ipBlocks, source.ip)"
+    )
+    token = parser.add_mutually_exclusive_group()
+    token.add_argument(
+        "--jwt-claims",
+        metavar="JSON",
+        help="the caller's JWT claims as a JSON object, iss and sub included",
+    )
+    token.add_argument(
+        "--jwt-file",
+        metavar="FILE",
+        help="a file holding the caller's JWT (compact form; its signature is not checked)",
+    )
     add_output_option(parser)
     parser.set_defaults(run=run)
     return parser
@@ -100,7 +138,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     policies = Policies.from_objects(objects, root_namespace=declaration.platform.root_namespace)
     decision = policies.check(call)
     if args.output == "json":
-        write_json({"from": caller, "to": callee, **decision.to_dict()}, out)
+        write_json(
+            {"from": caller, "to": callee, "call": _call_json(call), **decision.to_dict()}, out
+        )
     else:
         out.write(_text(decision, caller, callee, call))
     return 0 if decision.allowed else 1
@@ -113,31 +153,95 @@ def _call(declaration: spec.Declaration, args: argparse.Namespace) -> tuple[Call
     target, _, port_text = str(args.target).partition(":")
     callee = _app(platform, target, "--to")
     port = _port(callee, port_text)
-    source = _gateway_workload(gateway, args.source)
-    if source is None:
+    jwt = _jwt(args)
+    source: Workload | None
+    if args.from_outside:
+        source, caller = None, "outside the mesh"
+    elif (source := _gateway_workload(gateway, args.source)) is not None:
+        caller = f"gateway {source.namespace}/{args.source.rpartition('/')[2]}"
+    else:
         app = _app(platform, args.source, "--from", gateway)
         source = _workload(app)
         caller = f"{app.namespace}/{app.name}"
-    else:
-        caller = f"gateway {source.namespace}/{args.source.rpartition('/')[2]}"
-    http = args.method is not None or args.path is not None or args.host is not None
+    if args.direct and args.host is not None:
+        raise _UsageError("--host names a Service's host: a call with --direct has none")
+    given = (args.method, args.path, args.host, jwt)
+    http = any(v is not None for v in given)
     protocol = next(p.protocol for p in callee.ports if p.port == port) if callee.ports else None
     if http and protocol is not None and not protocol.is_l7:
-        raise _UsageError(
-            f"port {port} of app {callee.name!r} is {protocol.value}: "
-            "--method, --path and --host need an http or grpc port"
+        what = (
+            "a JWT needs"
+            if given[:3] == (None, None, None)
+            else "--method, --path and --host need"
         )
-    call = Call(
-        source=source,
-        destination=_workload(callee),
-        service=callee.name,
-        port=port,
-        method=args.method.upper() if args.method else ("GET" if http else None),
-        path=args.path or ("/" if http else None),
-        host=args.host,
-        from_ingress=gateway is not None and source.service_account == gateway.service_account,
-    )
-    return call, caller, f"{callee.namespace}/{callee.name}:{port}"
+        raise _UsageError(
+            f"port {port} of app {callee.name!r} is {protocol.value}: {what} an http or grpc port"
+        )
+    try:
+        call = Call(
+            source=source,
+            destination=_workload(callee),
+            service=None if args.direct else callee.name,
+            port=port,
+            method=args.method.upper() if args.method else ("GET" if http else None),
+            path=args.path or ("/" if http else None),
+            host=args.host,
+            from_ingress=(
+                gateway is not None
+                and source is not None
+                and source.service_account == gateway.service_account
+            ),
+            source_ip=args.source_ip,
+            jwt=jwt,
+        )
+    except ValueError as e:
+        raise _UsageError(str(e)) from None  # only the source IP can be wrong here
+    where = "pods of " if args.direct else ""
+    return call, caller, f"{where}{callee.namespace}/{callee.name}:{port}"
+
+
+def _jwt(args: argparse.Namespace) -> Jwt | None:
+    """The JWT ``--jwt-claims`` or ``--jwt-file`` gives, or None."""
+    if args.jwt_claims is not None:
+        option, text = "--jwt-claims", str(args.jwt_claims)
+        try:
+            claims: object = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise _UsageError(f"--jwt-claims {text!r} is not JSON: {e.msg}") from None
+    elif args.jwt_file is not None:
+        option = f"--jwt-file {args.jwt_file!r}"
+        claims = _token_claims(Path(args.jwt_file), option)
+    else:
+        return None
+    if not isinstance(claims, Mapping):
+        raise _UsageError(f"{option}: the claims must be a JSON object, got {claims!r}")
+    try:
+        return Jwt(cast("Mapping[str, object]", claims))
+    except ValueError as e:
+        raise _UsageError(f"{option}: {e}") from None
+
+
+def _token_claims(path: Path, option: str) -> object:
+    """The claims of the compact JWT in ``path``, decoded by PyJWT, the signature unchecked.
+
+    Checking it is the RequestAuthentication's work (with the issuer's keys), which the
+    evaluator assumes done; the claims alone decide what the policies match.
+    """
+    try:
+        import jwt  # the optional 'jwt' extra: only --jwt-file needs it
+    except ImportError:
+        raise _UsageError(
+            f"{option} needs PyJWT, which meshops does not install by default:"
+            " pip install 'meshops[jwt]' (or pass the claims with --jwt-claims)"
+        ) from None
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise _UsageError(f"{option} cannot be read: {e}") from None
+    try:
+        return jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError as e:
+        raise _UsageError(f"{option} holds no valid JWT: {e}") from None
 
 
 def _app(platform: Platform, ref: str, option: str, gateway: GatewayConfig | None = None) -> App:
@@ -183,13 +287,34 @@ def _gateway_workload(gateway: GatewayConfig | None, ref: str) -> Workload | Non
     return Workload(gateway.namespace, gateway.service_account, {_GATEWAY_POD_LABEL: gateway.name})
 
 
+def _call_json(call: Call) -> dict[str, Any]:
+    """What the call carries, as the evaluator was given it (for ``--output json``)."""
+    return {
+        "service": call.service,
+        "direct": call.service is None,
+        "from_outside": call.source is None,
+        "port": call.port,
+        "http": call.http,
+        "method": call.method,
+        "path": call.path,
+        "host": call.host,
+        "source_ip": call.source_ip,
+        "jwt": None if call.jwt is None else call.jwt.to_dict(),
+    }
+
+
 def _text(decision: Decision, caller: str, callee: str, call: Call) -> str:
     """The decision for people: the verdict, then each enforcement point."""
     request = f" ({call.method} {call.path})" if call.method is not None else " (TCP)"
     lines = [f"{decision.verdict}: {caller} -> {callee}{request}"]
+    carried = [f"IP {call.source_ip}"] if call.source_ip is not None else []
+    carried += [f"JWT {call.jwt.principal}"] if call.jwt is not None else []
+    if carried:
+        lines.append(f"  caller: {', '.join(carried)}")
     for i, hop in enumerate(decision.hops, start=1):
         outcome = "allowed" if hop.allowed else "denied"
         lines.append(f"  {i}. {hop.enforcer}: {outcome}: {hop.reason}")
+        lines += [f"     delegated: {d.explain()}" for d in hop.delegations]
         lines += [f"     note: {note}" for note in hop.notes]
     lines += [f"  if: {condition}" for condition in decision.conditions]
     return "\n".join(lines) + "\n"

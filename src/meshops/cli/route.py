@@ -22,7 +22,7 @@ from typing import Any, TextIO, cast
 from meshops.cli.files import add_command, read_declaration
 from meshops.cli.output import add_output_option, write_json
 from meshops.cli.render import checked_objects
-from meshops.semantics.routing import Backend, HeaderChange, Outcome, Request, Routes
+from meshops.semantics.routing import Backend, HeaderChange, Mirror, Outcome, Request, Routes
 
 __all__ = ["add_parser", "outcome_lines", "parse_grpc", "parse_header", "run"]
 
@@ -38,10 +38,13 @@ most header and query matches; for gRPC, the service and method matches; then
 the oldest route, and the first rule and match in it.
 
 Prints the verdict (200 and the route, rule and match; the redirect; '404: no
-route'; '500: no valid backend'), then the request as understood, the gateway
-and listener, the backends with their weights and shares of the traffic, the
-header changes, the rewritten host and path, and the evaluator's reasons,
-including the matches that lost and why. Nothing is sent to a cluster.
+route'; '500: no valid backend'; for a gRPC call its gRPC status:
+'UNIMPLEMENTED: no route', 'UNAVAILABLE: no valid backend'), then the request as
+understood, the gateway and listener, the backends with their weights and shares
+of the traffic, the header changes (a backend's own filters only when it is
+chosen) and the request headers each backend receives, the mirrors, timeouts,
+retries and CORS that apply, the rewritten host and path, and the evaluator's
+reasons, including the matches that lost and why. Nothing is sent to a cluster.
 
 Exit status: 0 when the request is routed or redirected; 1 when it gets a 404
 (no route) or a 500 (no valid backend), or reaches a TLS or TCP listener (layer
@@ -210,7 +213,16 @@ def outcome_lines(outcome: Outcome) -> list[str]:
     if outcome.backends:
         label = "backend" if len(outcome.backends) == 1 else "backends"
         lines += _field(label, _backends(outcome.backends))
-    lines += _field("headers", [_header_change(c) for c in outcome.header_changes])
+    changes = [_header_change(c) for c in outcome.header_changes]
+    for backend in outcome.backends:
+        changes += [
+            f"{_header_change(c)}  (backend {backend} only)" for c in backend.header_changes
+        ]
+    lines += _field("headers", changes)
+    lines += _field("received", _received(outcome))
+    lines += _field("mirror", [_mirror(m) for m in outcome.mirrors])
+    lines += _field("timeouts", _timeouts(outcome))
+    lines += _field("cors", _cors(outcome))
     lines += _field("rewrite", _rewrites(outcome))
     if outcome.reasons:
         lines.append("  why:")
@@ -231,7 +243,7 @@ def _is_waypoint(obj: Mapping[str, Any]) -> bool:
 def _verdict(outcome: Outcome) -> str:
     if outcome.status == "routed":
         errors = outcome.error_share
-        tail = f"; {errors:g}% get 500 (invalid backends)" if errors else ""
+        tail = f"; {errors:g}% get {outcome.error_status} (invalid backends)" if errors else ""
         return f"200: {_route(outcome)}{tail}"
     if outcome.status == "l4":
         return f"layer 4: not evaluated (listener {outcome.listener} takes TLS or TCP routes)"
@@ -268,6 +280,58 @@ def _header_change(change: HeaderChange) -> str:
     if change.action == "remove":
         return f"{change.phase:<8}  remove {change.name}"
     return f"{change.phase:<8}  {change.action} {change.name}: {change.value}"
+
+
+def _received(outcome: Outcome) -> list[str]:
+    """The request headers each backend receives, when filters changed them."""
+    if not any(c.phase == "request" for c in outcome.header_changes) and not any(
+        c.phase == "request" for b in outcome.backends for c in b.header_changes
+    ):
+        return []
+    lines: list[str] = []
+    for backend in outcome.backends:
+        headers = ", ".join(f"{n}: {v}" for n, v in backend.request_headers) or "no headers"
+        lines.append(f"{backend} gets {headers}")
+    return lines
+
+
+def _mirror(mirror: Mirror) -> str:
+    where = "" if mirror.backend is None else f"  (when {mirror.backend} is chosen)"
+    if mirror.problem is not None:
+        return f"{mirror}  none sent: {mirror.problem}{where}"
+    return f"{mirror}  {mirror.percent:g}% of requests, responses ignored{where}"
+
+
+def _timeouts(outcome: Outcome) -> list[str]:
+    lines: list[str] = []
+    if outcome.timeouts is not None:
+        parts = [
+            f"{label} {value}"
+            for label, value in (
+                ("request", outcome.timeouts.request),
+                ("backendRequest", outcome.timeouts.backend_request),
+            )
+            if value is not None
+        ]
+        lines.append(", ".join(parts))
+    if outcome.retry is not None:
+        retry = outcome.retry
+        attempts = "?" if retry.attempts is None else str(retry.attempts)
+        codes = ", ".join(str(c) for c in retry.codes) or "no codes"
+        backoff = "" if retry.backoff is None else f", backoff {retry.backoff}"
+        lines.append(f"retry up to {attempts} times on {codes}{backoff}")
+    return lines
+
+
+def _cors(outcome: Outcome) -> list[str]:
+    cors = outcome.cors
+    if cors is None:
+        return []
+    if cors.origin is None:
+        return ["no Origin header: not a cross-origin request"]
+    verdict = "allowed" if cors.origin_allowed else "not allowed: no CORS headers"
+    kind = "preflight from" if cors.preflight else "origin"
+    return [f"{kind} {cors.origin} {verdict}"] + [f"{n}: {v}" for n, v in cors.response_headers]
 
 
 def _rewrites(outcome: Outcome) -> list[str]:

@@ -5,5 +5,7 @@ prints them or as a cluster holds them: it never reads the platform file, so the
 code explains the objects a charm made.
 
 * :mod:`meshops.semantics.authz`: Istio AuthorizationPolicies in ambient mode.
+  :mod:`meshops.semantics.authz_objects` reads those objects for it.
 * :mod:`meshops.semantics.routing`: Gateway API Gateways, HTTPRoutes and GRPCRoutes.
+  :mod:`meshops.semantics.routing_objects` reads those objects for it.
 """

@@ -15,11 +15,12 @@ on its way, in order:
    enforces L4 only, and after a waypoint it sees the waypoint's identity, never the
    caller's.
 
-At each point: a matching CUSTOM policy hands the call to its external provider (we
-cannot know its answer: the decision records it in :attr:`Decision.conditions` and goes
-on as if the provider allowed); then any matching DENY rule denies; then, if no ALLOW
-policy applies the call is allowed, else it is allowed only if some ALLOW rule matches.
-AUDIT policies never change the decision.
+At each point: a matching CUSTOM policy hands the call to its extension provider first
+(we cannot know its answer: the hop records a :class:`Delegation` saying what follows
+either answer, :attr:`Decision.conditions` lists it, and the evaluation goes on as if
+the provider allowed); then any matching DENY rule denies; then, if no ALLOW policy
+applies the call is allowed, else it is allowed only if some ALLOW rule matches. AUDIT
+policies never change the decision.
 
 Semantics, and where they come from (Istio 1.30):
 
@@ -73,12 +74,23 @@ Choices where the documents are silent (see also :class:`Call`):
 * A caller off the mesh (no identity) never passes a Service's waypoint: only ztunnel
   on the destination side sees it (waypoint redirection happens at the caller's
   ztunnel). Its principal, namespace and service account are absent.
-* The call carries no IP address, JWT or SNI: a positive match on ``ipBlocks``,
-  ``remoteIpBlocks``, ``requestPrincipals`` or a condition on ``source.ip``,
-  ``destination.ip``, ``remote.ip``, ``request.auth.*``, ``connection.sni`` (or an
-  unknown key) fails; the negative forms match. ``request.headers[...]`` reads
-  :attr:`Call.headers`. A condition matches when its value is among ``values`` (if
-  set) and not among ``notValues`` (if set).
+* The caller's IP (:attr:`Call.source_ip`) is what ``ipBlocks`` and ``source.ip`` match,
+  at ztunnel and at the waypoint alike: the waypoint sees it on the connection the
+  caller's ztunnel tunnels, and ztunnel behind its own waypoint trusts the waypoint's
+  ``Forwarded`` header for it (ztunnel's inbound). ``remoteIpBlocks`` and ``remote.ip``
+  read the same address, as no trusted proxy is configured (``numTrustedProxies`` 0);
+  they are L7 attributes, left out at ztunnel. Blocks are matched with :mod:`ipaddress`.
+* The caller's JWT (:attr:`Call.jwt`) is taken as one a RequestAuthentication validated:
+  ``requestPrincipals`` and ``request.auth.principal`` match ``<iss>/<sub>``,
+  ``request.auth.audiences`` the ``aud`` claim, ``request.auth.presenter`` ``azp``,
+  ``request.auth.claims[a][b]`` a (nested) string claim or any string of a list claim.
+  A note says which RequestAuthentications among the objects accept the issuer (their
+  attachment is not evaluated), or that none does. All are L7 attributes.
+* Without an IP or a JWT, and always for ``destination.ip``, ``connection.sni`` and
+  unknown keys, a positive match fails and the negative forms match; a note says so
+  for the IP and the JWT. ``request.headers[...]`` reads :attr:`Call.headers`. A
+  condition matches when its value is among ``values`` (if set) and not among
+  ``notValues`` (if set).
 * ``serviceAccounts`` are ``namespace/name`` (a bare name is in the policy's namespace);
   ``trustDomains`` compare with the trust domain given to :meth:`Policies.from_objects`
   and are taken to be L4 (peer-certificate) attributes at ztunnel.
@@ -87,6 +99,7 @@ Choices where the documents are silent (see also :class:`Call`):
   proxy enforces anything there and the call is ALLOWED.
 * At the waypoint ports compare with the Service port called, at ztunnel with the pod
   port (the Service's numeric ``targetPort`` when the Service is among the objects).
+* Objects are read by :mod:`meshops.semantics.authz_objects`; this module evaluates them.
 * Malformed objects raise one :class:`ValueError` naming the object and the field and
   quoting the value: unknown fields, an unknown action, ports that are not strings of
   digits, invalid path templates, both ``selector`` and ``targetRefs``.
@@ -110,14 +123,18 @@ Example:
 
 from __future__ import annotations
 
+import ipaddress
 import json
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
-__all__ = ["Call", "Decision", "Hop", "Policies", "Workload"]
+import pydantic
+
+from meshops.semantics import authz_objects
+
+__all__ = ["Call", "Decision", "Delegation", "Hop", "Jwt", "Policies", "Workload"]
 
 DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
 USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
@@ -128,9 +145,6 @@ WAYPOINT_CLASS = "istio-waypoint"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 CLUSTER_DOMAIN = "cluster.local"
 _NAME_LABEL = "kubernetes.io/metadata.name"
-
-Action = Literal["ALLOW", "DENY", "AUDIT", "CUSTOM"]
-_ACTIONS: tuple[Action, ...] = ("ALLOW", "DENY", "AUDIT", "CUSTOM")
 
 
 # --- the public values ------------------------------------------------------------------
@@ -175,6 +189,95 @@ class Workload:
         return f"{trust_domain}/ns/{self.namespace}/sa/{self.service_account}"
 
 
+class _Claims(pydantic.BaseModel):
+    """The claims of a JWT as Istio reads them: ``iss`` and ``sub`` make the principal."""
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="allow")
+
+    iss: str = pydantic.Field(min_length=1)
+    sub: str = pydantic.Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Jwt:
+    """The JWT a caller presents, taken as one a RequestAuthentication validated.
+
+    Istio sets ``request.auth.*`` (and so ``requestPrincipals``) only from a token that
+    a RequestAuthentication accepted; the evaluator does not verify signatures, it says
+    which RequestAuthentications among the objects name the issuer.
+
+    Attributes:
+        claims: Every claim of the token (``iss`` and ``sub`` included).
+    """
+
+    claims: Mapping[str, object] = field(hash=False)
+
+    def __post_init__(self) -> None:
+        try:
+            _Claims.model_validate(dict(self.claims))
+        except pydantic.ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "claims"
+            raise ValueError(f"JWT claim {where!r}: {first['msg']}") from None
+        object.__setattr__(self, "claims", MappingProxyType(dict(self.claims)))
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` claim."""
+        return str(self.claims["iss"])
+
+    @property
+    def subject(self) -> str:
+        """The ``sub`` claim."""
+        return str(self.claims["sub"])
+
+    @property
+    def principal(self) -> str:
+        """``<iss>/<sub>``, what ``requestPrincipals`` and ``request.auth.principal`` match.
+
+        Example:
+            >>> Jwt({"iss": "https://id.example.com", "sub": "alice"}).principal
+            'https://id.example.com/alice'
+        """
+        return f"{self.issuer}/{self.subject}"
+
+    def claim(self, path: Sequence[str]) -> tuple[str, ...]:
+        """The values of a (nested) claim: a string, or each string of a list; else none.
+
+        Example:
+            >>> Jwt({"iss": "i", "sub": "s", "org": {"teams": ["a", "b"]}}).claim(["org", "teams"])
+            ('a', 'b')
+        """
+        value: object = self.claims
+        for name in path:
+            value = _member(value, name)
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list):
+            return tuple(v for v in cast("list[object]", value) if isinstance(v, str))
+        return ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The token's principal and claims as JSON-ready values."""
+        return {"principal": self.principal, "claims": dict(self.claims)}
+
+
+def _member(value: object, name: str) -> object:
+    """``value[name]`` when ``value`` is a mapping (a JSON object), else None."""
+    if not isinstance(value, Mapping):
+        return None
+    return cast("Mapping[str, object]", value).get(name)
+
+
+def _checked_ip(value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"source IP {value!r} is not an IPv4 or IPv6 address") from None
+
+
 @dataclass(frozen=True)
 class Call:
     """One call to check.
@@ -196,6 +299,10 @@ class Call:
             client sends it).
         headers: HTTP request headers (names are case-insensitive).
         from_ingress: The caller is an ingress gateway.
+        source_ip: The caller's IP address (what ``ipBlocks``, ``remoteIpBlocks``,
+            ``source.ip`` and ``remote.ip`` match), or None when not known.
+        jwt: The caller's JWT (what ``requestPrincipals`` and ``request.auth.*`` match),
+            or None when it presents none.
     """
 
     source: Workload | None
@@ -207,19 +314,73 @@ class Call:
     host: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict[str, str], hash=False)
     from_ingress: bool = False
+    source_ip: str | None = None
+    jwt: Jwt | None = None
 
     def __post_init__(self) -> None:
         _check_port(self.port)
+        _checked_ip(self.source_ip)
         object.__setattr__(self, "headers", _frozen_labels(self.headers))
 
     @property
     def http(self) -> bool:
-        """Whether the call is an HTTP request (else plain TCP)."""
-        given = (self.method, self.path, self.host)
+        """Whether the call is an HTTP request (else plain TCP); a JWT makes it HTTP."""
+        given = (self.method, self.path, self.host, self.jwt)
         return any(v is not None for v in given) or bool(self.headers)
 
 
 HopAction = Literal["DENY", "ALLOW", "default", "missing"]
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """A CUSTOM policy that hands the call to an external authorizer at one point.
+
+    Istio asks the provider before any DENY or ALLOW policy there: if it denies, the
+    call is denied at that point and nothing else is evaluated; if it allows, the DENY
+    and then the ALLOW policies decide.
+
+    Attributes:
+        enforcer: Where (the waypoint; ztunnel ignores CUSTOM policies).
+        provider: The extension provider named by ``spec.provider.name``, or None.
+        policy: The CUSTOM policy as ``namespace/name``.
+        rule: The index of its matching rule.
+        then: What the DENY and ALLOW policies there decide should the provider allow.
+    """
+
+    enforcer: str
+    provider: str | None
+    policy: str
+    rule: int
+    then: str
+
+    def __str__(self) -> str:
+        provider = repr(self.provider) if self.provider else "(none named)"
+        return (
+            f"ext-authz provider {provider} allows the call"
+            f" (CUSTOM policy {self.policy} rule {self.rule} matches at {self.enforcer})"
+        )
+
+    def explain(self) -> str:
+        """One line: who decides first, and what follows either answer."""
+        provider = repr(self.provider) if self.provider else "(none named)"
+        return (
+            f"extension provider {provider} decides first (CUSTOM policy {self.policy}"
+            f" rule {self.rule}, at {self.enforcer}): if it denies, the call is DENIED"
+            f" there, before any DENY or ALLOW policy; if it allows, {self.then}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """This delegation as plain JSON-ready values."""
+        return {
+            "enforcer": self.enforcer,
+            "provider": self.provider,
+            "policy": self.policy,
+            "rule": self.rule,
+            "if_denied": "DENIED at this point, before any DENY or ALLOW policy",
+            "if_allowed": self.then,
+            "explanation": self.explain(),
+        }
 
 
 @dataclass(frozen=True)
@@ -240,6 +401,8 @@ class Hop:
         reason: One sentence saying why.
         notes: What else the reader should know about this point (ignored attributes,
             policies that apply elsewhere, the identity ztunnel sees).
+        delegations: The CUSTOM policies matching here, whose providers are asked
+            before this point's DENY and ALLOW policies.
     """
 
     enforcer: str
@@ -249,6 +412,7 @@ class Hop:
     rule: int | None
     reason: str
     notes: tuple[str, ...] = ()
+    delegations: tuple[Delegation, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """This hop as plain JSON-ready values."""
@@ -260,6 +424,7 @@ class Hop:
             "rule": self.rule,
             "reason": self.reason,
             "notes": list(self.notes),
+            "delegations": [d.to_dict() for d in self.delegations],
         }
 
 
@@ -287,6 +452,11 @@ class Decision:
         return "ALLOWED" if self.allowed else "DENIED"
 
     @property
+    def delegations(self) -> tuple[Delegation, ...]:
+        """Every CUSTOM delegation on the call's way, in the order traffic meets them."""
+        return tuple(d for hop in self.hops for d in hop.delegations)
+
+    @property
     def deciding(self) -> Hop | None:
         """The hop that decided: the one that denied, else the last; None without hops."""
         for hop in self.hops:
@@ -302,6 +472,7 @@ class Decision:
             "allowed": self.allowed,
             "explanation": self.explanation,
             "conditions": list(self.conditions),
+            "delegations": [d.to_dict() for d in self.delegations],
             "deciding_hop": None if deciding is None else self.hops.index(deciding),
             "hops": [hop.to_dict() for hop in self.hops],
         }
@@ -309,467 +480,6 @@ class Decision:
     def to_json(self) -> str:
         """This decision as a JSON document."""
         return json.dumps(self.to_dict(), indent=2)
-
-
-# --- patterns: how one policy value matches one request value --------------------------
-
-
-@dataclass(frozen=True)
-class _Pattern:
-    """One value of a policy field, ready to match."""
-
-    kind: Literal["exact", "prefix", "suffix", "presence", "template"]
-    stem: str
-    fold: bool = False
-    regex: re.Pattern[str] | None = None
-
-    def matches(self, value: str) -> bool:
-        if self.fold:
-            value = value.lower()
-        if self.kind == "presence":
-            return value != ""
-        if self.kind == "prefix":
-            return value.startswith(self.stem)
-        if self.kind == "suffix":
-            return value.endswith(self.stem)
-        if self.regex is not None:
-            return self.regex.fullmatch(value) is not None
-        return value == self.stem
-
-
-def _string_pattern(text: str, *, fold: bool = False) -> _Pattern:
-    """Istio's string match: ``*`` presence, ``*abc`` suffix, ``abc*`` prefix, else exact."""
-    stem = text.lower() if fold else text
-    if stem == "*":
-        return _Pattern("presence", "", fold)
-    if stem.startswith("*"):
-        return _Pattern("suffix", stem[1:], fold)
-    if stem.endswith("*"):
-        return _Pattern("prefix", stem[:-1], fold)
-    return _Pattern("exact", stem, fold)
-
-
-_SEGMENT_OPERATORS = {"{*}": "[^/]+", "{**}": ".*"}
-
-
-def _path_pattern(text: str, where: str) -> _Pattern:
-    """A path: a template when it holds ``{*}`` or ``{**}``, else an Istio string match."""
-    if "{*}" not in text and "{**}" not in text:
-        return _string_pattern(text)
-    segments = text.split("/")
-    operators = [i for i, s in enumerate(segments) if s in _SEGMENT_OPERATORS]
-    for i, segment in enumerate(segments):
-        if i not in operators and any(c in segment for c in "*{}"):
-            raise ValueError(
-                f"{where}: path template {text!r} has '*', '{{' or '}}' outside"
-                " a whole-segment {*} or {**}"
-            )
-    if any(segments[i] == "{**}" for i in operators[:-1]):
-        raise ValueError(f"{where}: path template {text!r} has an operator after {{**}}")
-    parts = [_SEGMENT_OPERATORS.get(s) or re.escape(s) for s in segments]
-    return _Pattern("template", text, regex=re.compile("/".join(parts)))
-
-
-def _port_pattern(text: str, where: str) -> _Pattern:
-    if not text.isdigit() or int(text) > 65535:
-        raise ValueError(f"{where}: port {text!r} must be a string of digits 0-65535")
-    return _Pattern("exact", str(int(text)))
-
-
-# --- the parsed policies ----------------------------------------------------------------
-
-_ABSENT = "absent"  # an attribute no call carries (IP addresses, JWT claims, SNI)
-
-
-@dataclass(frozen=True)
-class _FieldSpec:
-    """What a policy field reads and who can evaluate it.
-
-    Attributes:
-        attribute: The request attribute it reads (see :meth:`_Seen.value`).
-        kind: How its values match: ``string``, ``host``, ``path``, ``port`` or
-            ``service_account``.
-        l4: ztunnel can enforce it.
-        http_only: Envoy (the waypoint) can evaluate it on HTTP only.
-    """
-
-    attribute: str
-    kind: str
-    l4: bool
-    http_only: bool
-
-
-_SOURCE_FIELDS = {
-    "principals": _FieldSpec("principal", "string", l4=True, http_only=False),
-    "namespaces": _FieldSpec("namespace", "string", l4=True, http_only=False),
-    "serviceAccounts": _FieldSpec("service_account", "service_account", True, False),
-    "trustDomains": _FieldSpec("trust_domain", "string", l4=True, http_only=False),
-    "ipBlocks": _FieldSpec(_ABSENT, "string", l4=True, http_only=False),
-    "remoteIpBlocks": _FieldSpec(_ABSENT, "string", l4=False, http_only=False),
-    "requestPrincipals": _FieldSpec(_ABSENT, "string", l4=False, http_only=True),
-}
-_OPERATION_FIELDS = {
-    "ports": _FieldSpec("port", "port", l4=True, http_only=False),
-    "hosts": _FieldSpec("host", "host", l4=False, http_only=True),
-    "methods": _FieldSpec("method", "string", l4=False, http_only=True),
-    "paths": _FieldSpec("path", "path", l4=False, http_only=True),
-}
-_CONDITION_KEYS = {
-    "source.principal": _FieldSpec("principal", "string", l4=True, http_only=False),
-    "source.namespace": _FieldSpec("namespace", "string", l4=True, http_only=False),
-    "source.serviceAccount": _FieldSpec("service_account", "string", False, False),
-    "source.ip": _FieldSpec(_ABSENT, "string", l4=True, http_only=False),
-    "destination.ip": _FieldSpec(_ABSENT, "string", l4=True, http_only=False),
-    "destination.port": _FieldSpec("port", "port", l4=True, http_only=False),
-    "remote.ip": _FieldSpec(_ABSENT, "string", l4=False, http_only=False),
-    "connection.sni": _FieldSpec(_ABSENT, "string", l4=False, http_only=False),
-}
-_UNKNOWN_CONDITION = _FieldSpec(_ABSENT, "string", l4=False, http_only=False)
-
-
-def _negative(name: str) -> str:
-    return "not" + name[0].upper() + name[1:]
-
-
-@dataclass(frozen=True)
-class _Test:
-    """One field of a from/to entry, or one half of a condition: all its values, ORed."""
-
-    name: str
-    spec: _FieldSpec
-    patterns: tuple[_Pattern, ...]
-    negative: bool
-
-
-_Entry = tuple[_Test, ...]  # a source, an operation or a condition: its tests ANDed
-
-
-@dataclass(frozen=True)
-class _Rule:
-    sources: tuple[_Entry, ...]  # ORed; none: any source
-    operations: tuple[_Entry, ...]  # ORed; none: any operation
-    conditions: tuple[_Entry, ...]  # ANDed
-
-    def tests(self) -> Iterator[_Test]:
-        for entry in (*self.sources, *self.operations, *self.conditions):
-            yield from entry
-
-
-@dataclass(frozen=True)
-class _Target:
-    group: str
-    kind: str
-    name: str
-
-
-@dataclass(frozen=True)
-class _Policy:
-    namespace: str
-    name: str
-    action: Action
-    provider: str | None
-    selector: Mapping[str, str] | None  # None: no selector
-    targets: tuple[_Target, ...]
-    rules: tuple[_Rule, ...]
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
-
-    def selects(self, labels: Mapping[str, str]) -> bool:
-        selector = self.selector
-        return selector is None or all(labels.get(k) == v for k, v in selector.items())
-
-
-# --- reading objects --------------------------------------------------------------------
-
-
-def _mapping(value: object, where: str) -> Mapping[str, object]:
-    if not isinstance(value, Mapping):
-        raise ValueError(f"{where} must be a mapping, got {value!r}")
-    return cast("Mapping[str, object]", value)
-
-
-def _optional_mapping(value: object, where: str) -> Mapping[str, object]:
-    return {} if value is None else _mapping(value, where)
-
-
-def _items(value: object, where: str) -> list[object]:
-    if value is None:
-        return []
-    if not isinstance(value, (list, tuple)):
-        raise ValueError(f"{where} must be a list, got {value!r}")
-    return list(cast("Sequence[object]", value))
-
-
-def _string(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{where} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _strings(value: object, where: str) -> tuple[str, ...]:
-    items = _items(value, where)
-    return tuple(_string(v, f"{where}[{i}]") for i, v in enumerate(items))
-
-
-def _labels(value: object, where: str) -> dict[str, str]:
-    labels = _optional_mapping(value, where)
-    for key, v in labels.items():
-        if not isinstance(v, str):
-            raise ValueError(f"{where}.{key} must be a string, got {v!r}")
-    return cast("dict[str, str]", dict(labels))
-
-
-def _known_fields(data: Mapping[str, object], known: Iterable[str], where: str) -> None:
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise ValueError(f"{where} has unknown field {unknown[0]!r}")
-
-
-def _patterns(
-    spec: _FieldSpec, values: tuple[str, ...], namespace: str, where: str
-) -> tuple[_Pattern, ...]:
-    """The values of one field, ready to match (``namespace``: the policy's)."""
-    made: list[_Pattern] = []
-    for i, value in enumerate(values):
-        at = f"{where}[{i}]"
-        if spec.kind == "port":
-            made.append(_port_pattern(value, at))
-        elif spec.kind == "path":
-            made.append(_path_pattern(value, at))
-        elif spec.kind == "host":
-            made.append(_string_pattern(value, fold=True))
-        elif spec.kind == "service_account":
-            made.append(_Pattern("exact", value if "/" in value else f"{namespace}/{value}"))
-        else:
-            made.append(_string_pattern(value))
-    return tuple(made)
-
-
-def _entry(
-    data: Mapping[str, object], fields: Mapping[str, _FieldSpec], namespace: str, where: str
-) -> _Entry:
-    """A source or an operation: one test per field set."""
-    names = {n: (s, False) for n, s in fields.items()}
-    names.update({_negative(n): (s, True) for n, s in fields.items()})
-    _known_fields(data, names, where)
-    tests: list[_Test] = []
-    for name, value in data.items():
-        spec, negative = names[name]
-        values = _strings(value, f"{where}.{name}")
-        if values:
-            patterns = _patterns(spec, values, namespace, f"{where}.{name}")
-            tests.append(_Test(name, spec, patterns, negative))
-    return tuple(tests)
-
-
-def _condition_spec(key: str, where: str) -> _FieldSpec:
-    if key in _CONDITION_KEYS:
-        return _CONDITION_KEYS[key]
-    if key.startswith("request.headers["):
-        if not key.endswith("]") or len(key) == len("request.headers[]"):
-            raise ValueError(f"{where}.key {key!r} must be request.headers[<name>]")
-        header = key[len("request.headers[") : -1].lower()
-        return _FieldSpec(f"header:{header}", "string", l4=False, http_only=True)
-    if key.startswith("request.auth."):
-        return _FieldSpec(_ABSENT, "string", l4=False, http_only=True)
-    return _UNKNOWN_CONDITION
-
-
-def _condition(data: Mapping[str, object], namespace: str, where: str) -> _Entry:
-    _known_fields(data, ("key", "values", "notValues"), where)
-    key = _string(data.get("key"), f"{where}.key")
-    spec = _condition_spec(key, where)
-    tests: list[_Test] = []
-    for name, negative in (("values", False), ("notValues", True)):
-        values = _strings(data.get(name), f"{where}.{name}")
-        if values:
-            patterns = _patterns(spec, values, namespace, f"{where}.{name}")
-            tests.append(_Test(key, spec, patterns, negative))
-    if not tests:
-        raise ValueError(f"{where} (key {key!r}) needs values or notValues")
-    return tuple(tests)
-
-
-def _rule(data: Mapping[str, object], namespace: str, where: str) -> _Rule:
-    _known_fields(data, ("from", "to", "when"), where)
-    sources: list[_Entry] = []
-    for i, item in enumerate(_items(data.get("from"), f"{where}.from")):
-        at = f"{where}.from[{i}]"
-        wrapper = _mapping(item, at)
-        _known_fields(wrapper, ("source",), at)
-        source = _mapping(wrapper.get("source"), f"{at}.source")
-        sources.append(_entry(source, _SOURCE_FIELDS, namespace, f"{at}.source"))
-    operations: list[_Entry] = []
-    for i, item in enumerate(_items(data.get("to"), f"{where}.to")):
-        at = f"{where}.to[{i}]"
-        wrapper = _mapping(item, at)
-        _known_fields(wrapper, ("operation",), at)
-        operation = _mapping(wrapper.get("operation"), f"{at}.operation")
-        operations.append(_entry(operation, _OPERATION_FIELDS, namespace, f"{at}.operation"))
-    conditions = [
-        _condition(_mapping(item, f"{where}.when[{i}]"), namespace, f"{where}.when[{i}]")
-        for i, item in enumerate(_items(data.get("when"), f"{where}.when"))
-    ]
-    return _Rule(tuple(sources), tuple(operations), tuple(conditions))
-
-
-def _targets(spec: Mapping[str, object], where: str) -> tuple[_Target, ...]:
-    refs = _items(spec.get("targetRefs"), f"{where}.targetRefs")
-    paths = [f"{where}.targetRefs[{i}]" for i in range(len(refs))]
-    if spec.get("targetRef") is not None:
-        refs.append(spec["targetRef"])
-        paths.append(f"{where}.targetRef")
-    targets: list[_Target] = []
-    for ref, at in zip(refs, paths, strict=True):
-        data = _mapping(ref, at)
-        group = data.get("group", "")
-        if not isinstance(group, str):
-            raise ValueError(f"{at}.group must be a string, got {group!r}")
-        kind = _string(data.get("kind"), f"{at}.kind")
-        targets.append(_Target(group, kind, _string(data.get("name"), f"{at}.name")))
-    return tuple(targets)
-
-
-_SPEC_FIELDS = ("action", "provider", "rules", "selector", "targetRef", "targetRefs")
-
-
-def _policy(namespace: str, name: str, spec_value: object, where: str) -> _Policy:
-    spec = _optional_mapping(spec_value, f"{where}: spec")
-    _known_fields(spec, _SPEC_FIELDS, f"{where}: spec")
-    action = spec.get("action") or "ALLOW"
-    if action not in _ACTIONS:
-        raise ValueError(f"{where}: spec.action {action!r} is not one of {', '.join(_ACTIONS)}")
-    provider = _optional_mapping(spec.get("provider"), f"{where}: spec.provider").get("name")
-    selector: dict[str, str] | None = None
-    if spec.get("selector") is not None:
-        selector_data = _mapping(spec["selector"], f"{where}: spec.selector")
-        selector = _labels(selector_data.get("matchLabels"), f"{where}: spec.selector.matchLabels")
-    targets = _targets(spec, f"{where}: spec")
-    if selector is not None and targets:
-        raise ValueError(f"{where}: spec sets both selector and targetRefs; at most one may be")
-    rules = tuple(
-        _rule(_mapping(item, f"{where}: spec.rules[{i}]"), namespace, f"{where}: spec.rules[{i}]")
-        for i, item in enumerate(_items(spec.get("rules"), f"{where}: spec.rules"))
-    )
-    return _Policy(
-        namespace,
-        name,
-        action,
-        provider if isinstance(provider, str) else None,
-        selector,
-        targets,
-        rules,
-    )
-
-
-@dataclass(frozen=True)
-class _Service:
-    labels: Mapping[str, str]
-    target_ports: Mapping[int, int | str]  # service port -> targetPort
-
-
-@dataclass(frozen=True)
-class _LabelSelector:
-    """A Kubernetes label selector: matchLabels and matchExpressions, all ANDed."""
-
-    labels: Mapping[str, str]
-    expressions: tuple[tuple[str, str, tuple[str, ...]], ...]  # key, operator, values
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        if any(labels.get(k) != v for k, v in self.labels.items()):
-            return False
-        return all(_expression_holds(e, labels.get(e[0])) for e in self.expressions)
-
-
-_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
-
-
-def _expression_holds(expression: tuple[str, str, tuple[str, ...]], value: str | None) -> bool:
-    _, operator, values = expression
-    if operator == "In":
-        return value in values
-    if operator == "NotIn":
-        return value not in values
-    return (value is not None) == (operator == "Exists")
-
-
-def _label_selector(value: object, where: str) -> _LabelSelector:
-    data = _optional_mapping(value, where)
-    expressions: list[tuple[str, str, tuple[str, ...]]] = []
-    for i, item in enumerate(_items(data.get("matchExpressions"), f"{where}.matchExpressions")):
-        at = f"{where}.matchExpressions[{i}]"
-        expression = _mapping(item, at)
-        operator = _string(expression.get("operator"), f"{at}.operator")
-        if operator not in _OPERATORS:
-            raise ValueError(f"{at}.operator {operator!r} is not one of {', '.join(_OPERATORS)}")
-        key = _string(expression.get("key"), f"{at}.key")
-        expressions.append((key, operator, _strings(expression.get("values"), f"{at}.values")))
-    return _LabelSelector(
-        _labels(data.get("matchLabels"), f"{where}.matchLabels"), tuple(expressions)
-    )
-
-
-@dataclass(frozen=True)
-class _Gateway:
-    namespace: str
-    name: str
-    class_name: str
-    labels: Mapping[str, str]
-    allowed_from: str  # Same, All or Selector: who may use it (its HBONE listener)
-    allowed_selector: _LabelSelector
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
-
-    def workload(self) -> Workload:
-        """The waypoint's own pods: their ServiceAccount is named after the Gateway."""
-        return Workload(self.namespace, self.name)
-
-
-def _service(meta: Mapping[str, object], spec_value: object, where: str) -> _Service:
-    spec = _optional_mapping(spec_value, f"{where}: spec")
-    ports: dict[int, int | str] = {}
-    for i, item in enumerate(_items(spec.get("ports"), f"{where}: spec.ports")):
-        data = _mapping(item, f"{where}: spec.ports[{i}]")
-        port = data.get("port")
-        if not isinstance(port, int):
-            raise ValueError(f"{where}: spec.ports[{i}].port must be an integer, got {port!r}")
-        target = data.get("targetPort", port)
-        if not isinstance(target, (int, str)):
-            raise ValueError(f"{where}: spec.ports[{i}].targetPort is {target!r}")
-        ports[port] = target
-    return _Service(_labels(meta.get("labels"), f"{where}: metadata.labels"), ports)
-
-
-def _gateway(
-    namespace: str, name: str, meta: Mapping[str, object], spec_value: object, where: str
-) -> _Gateway:
-    spec = _optional_mapping(spec_value, f"{where}: spec")
-    class_name = spec.get("gatewayClassName")
-    allowed_from: str = "Same"
-    selector = _LabelSelector({}, ())
-    for i, item in enumerate(_items(spec.get("listeners"), f"{where}: spec.listeners")):
-        at = f"{where}: spec.listeners[{i}]"
-        listener = _mapping(item, at)
-        if listener.get("protocol") != "HBONE" or listener.get("port") != 15008:
-            continue
-        routes = _optional_mapping(listener.get("allowedRoutes"), f"{at}.allowedRoutes")
-        spaces = _optional_mapping(routes.get("namespaces"), f"{at}.allowedRoutes.namespaces")
-        allowed_from = str(spaces.get("from") or "Same")
-        selector = _label_selector(
-            spaces.get("selector"), f"{at}.allowedRoutes.namespaces.selector"
-        )
-    return _Gateway(
-        namespace,
-        name,
-        class_name if isinstance(class_name, str) else "",
-        _labels(meta.get("labels"), f"{where}: metadata.labels"),
-        allowed_from,
-        selector,
-    )
 
 
 # --- what an enforcement point sees -----------------------------------------------------
@@ -789,31 +499,42 @@ class _Seen:
     path: str | None
     host: str | None
     headers: Mapping[str, str]
+    source_ip: str | None = None
+    remote_ip: str | None = None
+    jwt: Jwt | None = None
 
-    def value(self, attribute: str) -> str | None:
+    def values(self, attribute: str) -> tuple[str, ...]:
+        """The values of ``attribute`` here: none when absent, several for list claims."""
         if attribute.startswith("header:"):
-            return self.headers.get(attribute[len("header:") :])
-        if attribute == "port":
-            return str(self.port)
-        if attribute == _ABSENT:
-            return None
-        return cast("str | None", getattr(self, attribute))
+            value = self.headers.get(attribute[len("header:") :])
+        elif attribute == "port":
+            value = str(self.port)
+        elif attribute == authz_objects.ABSENT:
+            value = None
+        elif attribute == authz_objects.REQUEST_PRINCIPAL:
+            value = None if self.jwt is None else self.jwt.principal
+        elif attribute.startswith(authz_objects.CLAIM):
+            path = attribute[len(authz_objects.CLAIM) :].split(authz_objects.CLAIM_SEP)
+            return () if self.jwt is None else self.jwt.claim(path)
+        else:
+            value = cast("str | None", getattr(self, attribute))
+        return () if value is None else (value,)
 
 
-def _test_passes(test: _Test, seen: _Seen) -> bool:
-    value = seen.value(test.spec.attribute)
-    hit = value is not None and any(p.matches(value) for p in test.patterns)
+def _test_passes(test: authz_objects.FieldTest, seen: _Seen) -> bool:
+    values = seen.values(test.spec.attribute)
+    hit = any(p.matches(v) for v in values for p in test.patterns)
     return not hit if test.negative else hit
 
 
-def _unsupported(test: _Test, seen: _Seen, at_ztunnel: bool) -> bool:
+def _unsupported(test: authz_objects.FieldTest, seen: _Seen, at_ztunnel: bool) -> bool:
     """Whether this point cannot evaluate ``test``: L7 at ztunnel, HTTP-only on TCP."""
     if at_ztunnel:
         return not test.spec.l4
     return test.spec.http_only and not seen.http
 
 
-def _entry_matches(entry: _Entry, seen: _Seen, at_ztunnel: bool) -> bool:
+def _entry_matches(entry: authz_objects.Entry, seen: _Seen, at_ztunnel: bool) -> bool:
     kept = [t for t in entry if not _unsupported(t, seen, at_ztunnel)]
     if not kept:
         # ztunnel skips a match with nothing to check; Envoy treats it as matching anything.
@@ -821,13 +542,15 @@ def _entry_matches(entry: _Entry, seen: _Seen, at_ztunnel: bool) -> bool:
     return all(_test_passes(t, seen) for t in kept)
 
 
-def _dropped(rule: _Rule, seen: _Seen, at_ztunnel: bool) -> list[str]:
+def _dropped(rule: authz_objects.Rule, seen: _Seen, at_ztunnel: bool) -> list[str]:
     """The fields of ``rule`` this point cannot evaluate, each named once."""
     names = [t.name for t in rule.tests() if _unsupported(t, seen, at_ztunnel)]
     return list(dict.fromkeys(names))
 
 
-def _rule_matches(rule: _Rule, action: Action, seen: _Seen, at_ztunnel: bool) -> bool:
+def _rule_matches(
+    rule: authz_objects.Rule, action: authz_objects.Action, seen: _Seen, at_ztunnel: bool
+) -> bool:
     if action != "DENY" and _dropped(rule, seen, at_ztunnel):
         return False  # a rule that needs what this point cannot see never allows
     sources_ok = not rule.sources or any(_entry_matches(e, seen, at_ztunnel) for e in rule.sources)
@@ -841,14 +564,14 @@ def _rule_matches(rule: _Rule, action: Action, seen: _Seen, at_ztunnel: bool) ->
     )
 
 
-def _first_match(policy: _Policy, seen: _Seen, at_ztunnel: bool) -> int | None:
+def _first_match(policy: authz_objects.Policy, seen: _Seen, at_ztunnel: bool) -> int | None:
     for i, rule in enumerate(policy.rules):
         if _rule_matches(rule, policy.action, seen, at_ztunnel):
             return i
     return None
 
 
-def _dropped_notes(policy: _Policy, seen: _Seen, at_ztunnel: bool) -> list[str]:
+def _dropped_notes(policy: authz_objects.Policy, seen: _Seen, at_ztunnel: bool) -> list[str]:
     notes: list[str] = []
     for i, rule in enumerate(policy.rules):
         fields = ", ".join(_dropped(rule, seen, at_ztunnel))
@@ -873,6 +596,43 @@ def _dropped_notes(policy: _Policy, seen: _Seen, at_ztunnel: bool) -> list[str]:
     return notes
 
 
+_IP_ATTRIBUTES = (authz_objects.SOURCE_IP, authz_objects.REMOTE_IP)
+
+
+def _needs_jwt(attribute: str) -> bool:
+    return attribute == authz_objects.REQUEST_PRINCIPAL or attribute.startswith(
+        authz_objects.CLAIM
+    )
+
+
+def _absent_notes(policy: authz_objects.Policy, seen: _Seen, at_ztunnel: bool) -> list[str]:
+    """What rules of ``policy`` read that this call does not carry: an IP, a JWT."""
+    wants_ip = seen.source_ip is None and not policy.reads.isdisjoint(_IP_ATTRIBUTES)
+    wants_jwt = seen.jwt is None and any(_needs_jwt(a) for a in policy.reads)
+    if not (wants_ip or wants_jwt):
+        return []  # the common case, checked once per policy rather than per test
+    notes: list[str] = []
+    for i, rule in enumerate(policy.rules):
+        tests = [t for t in rule.tests() if not _unsupported(t, seen, at_ztunnel)]
+        where = f"rule {i} of {policy.key}"
+        ips = [t.name for t in tests if t.spec.attribute in _IP_ATTRIBUTES]
+        if ips and seen.source_ip is None:
+            fields = ", ".join(dict.fromkeys(ips))
+            notes.append(
+                f"{where} reads the caller's IP ({fields}) and none is given (--source-ip):"
+                " a block never matches, a not-block always does"
+            )
+        jwts = [t.name for t in tests if _needs_jwt(t.spec.attribute)]
+        if jwts and seen.jwt is None:
+            fields = ", ".join(dict.fromkeys(jwts))
+            notes.append(
+                f"{where} reads a JWT ({fields}): Istio sets it only from a token that a"
+                " RequestAuthentication validated, and this call presents none"
+                " (--jwt-claims or --jwt-file)"
+            )
+    return notes
+
+
 @dataclass(frozen=True)
 class _Outcome:
     allowed: bool
@@ -883,7 +643,10 @@ class _Outcome:
 
 
 def _outcome(
-    denies: Sequence[_Policy], allows: Sequence[_Policy], seen: _Seen, at_ztunnel: bool
+    denies: Sequence[authz_objects.Policy],
+    allows: Sequence[authz_objects.Policy],
+    seen: _Seen,
+    at_ztunnel: bool,
 ) -> _Outcome:
     """DENY, then ALLOW: what one enforcement point decides."""
     for policy in denies:
@@ -902,25 +665,29 @@ def _outcome(
     return _Outcome(False, "ALLOW", f"no rule of the ALLOW policies here ({keys}) matches")
 
 
-def _custom_conditions(customs: Sequence[_Policy], seen: _Seen, enforcer: str) -> list[str]:
-    """One condition per matching CUSTOM policy: its provider must allow the call too."""
-    conditions: list[str] = []
+def _delegations(
+    customs: Sequence[authz_objects.Policy], seen: _Seen, enforcer: str, then: _Outcome
+) -> list[Delegation]:
+    """One delegation per matching CUSTOM policy: its provider must allow the call too."""
+    verdict = "allowed" if then.allowed else "denied"
+    after = f"DENY then ALLOW policies decide: {verdict} ({then.reason})"
+    found: list[Delegation] = []
     for policy in customs:
         rule = _first_match(policy, seen, at_ztunnel=False)
         if rule is not None:
-            provider = repr(policy.provider) if policy.provider else "(none named)"
-            conditions.append(
-                f"ext-authz provider {provider} allows the call"
-                f" (CUSTOM policy {policy.key} rule {rule} matches at {enforcer})"
-            )
-    return conditions
+            found.append(Delegation(enforcer, policy.provider, policy.key, rule, after))
+    return found
 
 
 def _enforce(
-    enforcer: str, policies: Iterable[_Policy], seen: _Seen, at_ztunnel: bool, notes: list[str]
+    enforcer: str,
+    policies: Iterable[authz_objects.Policy],
+    seen: _Seen,
+    at_ztunnel: bool,
+    notes: list[str],
 ) -> tuple[Hop, list[str]]:
     """CUSTOM, then DENY, then ALLOW at one point. Returns the hop and its conditions."""
-    by_action: dict[str, list[_Policy]] = {a: [] for a in _ACTIONS}
+    by_action: dict[str, list[authz_objects.Policy]] = {a: [] for a in authz_objects.ACTIONS}
     for policy in sorted(policies, key=lambda p: p.key):
         by_action[policy.action].append(policy)
     customs, denies, allows = by_action["CUSTOM"], by_action["DENY"], by_action["ALLOW"]
@@ -931,9 +698,23 @@ def _enforce(
             )
     for policy in (*customs, *denies, *allows):
         notes.extend(_dropped_notes(policy, seen, at_ztunnel))
-    conditions = [] if at_ztunnel else _custom_conditions(customs, seen, enforcer)
+        notes.extend(_absent_notes(policy, seen, at_ztunnel))
     o = _outcome(denies, allows, seen, at_ztunnel)
-    return Hop(enforcer, o.allowed, o.action, o.policy, o.rule, o.reason, tuple(notes)), conditions
+    delegations = [] if at_ztunnel else _delegations(customs, seen, enforcer, o)
+    for policy in customs:
+        if not at_ztunnel and not any(d.policy == policy.key for d in delegations):
+            notes.append(f"CUSTOM policy {policy.key} applies here, but no rule of it matches")
+    hop = Hop(
+        enforcer,
+        o.allowed,
+        o.action,
+        o.policy,
+        o.rule,
+        o.reason,
+        tuple(dict.fromkeys(notes)),
+        tuple(delegations),
+    )
+    return hop, [str(d) for d in delegations]
 
 
 # --- the evaluator ----------------------------------------------------------------------
@@ -943,7 +724,7 @@ def _enforce(
 class _Route:
     """Whether a call passes a waypoint."""
 
-    waypoint: _Gateway | None = None
+    waypoint: authz_objects.Gateway | None = None
     missing: str | None = None  # the waypoint the call must pass, not among the objects
     reason: str = ""
     notes: tuple[str, ...] = ()
@@ -962,26 +743,29 @@ class Policies:
         root_namespace: str,
         trust_domain: str,
         namespaces: Mapping[str, Mapping[str, str]],
-        services: Mapping[tuple[str, str], _Service],
-        gateways: Mapping[tuple[str, str], _Gateway],
+        services: Mapping[tuple[str, str], authz_objects.Service],
+        gateways: Mapping[tuple[str, str], authz_objects.Gateway],
         class_labels: Mapping[str, Mapping[str, str]],
-        policies: Iterable[_Policy],
+        policies: Iterable[authz_objects.Policy],
+        issuers: Mapping[str, Sequence[tuple[str, tuple[str, ...]]]] | None = None,
     ) -> None:
         """Index parsed objects; use :meth:`from_objects` instead."""
         self.root_namespace = root_namespace
+        # RequestAuthentications by namespace: (name, the issuers of its jwtRules)
+        self._issuers = issuers or {}
         self.trust_domain = trust_domain
         self._namespaces = namespaces
         self._services = services
         self._gateways = gateways
         self._class_labels = class_labels
-        self._pods: dict[str, list[_Policy]] = {}  # by namespace: ztunnel's
-        self._by_service: dict[tuple[str, str], list[_Policy]] = {}
-        self._by_gateway: dict[tuple[str, str], list[_Policy]] = {}
-        self._every_waypoint: list[_Policy] = []
+        self._pods: dict[str, list[authz_objects.Policy]] = {}  # by namespace: ztunnel's
+        self._by_service: dict[tuple[str, str], list[authz_objects.Policy]] = {}
+        self._by_gateway: dict[tuple[str, str], list[authz_objects.Policy]] = {}
+        self._every_waypoint: list[authz_objects.Policy] = []
         for policy in policies:
             self._index(policy)
 
-    def _index(self, policy: _Policy) -> None:
+    def _index(self, policy: authz_objects.Policy) -> None:
         if not policy.targets:
             self._pods.setdefault(policy.namespace, []).append(policy)
         for target in policy.targets:
@@ -1009,6 +793,9 @@ class Policies:
     ) -> Policies:
         """Read AuthorizationPolicies, Namespaces, Services, Gateways and GatewayClasses.
 
+        RequestAuthentications are read for their issuers only, to say whether one
+        accepts a caller's JWT.
+
         Other kinds are ignored.
 
         Args:
@@ -1020,37 +807,52 @@ class Policies:
             ValueError: An object is malformed; the message names it and the field.
         """
         namespaces: dict[str, dict[str, str]] = {}
-        services: dict[tuple[str, str], _Service] = {}
-        gateways: dict[tuple[str, str], _Gateway] = {}
+        services: dict[tuple[str, str], authz_objects.Service] = {}
+        gateways: dict[tuple[str, str], authz_objects.Gateway] = {}
         class_labels: dict[str, dict[str, str]] = {}
-        policies: list[_Policy] = []
+        policies: list[authz_objects.Policy] = []
+        issuers: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         for i, value in enumerate(objects):
-            obj = _mapping(value, f"object {i}")
+            obj = authz_objects.as_mapping(value, f"object {i}")
             kind, group = obj.get("kind"), str(obj.get("apiVersion", "")).rpartition("/")[0]
-            meta = _mapping(obj.get("metadata"), f"object {i} ({kind}): metadata")
-            name = _string(meta.get("name"), f"object {i} ({kind}): metadata.name")
+            meta = authz_objects.as_mapping(obj.get("metadata"), f"object {i} ({kind}): metadata")
+            name = authz_objects.as_string(meta.get("name"), f"object {i} ({kind}): metadata.name")
             where = f"{kind} {name}"
             if kind == "Namespace" and group == "":
-                namespaces[name] = _labels(meta.get("labels"), f"{where}: metadata.labels")
+                namespaces[name] = authz_objects.read_labels(
+                    meta.get("labels"), f"{where}: metadata.labels"
+                )
                 namespaces[name].setdefault(_NAME_LABEL, name)
                 continue
             if kind == "GatewayClass" and group == GATEWAY_GROUP:
-                class_labels[name] = _labels(meta.get("labels"), f"{where}: metadata.labels")
+                class_labels[name] = authz_objects.read_labels(
+                    meta.get("labels"), f"{where}: metadata.labels"
+                )
                 continue
             if (kind, group) not in (
                 ("Service", ""),
                 ("Gateway", GATEWAY_GROUP),
                 ("AuthorizationPolicy", "security.istio.io"),
+                ("RequestAuthentication", "security.istio.io"),
             ):
                 continue
-            namespace = _string(meta.get("namespace"), f"{where}: metadata.namespace")
+            namespace = authz_objects.as_string(
+                meta.get("namespace"), f"{where}: metadata.namespace"
+            )
             where = f"{kind} {namespace}/{name}"
-            if kind == "Service":
-                services[namespace, name] = _service(meta, obj.get("spec"), where)
+            if kind == "RequestAuthentication":
+                found = authz_objects.read_issuers(obj.get("spec"), where)
+                issuers.setdefault(namespace, []).append((name, found))
+            elif kind == "Service":
+                services[namespace, name] = authz_objects.read_service(
+                    meta, obj.get("spec"), where
+                )
             elif kind == "Gateway":
-                gateways[namespace, name] = _gateway(namespace, name, meta, obj.get("spec"), where)
+                gateways[namespace, name] = authz_objects.read_gateway(
+                    namespace, name, meta, obj.get("spec"), where
+                )
             else:
-                policies.append(_policy(namespace, name, obj.get("spec"), where))
+                policies.append(authz_objects.read_policy(namespace, name, obj.get("spec"), where))
         return cls(
             root_namespace=root_namespace,
             trust_domain=trust_domain,
@@ -1059,6 +861,7 @@ class Policies:
             gateways=gateways,
             class_labels=class_labels,
             policies=policies,
+            issuers=issuers,
         )
 
     # -- checking ----------------------------------------------------------------------
@@ -1082,7 +885,7 @@ class Policies:
             conditions += found
             if not hop.allowed:
                 return _decision(hops, conditions)
-            source = route.waypoint.workload()
+            source = _waypoint_workload(route.waypoint)
             notes.append(
                 f"ztunnel sees the waypoint's identity {source.principal(self.trust_domain)},"
                 " not the caller's"
@@ -1164,7 +967,7 @@ class Policies:
             )
         return _Route(waypoint=gateway)
 
-    def _refusal(self, gateway: _Gateway, namespace: str) -> str | None:
+    def _refusal(self, gateway: authz_objects.Gateway, namespace: str) -> str | None:
         """Why ``gateway`` does not take service traffic from ``namespace``, or None."""
         kind = gateway.labels.get(WAYPOINT_FOR_LABEL)
         if kind is None:
@@ -1201,9 +1004,36 @@ class Policies:
             path=path,
             host=host,
             headers={k.lower(): v for k, v in call.headers.items()},
+            # The caller's address at both points: a waypoint sees it on the connection
+            # its ztunnel tunnels, and ztunnel behind its own waypoint trusts the
+            # waypoint's Forwarded header for it. No trusted proxies are configured
+            # (numTrustedProxies 0), so the remote IP is that same address.
+            source_ip=call.source_ip,
+            remote_ip=call.source_ip,
+            jwt=call.jwt,
         )
 
-    def _at_waypoint(self, call: Call, gateway: _Gateway) -> tuple[Hop, list[str]]:
+    def _jwt_note(self, jwt: Jwt, namespace: str) -> str:
+        """Which RequestAuthentications among the objects accept the token's issuer."""
+        spaces = dict.fromkeys((namespace, self.root_namespace))
+        accepting = [
+            f"{ns}/{name}"
+            for ns in spaces
+            for name, issuers in self._issuers.get(ns, ())
+            if jwt.issuer in issuers
+        ]
+        if accepting:
+            return (
+                f"the JWT of issuer {jwt.issuer!r} is taken as valid:"
+                f" RequestAuthentication {', '.join(accepting)} accepts that issuer"
+            )
+        return (
+            f"the JWT of issuer {jwt.issuer!r} is taken as valid, but no RequestAuthentication"
+            f" among the objects (in {' or '.join(spaces)}) accepts that issuer:"
+            " without one Istio reads no request.auth.* from it"
+        )
+
+    def _at_waypoint(self, call: Call, gateway: authz_objects.Gateway) -> tuple[Hop, list[str]]:
         namespace = call.destination.namespace
         attached = {
             p.key: p
@@ -1214,7 +1044,8 @@ class Policies:
             )
         }
         seen = self._seen(call.source, call, call.port)
-        return _enforce(f"waypoint {gateway.key}", list(attached.values()), seen, False, [])
+        notes = [] if call.jwt is None else [self._jwt_note(call.jwt, namespace)]
+        return _enforce(f"waypoint {gateway.key}", list(attached.values()), seen, False, notes)
 
     def _pod_port(self, call: Call, notes: list[str]) -> int:
         if call.service is None:
@@ -1246,6 +1077,11 @@ class Policies:
         labels = ",".join(f"{k}={v}" for k, v in sorted(pods.labels.items()))
         which = f"pods {labels} in" if labels else "pods in"
         return _enforce(f"ztunnel ({which} {pods.namespace})", applicable, seen, True, notes)
+
+
+def _waypoint_workload(gateway: authz_objects.Gateway) -> Workload:
+    """The waypoint's own pods: their ServiceAccount is named after the Gateway."""
+    return Workload(gateway.namespace, gateway.name)
 
 
 def _decision(hops: list[Hop], conditions: list[str]) -> Decision:

@@ -6,7 +6,9 @@ Gateways, HTTPRoutes, GRPCRoutes, ReferenceGrants, Namespaces (for ``allowedRout
 selectors) and Services (only to tell a missing backend). TLSRoutes and TCPRoutes are
 reported as layer 4 and not evaluated.
 
-:meth:`Routes.from_objects` parses and indexes the objects once; :meth:`Routes.route`
+:meth:`Routes.from_objects` reads the objects once (with
+:mod:`meshops.semantics.routing_objects`, which holds that reading) and indexes them;
+:meth:`Routes.route`
 answers one :class:`Request` with an :class:`Outcome`: the listener, the route, the rule and
 match, the backends with their shares, the redirect or rewrite, the header changes, and
 the reasons, in words.
@@ -48,7 +50,22 @@ implementation, this module does what Istio does, or says what it chose:
   ``Hostname`` (``networking.istio.io``). A Service backend is checked to exist only when
   the objects hold Services at all.
 * A rule whose backends are all invalid, or that has none (and no redirect), answers 500;
-  each invalid backend's share of the traffic answers 500 too.
+  each invalid backend's share of the traffic answers 500 too. A gRPC call gets gRPC
+  statuses in an HTTP 200 answer, as Envoy sends them: ``UNIMPLEMENTED`` when no route
+  serves it, ``UNAVAILABLE`` where a GRPCRoute rule's backends are invalid (the GRPCRoute
+  ``backendRefs`` description), and gRPC's reading of any other status (a 500 of an
+  HTTPRoute rule is ``UNKNOWN``).
+* A backendRef's own filters ("Support: Implementation-specific") are applied when, and
+  only when, that backend is chosen: header modifiers after the rule's, and mirrors;
+  other filter types there are named in :attr:`Backend.notes`, not applied. Within one
+  filter removals come before sets, and sets before adds, as Envoy applies them.
+* Mirrors go to their backendRef (checked like a backend, ReferenceGrants included) for
+  ``percent`` or ``fraction`` of the requests, 100% when neither is set; a redirect
+  mirrors nothing. Timeouts and retries are reported as the rule sets them (unset ones
+  are implementation-specific and not shown). CORS: the ``Origin`` is matched as
+  ``allowOrigins`` describes, and the headers given are those the filter adds
+  (``Access-Control-Allow-Origin`` echoes the origin, never ``*``); a preflight
+  (OPTIONS with ``Access-Control-Request-Method``) is answered by the gateway itself.
 * Redirects keep the query string (as Envoy does); a redirect's missing port is the listener
   port, which this module takes to be the request's port (Istio's Service ports are the
   listener ports).
@@ -76,20 +93,25 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Literal, cast
+from typing import Literal
 from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit
 
-from meshops.model.regex import Regex, check_regex
+from meshops.semantics import routing_objects
+from meshops.semantics.routing_objects import HeaderChange, Retry, Timeouts
 
 __all__ = [
     "Backend",
+    "Cors",
     "HeaderChange",
+    "Mirror",
     "Outcome",
     "Redirect",
     "Request",
+    "Retry",
     "Routes",
     "Status",
+    "Timeouts",
+    "grpc_status_for_http",
     "hostname_matches",
     "path_prefix_matches",
     "replace_prefix_match",
@@ -107,13 +129,6 @@ _HOST = re.compile(r"[a-z0-9_]([-a-z0-9_.]*[a-z0-9_])?|\[[0-9a-f:.]+\]")
 _NS_NAME_LABEL = "kubernetes.io/metadata.name"
 _L7 = frozenset({"HTTPRoute", "GRPCRoute"})
 _L4 = frozenset({"TLSRoute", "TCPRoute", "UDPRoute"})
-_DEFAULT_KINDS = {
-    "HTTP": frozenset({"HTTPRoute", "GRPCRoute"}),
-    "HTTPS": frozenset({"HTTPRoute", "GRPCRoute"}),
-    "TLS": frozenset({"TLSRoute"}),
-    "TCP": frozenset({"TCPRoute"}),
-    "UDP": frozenset({"UDPRoute"}),
-}
 _SCHEME_PROTOCOLS = {
     "http": frozenset({"HTTP", "TCP"}),
     "https": frozenset({"HTTPS", "TLS", "TCP"}),
@@ -151,8 +166,40 @@ _TIE_CRITERIA = (
     "an earlier match in the same rule",
 )
 
-_Obj = Mapping[str, object]
 _Rank = tuple[int | float | str, ...]
+
+# gRPC's own table for a reply that carries an HTTP status and no grpc-status ("HTTP to
+# gRPC Status Code Mapping", grpc/grpc doc/http-grpc-status-mapping.md); Envoy answers a
+# gRPC call it replies to itself the same way (a 404 for no route is UNIMPLEMENTED).
+_GRPC_FOR_HTTP = {
+    400: "INTERNAL",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "UNIMPLEMENTED",
+    429: "UNAVAILABLE",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+    504: "UNAVAILABLE",
+}
+_GRPC_CODES = {
+    "OK": 0,
+    "UNKNOWN": 2,
+    "INTERNAL": 13,
+    "UNAUTHENTICATED": 16,
+    "PERMISSION_DENIED": 7,
+    "UNIMPLEMENTED": 12,
+    "UNAVAILABLE": 14,
+}
+
+
+def grpc_status_for_http(status: int) -> str:
+    """The gRPC status a client reads from a reply with HTTP ``status`` and no grpc-status.
+
+    Example:
+        >>> grpc_status_for_http(404), grpc_status_for_http(500)
+        ('UNIMPLEMENTED', 'UNKNOWN')
+    """
+    return _GRPC_FOR_HTTP.get(status, "UNKNOWN")
 
 
 # --- public value types ---------------------------------------------------------------------
@@ -284,6 +331,14 @@ class Backend:
         group: the referent's API group (``""``, the core group, by default).
         problem: why the ref is invalid, or None. Requests that would go to an invalid
             backend get a 500.
+        header_changes: the header changes of the ref's own filters
+            (``backendRefs[].filters``), made only when this backend is chosen.
+        request_headers: the request headers this backend receives: the request's, after
+            the rule's RequestHeaderModifiers, then the ref's own (names as written,
+            repeated values joined with ``,``; the Host is :attr:`Outcome.host`).
+        response_changes: the changes made to this backend's response before the client
+            gets it: the rule's ResponseHeaderModifiers, then the ref's own.
+        notes: what of the ref's own filters is not evaluated, one line each.
     """
 
     kind: str
@@ -294,6 +349,10 @@ class Backend:
     share: float
     group: str = ""
     problem: str | None = None
+    header_changes: tuple[HeaderChange, ...] = ()
+    request_headers: tuple[tuple[str, str], ...] = ()
+    response_changes: tuple[HeaderChange, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         port = "" if self.port is None else f":{self.port}"
@@ -314,20 +373,64 @@ class Redirect:
 
 
 @dataclass(frozen=True)
-class HeaderChange:
-    """One header change a RequestHeaderModifier or ResponseHeaderModifier filter makes.
+class Mirror:
+    """A copy of the request that a RequestMirror filter sends; its response is ignored.
 
     Attributes:
-        phase: ``"request"`` (before forwarding) or ``"response"`` (before answering).
-        action: ``"set"`` (overwrite), ``"add"`` (append) or ``"remove"``.
-        name: the header name.
-        value: the value (None for remove).
+        kind: the referent's kind (``Service`` by default).
+        namespace: the referent's namespace (the route's by default).
+        name: the referent's name.
+        port: the port, or None when the ref gives none.
+        percent: the percentage of requests mirrored (``percent``, or ``fraction`` as a
+            percentage; 100 when neither is set), rounded to 2 places.
+        backend: the backendRef whose own filter mirrors (only when that backend is
+            chosen, as :class:`Backend` ``str``), or None for the rule's filter.
+        group: the referent's API group.
+        problem: why no copy is sent (the ref is invalid), or None.
     """
 
-    phase: Literal["request", "response"]
-    action: Literal["set", "add", "remove"]
+    kind: str
+    namespace: str
     name: str
-    value: str | None = None
+    port: int | None
+    percent: float
+    backend: str | None = None
+    group: str = ""
+    problem: str | None = None
+
+    def __str__(self) -> str:
+        port = "" if self.port is None else f":{self.port}"
+        return f"{self.kind} {self.namespace}/{self.name}{port}"
+
+
+@dataclass(frozen=True)
+class Cors:
+    """A CORS filter of the rule, and what it does to this request.
+
+    Attributes:
+        allow_origins: the origins allowed (``*`` in a host matches any labels to its left).
+        allow_methods: ``allowMethods``.
+        allow_headers: ``allowHeaders``.
+        expose_headers: ``exposeHeaders``.
+        allow_credentials: ``allowCredentials``.
+        max_age: ``maxAge`` in seconds (5 when unset).
+        origin: the request's ``Origin`` header, or None (not a cross-origin request).
+        origin_allowed: whether that origin is allowed; None without an Origin.
+        preflight: the request is a preflight (OPTIONS with
+            ``Access-Control-Request-Method``), which the gateway answers itself.
+        response_headers: the CORS headers the client gets.
+    """
+
+    allow_origins: tuple[str, ...]
+    allow_methods: tuple[str, ...]
+    allow_headers: tuple[str, ...]
+    expose_headers: tuple[str, ...]
+    allow_credentials: bool
+    max_age: int
+    origin: str | None = None
+    origin_allowed: bool | None = None
+    preflight: bool = False
+    response_headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -352,9 +455,15 @@ class Outcome:
         redirect: the redirect, for status ``"redirect"``.
         host: the Host forwarded to the backend, after any URLRewrite.
         path: the path forwarded to the backend, after any URLRewrite.
-        header_changes: the header changes the rule's filters make.
+        header_changes: the header changes the rule's filters make (each backend's own
+            are in :attr:`Backend.header_changes`).
         reasons: the explanation, one line each: gateway, listener, route, rule, the matches
             that lost and why, filters, backends.
+        mirrors: the copies RequestMirror filters send: the rule's, then those of the
+            backends' own filters.
+        timeouts: the rule's timeouts (HTTPRoute only), None when it sets none.
+        retry: the rule's retry policy, None when it sets none.
+        cors: the rule's CORS filter applied to this request, or None.
     """
 
     status: Status
@@ -372,13 +481,49 @@ class Outcome:
     path: str | None = None
     header_changes: tuple[HeaderChange, ...] = ()
     reasons: tuple[str, ...] = ()
+    mirrors: tuple[Mirror, ...] = ()
+    timeouts: Timeouts | None = None
+    retry: Retry | None = None
+    cors: Cors | None = None
 
     @property
     def http_status(self) -> int | None:
-        """The status the gateway itself answers: 404, 500, the redirect's; else None."""
+        """The status the gateway itself answers: 404, 500, the redirect's; else None.
+
+        A gRPC call gets its error as a gRPC status instead (see :attr:`grpc_status`),
+        in an HTTP 200 answer.
+        """
         if self.redirect is not None:
             return self.redirect.status_code
+        if self.request.grpc is not None and self.grpc_status is not None:
+            return 200
+        return self._gateway_status()
+
+    def _gateway_status(self) -> int | None:
         return {"not-found": 404, "no-backend": 500}.get(self.status)
+
+    @property
+    def grpc_status(self) -> str | None:
+        """The gRPC status a gRPC call gets from the gateway itself, else None.
+
+        ``UNIMPLEMENTED`` when no route serves it (Envoy's answer to a gRPC call with no
+        route); ``UNAVAILABLE`` when the GRPCRoute rule has no valid backend (the
+        GRPCRoute ``backendRefs`` description); a 500 of an HTTPRoute rule reads as
+        ``UNKNOWN``. None when the request is not gRPC or reaches a backend.
+        """
+        if self.request.grpc is None:
+            return None
+        if self.status == "no-backend" and self.route_kind == "GRPCRoute":
+            return "UNAVAILABLE"
+        status = self._gateway_status()
+        return None if status is None else grpc_status_for_http(status)
+
+    @property
+    def error_status(self) -> str:
+        """What the share of :attr:`error_share` gets: ``500``, or a gRPC status."""
+        if self.request.grpc is None:
+            return "500"
+        return "UNAVAILABLE" if self.route_kind == "GRPCRoute" else "UNKNOWN"
 
     @property
     def error_share(self) -> float:
@@ -389,10 +534,11 @@ class Outcome:
 
     def summary(self) -> str:
         """One line: ``404: no route``, ``500: no valid backend``, the redirect or backends."""
+        grpc = self.grpc_status
         if self.status == "not-found":
-            return "404: no route"
+            return "404: no route" if grpc is None else f"{grpc}: no route"
         if self.status == "no-backend":
-            return "500: no valid backend"
+            return "500: no valid backend" if grpc is None else f"{grpc}: no valid backend"
         if self.status == "l4":
             return "layer 4: not evaluated"
         if self.redirect is not None:
@@ -402,9 +548,11 @@ class Outcome:
 
     def to_json(self) -> dict[str, object]:
         """The outcome as plain JSON-ready data (for ``--output json``)."""
+        grpc = self.grpc_status
         return {
             "status": self.status,
             "http_status": self.http_status,
+            "grpc_status": None if grpc is None else {"name": grpc, "code": _GRPC_CODES[grpc]},
             "summary": self.summary(),
             "request": {
                 "url": self.request.url,
@@ -420,6 +568,7 @@ class Outcome:
             else {"index": self.rule_index, "name": self.rule_name, "match": self.match_index},
             "backends": [_backend_json(b) for b in self.backends],
             "error_share": self.error_share,
+            "error_status": self.error_status,
             "redirect": None
             if self.redirect is None
             else {"status_code": self.redirect.status_code, "location": self.redirect.location},
@@ -428,6 +577,21 @@ class Outcome:
                 {"phase": c.phase, "action": c.action, "name": c.name, "value": c.value}
                 for c in self.header_changes
             ],
+            "mirrors": [_mirror_json(m) for m in self.mirrors],
+            "timeouts": None
+            if self.timeouts is None
+            else {
+                "request": self.timeouts.request,
+                "backend_request": self.timeouts.backend_request,
+            },
+            "retry": None
+            if self.retry is None
+            else {
+                "attempts": self.retry.attempts,
+                "backoff": self.retry.backoff,
+                "codes": list(self.retry.codes),
+            },
+            "cors": None if self.cors is None else _cors_json(self.cors),
             "reasons": list(self.reasons),
         }
 
@@ -490,185 +654,20 @@ def replace_prefix_match(path: str, prefix: str, replacement: str) -> str:
     return (replacement.rstrip("/") + rest) or "/"
 
 
-# --- parsed objects (internal) --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Selector:
-    """A label selector: matchLabels and matchExpressions, ANDed."""
-
-    labels: tuple[tuple[str, str], ...]
-    expressions: tuple[tuple[str, str, frozenset[str]], ...]
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        if any(labels.get(k) != v for k, v in self.labels):
-            return False
-        return all(_requirement(labels, *e) for e in self.expressions)
-
-
-@dataclass(frozen=True)
-class _Listener:
-    gateway: str
-    namespace: str
-    name: str
-    port: int
-    protocol: str
-    hostname: str | None
-    namespaces_from: str
-    selector: _Selector | None
-    kinds: frozenset[str]
-
-    def describe(self) -> str:
-        host = f", hostname {self.hostname!r}" if self.hostname else ", any hostname"
-        return f"listener {self.name} ({self.protocol}, port {self.port}{host})"
-
-
-@dataclass(frozen=True)
-class _Gateway:
-    key: str
-    listeners: tuple[_Listener, ...]
-
-
-@dataclass(frozen=True)
-class _StringMatch:
-    """A name/value matcher (header, query param, gRPC service or method)."""
-
-    name: str
-    type: str
-    value: str
-    regex: Regex | None
-
-    def accepts(self, actual: str | None) -> bool:
-        if actual is None:
-            return False
-        if self.regex is not None:
-            return self.regex.fullmatch(actual)
-        return actual == self.value
-
-    def describe(self) -> str:
-        op = "~" if self.regex is not None else "="
-        return f"{self.name}{op}{self.value!r}"
-
-
-@dataclass(frozen=True)
-class _HTTPMatch:
-    index: int | None
-    path_type: str
-    path: str
-    path_regex: Regex | None
-    method: str | None
-    headers: tuple[_StringMatch, ...]
-    query: tuple[_StringMatch, ...]
-
-    def describe(self) -> str:
-        parts = [f"{self.path_type} {self.path!r}"]
-        parts += [f"method {self.method}"] if self.method else []
-        parts += [f"header {h.describe()}" for h in self.headers]
-        parts += [f"query {q.describe()}" for q in self.query]
-        return ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class _GRPCMatch:
-    index: int | None
-    service: _StringMatch | None
-    method: _StringMatch | None
-    headers: tuple[_StringMatch, ...]
-
-    def describe(self) -> str:
-        parts = [m.describe() for m in (self.service, self.method) if m is not None]
-        parts += [f"header {h.describe()}" for h in self.headers]
-        return ", ".join(parts) or "any gRPC call"
-
-
-@dataclass(frozen=True)
-class _PathModifier:
-    type: str
-    value: str
-
-
-@dataclass(frozen=True)
-class _RedirectSpec:
-    scheme: str | None
-    hostname: str | None
-    port: int | None
-    path: _PathModifier | None
-    status_code: int
-
-
-@dataclass(frozen=True)
-class _RewriteSpec:
-    hostname: str | None
-    path: _PathModifier | None
-
-
-@dataclass(frozen=True)
-class _BackendRef:
-    group: str
-    kind: str
-    namespace: str
-    name: str
-    port: int | None
-    weight: int
-    has_filters: bool
-
-
-@dataclass(frozen=True)
-class _Rule:
-    index: int
-    name: str | None
-    matches: tuple[_HTTPMatch | _GRPCMatch, ...]
-    redirect: _RedirectSpec | None
-    rewrite: _RewriteSpec | None
-    header_changes: tuple[HeaderChange, ...]
-    notes: tuple[str, ...]
-    backend_refs: tuple[_BackendRef, ...]
-
-
-@dataclass(frozen=True)
-class _ParentRef:
-    group: str
-    kind: str
-    namespace: str
-    name: str
-    section: str | None
-    port: int | None
-
-
-@dataclass(frozen=True)
-class _Route:
-    kind: str
-    namespace: str
-    name: str
-    created: float | None
-    hostnames: tuple[str, ...]
-    parents: tuple[_ParentRef, ...]
-    rules: tuple[_Rule, ...]
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
-
-    @property
-    def age(self) -> tuple[int, float, str]:
-        """Older first; routes without creationTimestamp last; then by namespace/name."""
-        return (0, self.created, self.key) if self.created is not None else (1, 0.0, self.key)
-
-
 @dataclass(frozen=True)
 class _Attachment:
     """A route attached to one listener, with the hostnames it serves there (None: any)."""
 
-    route: _Route
-    listener: _Listener
+    route: routing_objects.Route
+    listener: routing_objects.Listener
     hostnames: tuple[str, ...] | None
 
 
 @dataclass(frozen=True)
 class _Candidate:
     attachment: _Attachment
-    rule: _Rule
-    match: _HTTPMatch | _GRPCMatch
+    rule: routing_objects.Rule
+    match: routing_objects.HTTPMatch | routing_objects.GRPCMatch
     rank: _Rank
 
     def describe(self) -> str:
@@ -726,9 +725,9 @@ class Routes:
 
     def __init__(
         self,
-        gateways: Mapping[str, _Gateway],
+        gateways: Mapping[str, routing_objects.Gateway],
         indexes: Mapping[tuple[str, str], _ListenerIndex],
-        grants: Mapping[str, tuple[_Obj, ...]],
+        grants: Mapping[str, tuple[routing_objects.Obj, ...]],
         services: frozenset[tuple[str, str]] | None,
         problems: Iterable[str],
     ) -> None:
@@ -746,33 +745,40 @@ class Routes:
         Args:
             objects: Kubernetes objects as dicts (a ``List``'s items are read too).
         """
-        by_kind: dict[str, list[_Obj]] = {}
-        for obj in _flatten(objects):
-            group = _text(obj.get("apiVersion")).rpartition("/")[0]
-            kind = _text(obj.get("kind"))
+        by_kind: dict[str, list[routing_objects.Obj]] = {}
+        for obj in routing_objects.flatten(objects):
+            group = routing_objects.as_text(obj.get("apiVersion")).rpartition("/")[0]
+            kind = routing_objects.as_text(obj.get("kind"))
             if group == _GROUP or (group, kind) in {("", "Namespace"), ("", "Service")}:
                 by_kind.setdefault(kind, []).append(obj)
         problems: list[str] = []
-        gateways = {g.key: g for g in map(_parse_gateway, by_kind.get("Gateway", ()))}
+        gateways = {
+            g.key: g for g in map(routing_objects.parse_gateway, by_kind.get("Gateway", ()))
+        }
         routes = [
             route
             for kind in sorted(_L7 | _L4)
             for obj in by_kind.get(kind, ())
-            if (route := _parse_route(kind, obj, problems)) is not None
+            if (route := routing_objects.parse_route(kind, obj, problems)) is not None
         ]
-        namespaces = _namespace_labels(by_kind.get("Namespace", ()))
+        namespaces = routing_objects.namespace_labels(by_kind.get("Namespace", ()))
         indexes = _attach_all(gateways, routes, namespaces, problems)
-        grants: dict[str, list[_Obj]] = {}
+        grants: dict[str, list[routing_objects.Obj]] = {}
         for grant in by_kind.get("ReferenceGrant", ()):
-            grants.setdefault(_namespace(grant), []).append(grant)
+            grants.setdefault(routing_objects.object_namespace(grant), []).append(grant)
         services = by_kind.get("Service")
         known = (
-            None if services is None else frozenset((_namespace(s), _name(s)) for s in services)
+            None
+            if services is None
+            else frozenset(
+                (routing_objects.object_namespace(s), routing_objects.object_name(s))
+                for s in services
+            )
         )
         for kind in ("ListenerSet", "XListenerSet"):
-            problems += [
-                f"{kind} {_namespace(o)}/{_name(o)}: not evaluated" for o in by_kind.get(kind, ())
-            ]
+            for o in by_kind.get(kind, ()):
+                key = f"{routing_objects.object_namespace(o)}/{routing_objects.object_name(o)}"
+                problems.append(f"{kind} {key}: not evaluated")
         return cls(gateways, indexes, {k: tuple(v) for k, v in grants.items()}, known, problems)
 
     @property
@@ -814,7 +820,7 @@ class Routes:
 
     def _choose_gateway(
         self, request: Request, gateway: str | None
-    ) -> tuple[_Gateway | None, tuple[str, ...]]:
+    ) -> tuple[routing_objects.Gateway | None, tuple[str, ...]]:
         if gateway is not None:
             if gateway not in self._gateways:
                 known = ", ".join(self.gateways) or "none"
@@ -858,6 +864,7 @@ class Routes:
         if len(candidates) > 6:
             reasons.append(f"... and {len(candidates) - 6} more matches lose")
         reasons += rule.notes
+        cors = None if rule.cors is None else _cors(rule.cors, base.request, reasons)
         outcome = replace(
             base,
             route_kind=route.kind,
@@ -866,13 +873,18 @@ class Routes:
             rule_name=rule.name,
             match_index=match.index,
             header_changes=rule.header_changes,
+            cors=cors,
         )
         if rule.redirect is not None:
             return self._redirected(outcome, win, rule.redirect, reasons)
         return self._forwarded(outcome, win, reasons)
 
     def _redirected(
-        self, outcome: Outcome, win: _Candidate, spec: _RedirectSpec, reasons: list[str]
+        self,
+        outcome: Outcome,
+        win: _Candidate,
+        spec: routing_objects.RedirectSpec,
+        reasons: list[str],
     ) -> Outcome:
         request = outcome.request
         path = _modified_path(spec.path, request.path, win.match, reasons)
@@ -892,9 +904,12 @@ class Routes:
             host = rule.rewrite.hostname or host
             path = _modified_path(rule.rewrite.path, path, win.match, reasons)
             reasons.append(f"URLRewrite: forwards host {host!r}, path {path!r}")
-        backends = self._backends(win.attachment.route, rule)
+        backends = self._backends(win.attachment.route, rule, request)
         status, lines = _backend_status(rule, backends)
         reasons += lines
+        mirrors = self._mirrors(win.attachment.route, rule, backends)
+        reasons += [_mirror_reason(m) for m in mirrors]
+        reasons += _policy_reasons(rule)
         return replace(
             outcome,
             status=status,
@@ -902,12 +917,19 @@ class Routes:
             host=host,
             path=path,
             reasons=tuple(reasons),
+            mirrors=mirrors,
+            timeouts=rule.timeouts,
+            retry=rule.retry,
         )
 
     # -- backends
 
-    def _backends(self, route: _Route, rule: _Rule) -> tuple[Backend, ...]:
+    def _backends(
+        self, route: routing_objects.Route, rule: routing_objects.Rule, request: Request
+    ) -> tuple[Backend, ...]:
         total = sum(ref.weight for ref in rule.backend_refs)
+        rule_request = [c for c in rule.header_changes if c.phase == "request"]
+        rule_response = tuple(c for c in rule.header_changes if c.phase == "response")
         return tuple(
             Backend(
                 kind=ref.kind,
@@ -918,11 +940,52 @@ class Routes:
                 share=round(100 * ref.weight / total, 2) if total else 0.0,
                 group=ref.group,
                 problem=self._backend_problem(route, ref),
+                header_changes=ref.filters.header_changes,
+                request_headers=_modified_headers(
+                    request.headers,
+                    rule_request,
+                    [c for c in ref.filters.header_changes if c.phase == "request"],
+                ),
+                response_changes=rule_response
+                + tuple(c for c in ref.filters.header_changes if c.phase == "response"),
+                notes=ref.filters.notes,
             )
             for ref in rule.backend_refs
         )
 
-    def _backend_problem(self, route: _Route, ref: _BackendRef) -> str | None:
+    def _mirrors(
+        self,
+        route: routing_objects.Route,
+        rule: routing_objects.Rule,
+        backends: tuple[Backend, ...],
+    ) -> tuple[Mirror, ...]:
+        """The rule's mirrors, then each backend's own (sent only when it is chosen)."""
+        found = [self._mirror(route, spec, None) for spec in rule.mirrors]
+        for ref, backend in zip(rule.backend_refs, backends, strict=True):
+            if backend.problem is None and backend.weight:
+                found += [self._mirror(route, spec, str(backend)) for spec in ref.filters.mirrors]
+        return tuple(found)
+
+    def _mirror(
+        self, route: routing_objects.Route, spec: routing_objects.MirrorSpec, backend: str | None
+    ) -> Mirror:
+        ref = routing_objects.BackendRef(
+            spec.group, spec.kind, spec.namespace, spec.name, spec.port, 1
+        )
+        return Mirror(
+            kind=spec.kind,
+            namespace=spec.namespace,
+            name=spec.name,
+            port=spec.port,
+            percent=spec.percent,
+            backend=backend,
+            group=spec.group,
+            problem=self._backend_problem(route, ref),
+        )
+
+    def _backend_problem(
+        self, route: routing_objects.Route, ref: routing_objects.BackendRef
+    ) -> str | None:
         if (ref.group, ref.kind) not in _BACKEND_KINDS:
             return f"InvalidKind: {ref.group or 'core'}/{ref.kind} is not a supported backend"
         if ref.kind == "Service" and ref.port is None:
@@ -941,22 +1004,29 @@ class Routes:
             return f"BackendNotFound: no Service {ref.namespace}/{ref.name}"
         return None
 
-    def _granted(self, route: _Route, ref: _BackendRef) -> bool:
+    def _granted(self, route: routing_objects.Route, ref: routing_objects.BackendRef) -> bool:
         return any(_grant_allows(g, route, ref) for g in self._grants.get(ref.namespace, ()))
 
 
-def _grant_allows(grant: _Obj, route: _Route, ref: _BackendRef) -> bool:
+def _grant_allows(
+    grant: routing_objects.Obj, route: routing_objects.Route, ref: routing_objects.BackendRef
+) -> bool:
     """Whether a ReferenceGrant (in the backend's namespace) lets the route reference it."""
-    spec = _map(grant.get("spec"))
+    spec = routing_objects.as_map(grant.get("spec"))
     trusted = any(
-        (_text(f.get("group")), _text(f.get("kind")), _text(f.get("namespace")))
+        (
+            routing_objects.as_text(f.get("group")),
+            routing_objects.as_text(f.get("kind")),
+            routing_objects.as_text(f.get("namespace")),
+        )
         == (_GROUP, route.kind, route.namespace)
-        for f in _maps(spec.get("from"))
+        for f in routing_objects.as_maps(spec.get("from"))
     )
     return trusted and any(
-        (_text(t.get("group")), _text(t.get("kind"))) == (ref.group, ref.kind)
-        and _text(t.get("name")) in {"", ref.name}
-        for t in _maps(spec.get("to"))
+        (routing_objects.as_text(t.get("group")), routing_objects.as_text(t.get("kind")))
+        == (ref.group, ref.kind)
+        and routing_objects.as_text(t.get("name")) in {"", ref.name}
+        for t in routing_objects.as_maps(spec.get("to"))
     )
 
 
@@ -1054,323 +1124,12 @@ def _url(scheme: str, host: str, port: int, path: str, query: tuple[tuple[str, s
     return f"{scheme}://{netloc}{path}{tail}"
 
 
-# --- raw object access ----------------------------------------------------------------------
-
-
-def _map(value: object) -> _Obj:
-    return cast("_Obj", value) if isinstance(value, Mapping) else {}
-
-
-def _maps(value: object) -> tuple[_Obj, ...]:
-    if not isinstance(value, list):
-        return ()
-    return tuple(cast("_Obj", v) for v in cast("list[object]", value) if isinstance(v, Mapping))
-
-
-def _text(value: object, default: str = "") -> str:
-    return value if isinstance(value, str) else default
-
-
-def _optional_text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _strings(value: object) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        return ()
-    return tuple(v for v in cast("list[object]", value) if isinstance(v, str))
-
-
-def _namespace(obj: _Obj) -> str:
-    return _text(_map(obj.get("metadata")).get("namespace"), "default")
-
-
-def _name(obj: _Obj) -> str:
-    return _text(_map(obj.get("metadata")).get("name"))
-
-
-def _flatten(objects: Iterable[Mapping[str, object]]) -> Iterable[_Obj]:
-    for obj in objects:
-        if obj.get("kind") == "List" or str(obj.get("kind", "")).endswith("List"):
-            yield from _maps(obj.get("items"))
-        else:
-            yield obj
-
-
-def _created(obj: _Obj, problems: list[str]) -> float | None:
-    stamp = _optional_text(_map(obj.get("metadata")).get("creationTimestamp"))
-    if stamp is None:
-        return None
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        problems.append(f"{_namespace(obj)}/{_name(obj)}: creationTimestamp {stamp!r} ignored")
-        return None
-
-
-# --- parsing --------------------------------------------------------------------------------
-
-
-def _parse_gateway(obj: _Obj) -> _Gateway:
-    namespace, key = _namespace(obj), f"{_namespace(obj)}/{_name(obj)}"
-    listeners = tuple(
-        _parse_listener(key, namespace, raw)
-        for raw in _maps(_map(obj.get("spec")).get("listeners"))
-    )
-    return _Gateway(key, listeners)
-
-
-def _parse_listener(gateway: str, namespace: str, raw: _Obj) -> _Listener:
-    allowed = _map(raw.get("allowedRoutes"))
-    namespaces = _map(allowed.get("namespaces"))
-    selector = namespaces.get("selector")
-    protocol = _text(raw.get("protocol"))
-    kinds = frozenset(
-        _text(k.get("kind"))
-        for k in _maps(allowed.get("kinds"))
-        if _text(k.get("group"), _GROUP) == _GROUP
-    )
-    if not _maps(allowed.get("kinds")):
-        kinds = _DEFAULT_KINDS.get(protocol, frozenset())
-    return _Listener(
-        gateway=gateway,
-        namespace=namespace,
-        name=_text(raw.get("name")),
-        port=_int(raw.get("port")) or 0,
-        protocol=protocol,
-        hostname=_optional_text(raw.get("hostname")),
-        namespaces_from=_text(namespaces.get("from"), "Same"),
-        selector=None if selector is None else _parse_selector(_map(selector)),
-        kinds=kinds,
-    )
-
-
-def _parse_selector(raw: _Obj) -> _Selector:
-    labels = tuple((k, _text(v)) for k, v in _map(raw.get("matchLabels")).items())
-    expressions = tuple(
-        (_text(e.get("key")), _text(e.get("operator")), frozenset(_strings(e.get("values"))))
-        for e in _maps(raw.get("matchExpressions"))
-    )
-    return _Selector(labels, expressions)
-
-
-def _requirement(
-    labels: Mapping[str, str], key: str, operator: str, values: frozenset[str]
-) -> bool:
-    present = key in labels
-    if operator == "In":
-        return present and labels[key] in values
-    if operator == "NotIn":
-        return not present or labels[key] not in values
-    if operator == "Exists":
-        return present
-    return operator == "DoesNotExist" and not present
-
-
-def _parse_route(kind: str, obj: _Obj, problems: list[str]) -> _Route | None:
-    namespace, name = _namespace(obj), _name(obj)
-    spec = _map(obj.get("spec"))
-    label = f"{kind} {namespace}/{name}"
-    raw_rules = _maps(spec.get("rules"))
-    if kind in _L7 and not raw_rules:
-        raw_rules = (_map({}),)
-    rules = tuple(
-        rule
-        for i, raw in enumerate(raw_rules)
-        if kind in _L7 and (rule := _parse_rule(kind, namespace, i, raw, label, problems))
-    )
-    return _Route(
-        kind=kind,
-        namespace=namespace,
-        name=name,
-        created=_created(obj, problems),
-        hostnames=tuple(h.lower() for h in _strings(spec.get("hostnames"))),
-        parents=tuple(_parse_parent(namespace, p) for p in _maps(spec.get("parentRefs"))),
-        rules=rules,
-    )
-
-
-def _parse_parent(namespace: str, raw: _Obj) -> _ParentRef:
-    return _ParentRef(
-        group=_text(raw.get("group"), _GROUP),
-        kind=_text(raw.get("kind"), "Gateway"),
-        namespace=_text(raw.get("namespace"), namespace),
-        name=_text(raw.get("name")),
-        section=_optional_text(raw.get("sectionName")),
-        port=_int(raw.get("port")),
-    )
-
-
-def _parse_rule(
-    kind: str, namespace: str, index: int, raw: _Obj, label: str, problems: list[str]
-) -> _Rule | None:
-    where = f"{label} rule {index}"
-    parse = _parse_http_match if kind == "HTTPRoute" else _parse_grpc_match
-    raw_matches = _maps(raw.get("matches"))
-    try:
-        matches = tuple(parse(i, m) for i, m in enumerate(raw_matches)) or (
-            # The API server defaults an HTTPRoute rule's matches to [PathPrefix "/"].
-            (parse(0, {}),) if kind == "HTTPRoute" else (parse(None, {}),)
-        )
-    except ValueError as e:  # only check_regex raises here
-        problems.append(f"{where}: {e}; rule ignored")
-        return None
-    redirect, rewrite, changes, notes = _parse_filters(_maps(raw.get("filters")), where)
-    return _Rule(
-        index=index,
-        name=_optional_text(raw.get("name")),
-        matches=matches,
-        redirect=redirect,
-        rewrite=rewrite,
-        header_changes=changes,
-        notes=notes,
-        backend_refs=tuple(_parse_backend(namespace, b) for b in _maps(raw.get("backendRefs"))),
-    )
-
-
-def _parse_http_match(index: int | None, raw: _Obj) -> _HTTPMatch:
-    path = _map(raw.get("path"))
-    path_type = _text(path.get("type"), "PathPrefix")
-    value = _text(path.get("value"), "/")
-    return _HTTPMatch(
-        index=index,
-        path_type=path_type,
-        path=value,
-        path_regex=check_regex(value, "path") if path_type == "RegularExpression" else None,
-        method=_optional_text(raw.get("method")),
-        headers=_string_matches(_maps(raw.get("headers")), fold=True),
-        query=_string_matches(_maps(raw.get("queryParams")), fold=False),
-    )
-
-
-def _parse_grpc_match(index: int | None, raw: _Obj) -> _GRPCMatch:
-    method = _map(raw.get("method"))
-    kind = _text(method.get("type"), "Exact")
-
-    def one(name: str) -> _StringMatch | None:
-        value = _optional_text(method.get(name))
-        if value is None:
-            return None
-        regex = check_regex(value, f"method.{name}") if kind == "RegularExpression" else None
-        return _StringMatch(name, kind, value, regex)
-
-    return _GRPCMatch(
-        index=index,
-        service=one("service"),
-        method=one("method"),
-        headers=_string_matches(_maps(raw.get("headers")), fold=True),
-    )
-
-
-def _string_matches(raws: tuple[_Obj, ...], *, fold: bool) -> tuple[_StringMatch, ...]:
-    """Header or query matchers; only the first of equivalent names counts."""
-    seen: set[str] = set()
-    found: list[_StringMatch] = []
-    for raw in raws:
-        name = _text(raw.get("name"))
-        key = name.lower() if fold else name
-        if key in seen:
-            continue
-        seen.add(key)
-        kind = _text(raw.get("type"), "Exact")
-        value = _text(raw.get("value"))
-        regex = check_regex(value, name) if kind == "RegularExpression" else None
-        found.append(_StringMatch(name, kind, value, regex))
-    return tuple(found)
-
-
-def _parse_filters(
-    raws: tuple[_Obj, ...], where: str
-) -> tuple[_RedirectSpec | None, _RewriteSpec | None, tuple[HeaderChange, ...], tuple[str, ...]]:
-    redirect: _RedirectSpec | None = None
-    rewrite: _RewriteSpec | None = None
-    changes: list[HeaderChange] = []
-    notes: list[str] = []
-    for raw in raws:
-        kind = _text(raw.get("type"))
-        if kind == "RequestRedirect":
-            redirect = _parse_redirect(_map(raw.get("requestRedirect")))
-        elif kind == "URLRewrite":
-            rewrite = _parse_rewrite(_map(raw.get("urlRewrite")))
-        elif kind == "RequestHeaderModifier":
-            changes += _header_changes("request", _map(raw.get("requestHeaderModifier")))
-        elif kind == "ResponseHeaderModifier":
-            changes += _header_changes("response", _map(raw.get("responseHeaderModifier")))
-        elif kind == "RequestMirror":
-            ref = _map(_map(raw.get("requestMirror")).get("backendRef"))
-            notes.append(f"RequestMirror: a copy goes to {_text(ref.get('name'))!r} (not shown)")
-        else:
-            notes.append(f"{where}: filter {kind!r} not evaluated")
-    return redirect, rewrite, tuple(changes), tuple(notes)
-
-
-def _parse_path_modifier(raw: _Obj) -> _PathModifier | None:
-    kind = _optional_text(raw.get("type"))
-    if kind == "ReplaceFullPath":
-        return _PathModifier(kind, _text(raw.get("replaceFullPath"), "/"))
-    if kind == "ReplacePrefixMatch":
-        return _PathModifier(kind, _text(raw.get("replacePrefixMatch")))
-    return None
-
-
-def _parse_redirect(raw: _Obj) -> _RedirectSpec:
-    return _RedirectSpec(
-        scheme=_optional_text(raw.get("scheme")),
-        hostname=_optional_text(raw.get("hostname")),
-        port=_int(raw.get("port")),
-        path=_parse_path_modifier(_map(raw.get("path"))),
-        status_code=_int(raw.get("statusCode")) or 302,
-    )
-
-
-def _parse_rewrite(raw: _Obj) -> _RewriteSpec:
-    return _RewriteSpec(
-        hostname=_optional_text(raw.get("hostname")),
-        path=_parse_path_modifier(_map(raw.get("path"))),
-    )
-
-
-def _header_changes(phase: Literal["request", "response"], raw: _Obj) -> list[HeaderChange]:
-    changes = [
-        HeaderChange(phase, action, _text(h.get("name")), _text(h.get("value")))
-        for action in ("set", "add")
-        for h in _maps(raw.get(action))
-    ]
-    changes += [HeaderChange(phase, "remove", name) for name in _strings(raw.get("remove"))]
-    return changes
-
-
-def _parse_backend(namespace: str, raw: _Obj) -> _BackendRef:
-    weight = _int(raw.get("weight"))
-    return _BackendRef(
-        group=_text(raw.get("group")),
-        kind=_text(raw.get("kind"), "Service"),
-        namespace=_text(raw.get("namespace"), namespace),
-        name=_text(raw.get("name")),
-        port=_int(raw.get("port")),
-        weight=1 if weight is None else weight,
-        has_filters=bool(_maps(raw.get("filters"))),
-    )
-
-
-def _namespace_labels(objects: Iterable[_Obj]) -> dict[str, dict[str, str]]:
-    labels: dict[str, dict[str, str]] = {}
-    for obj in objects:
-        raw = _map(_map(obj.get("metadata")).get("labels"))
-        labels[_name(obj)] = {k: _text(v) for k, v in raw.items()} | {_NS_NAME_LABEL: _name(obj)}
-    return labels
-
-
 # --- attachment -----------------------------------------------------------------------------
 
 
 def _attach_all(
-    gateways: Mapping[str, _Gateway],
-    routes: list[_Route],
+    gateways: Mapping[str, routing_objects.Gateway],
+    routes: list[routing_objects.Route],
     namespaces: Mapping[str, Mapping[str, str]],
     problems: list[str],
 ) -> dict[tuple[str, str], _ListenerIndex]:
@@ -1391,9 +1150,9 @@ def _attach_all(
 
 
 def _attach(
-    route: _Route,
-    ref: _ParentRef,
-    gateways: Mapping[str, _Gateway],
+    route: routing_objects.Route,
+    ref: routing_objects.ParentRef,
+    gateways: Mapping[str, routing_objects.Gateway],
     namespaces: Mapping[str, Mapping[str, str]],
     problems: list[str],
     indexes: dict[tuple[str, str], _ListenerIndex],
@@ -1435,7 +1194,9 @@ def _attach(
 
 
 def _refusal(
-    route: _Route, listener: _Listener, namespaces: Mapping[str, Mapping[str, str]]
+    route: routing_objects.Route,
+    listener: routing_objects.Listener,
+    namespaces: Mapping[str, Mapping[str, str]],
 ) -> str | None:
     if route.kind not in listener.kinds:
         return f"it allows {sorted(listener.kinds)}, not {route.kind}"
@@ -1517,7 +1278,9 @@ def _without_kind_conflicts(attachments: list[_Attachment], notes: list[str]) ->
 # --- listener choice ------------------------------------------------------------------------
 
 
-def _select_listener(gateway: _Gateway, request: Request) -> tuple[_Listener | None, list[str]]:
+def _select_listener(
+    gateway: routing_objects.Gateway, request: Request
+) -> tuple[routing_objects.Listener | None, list[str]]:
     on_port = [li for li in gateway.listeners if li.port == request.port]
     if not on_port:
         ports = sorted({li.port for li in gateway.listeners})
@@ -1543,7 +1306,7 @@ def _select_listener(gateway: _Gateway, request: Request) -> tuple[_Listener | N
     return best, [f"{best.describe()}: {matched}; {why}"]
 
 
-def _listener_specificity(listener: _Listener) -> tuple[int, int, int]:
+def _listener_specificity(listener: routing_objects.Listener) -> tuple[int, int, int]:
     name = listener.hostname
     if name is None:
         return (0, 0, 0)
@@ -1552,7 +1315,9 @@ def _listener_specificity(listener: _Listener) -> tuple[int, int, int]:
     return (2, 0, len(name))
 
 
-def _listener_contest(best: _Listener, matching: list[_Listener]) -> str:
+def _listener_contest(
+    best: routing_objects.Listener, matching: list[routing_objects.Listener]
+) -> str:
     others = [li.name for li in matching if li is not best]
     if not others:
         return "the only one on the port whose hostname matches"
@@ -1599,13 +1364,13 @@ def _matched_host(attachment: _Attachment, host: str) -> str:
 
 def _rank(
     attachment: _Attachment,
-    rule: _Rule,
-    match: _HTTPMatch | _GRPCMatch,
+    rule: routing_objects.Rule,
+    match: routing_objects.HTTPMatch | routing_objects.GRPCMatch,
     host: tuple[int, int],
     request: Request,
 ) -> _Rank | None:
     """The sort key of a match that accepts the request (smaller wins), or None."""
-    if isinstance(match, _HTTPMatch):
+    if isinstance(match, routing_objects.HTTPMatch):
         specificity = _http_specificity(match, request)
     else:
         specificity = _grpc_specificity(match, request)
@@ -1616,7 +1381,9 @@ def _rank(
     return (-host[0], -host[1], *(-s for s in specificity), *tail)
 
 
-def _http_specificity(match: _HTTPMatch, request: Request) -> tuple[int, ...] | None:
+def _http_specificity(
+    match: routing_objects.HTTPMatch, request: Request
+) -> tuple[int, ...] | None:
     if _http_miss(match, request) is not None:
         return None
     kind = {"Exact": 3, "PathPrefix": 2, "RegularExpression": 1}.get(match.path_type, 0)
@@ -1624,11 +1391,13 @@ def _http_specificity(match: _HTTPMatch, request: Request) -> tuple[int, ...] | 
     return (kind, length, int(match.method is not None), len(match.headers), len(match.query))
 
 
-def _grpc_specificity(match: _GRPCMatch, request: Request) -> tuple[int, ...] | None:
+def _grpc_specificity(
+    match: routing_objects.GRPCMatch, request: Request
+) -> tuple[int, ...] | None:
     if request.grpc is None or _grpc_miss(match, request) is not None:
         return None
 
-    def rank(m: _StringMatch | None) -> tuple[int, int]:
+    def rank(m: routing_objects.StringMatch | None) -> tuple[int, int]:
         if m is None:
             return (0, 0)
         return (1 if m.regex is not None else 2, len(m.value))
@@ -1636,7 +1405,7 @@ def _grpc_specificity(match: _GRPCMatch, request: Request) -> tuple[int, ...] | 
     return (*rank(match.service), *rank(match.method), len(match.headers))
 
 
-def _http_miss(match: _HTTPMatch, request: Request) -> str | None:
+def _http_miss(match: routing_objects.HTTPMatch, request: Request) -> str | None:
     """Why the match does not accept the request, or None when it does."""
     path = request.path
     if match.path_type == "Exact" and path != match.path:
@@ -1659,7 +1428,7 @@ def _http_miss(match: _HTTPMatch, request: Request) -> str | None:
     )
 
 
-def _grpc_miss(match: _GRPCMatch, request: Request) -> str | None:
+def _grpc_miss(match: routing_objects.GRPCMatch, request: Request) -> str | None:
     if request.grpc is None:
         return "the request is not a gRPC call"
     for matcher, actual in ((match.service, request.grpc[0]), (match.method, request.grpc[1])):
@@ -1668,7 +1437,9 @@ def _grpc_miss(match: _GRPCMatch, request: Request) -> str | None:
     return _headers_miss(match.headers, request)
 
 
-def _headers_miss(headers: tuple[_StringMatch, ...], request: Request) -> str | None:
+def _headers_miss(
+    headers: tuple[routing_objects.StringMatch, ...], request: Request
+) -> str | None:
     for h in headers:
         actual = request.header(h.name)
         if not h.accepts(actual):
@@ -1701,18 +1472,18 @@ def _no_match_reasons(index: _ListenerIndex, request: Request) -> list[str]:
             for match in rule.matches:
                 miss = (
                     _http_miss(match, request)
-                    if isinstance(match, _HTTPMatch)
+                    if isinstance(match, routing_objects.HTTPMatch)
                     else _grpc_miss(match, request)
                 )
                 lines.append(f"  {a.route.kind} {a.route.key} rule {rule.index}: {miss}")
     return lines[:20] + index.notes[:8]
 
 
-def _rule_label(rule: _Rule) -> str:
+def _rule_label(rule: routing_objects.Rule) -> str:
     return f" {rule.name!r}" if rule.name else ""
 
 
-def _match_label(match: _HTTPMatch | _GRPCMatch) -> str:
+def _match_label(match: routing_objects.HTTPMatch | routing_objects.GRPCMatch) -> str:
     if match.index is None:
         return "no matches, so it matches every gRPC call"
     return f"match {match.index} ({match.describe()}) accepts the request"
@@ -1722,19 +1493,22 @@ def _match_label(match: _HTTPMatch | _GRPCMatch) -> str:
 
 
 def _modified_path(
-    modifier: _PathModifier | None, path: str, match: _HTTPMatch | _GRPCMatch, reasons: list[str]
+    modifier: routing_objects.PathModifier | None,
+    path: str,
+    match: routing_objects.HTTPMatch | routing_objects.GRPCMatch,
+    reasons: list[str],
 ) -> str:
     if modifier is None:
         return path
     if modifier.type == "ReplaceFullPath":
         return modifier.value
-    if not isinstance(match, _HTTPMatch) or match.path_type != "PathPrefix":
+    if not isinstance(match, routing_objects.HTTPMatch) or match.path_type != "PathPrefix":
         reasons.append("ReplacePrefixMatch needs a PathPrefix match: path left as is")
         return path
     return replace_prefix_match(path, match.path, modifier.value)
 
 
-def _location(spec: _RedirectSpec, request: Request, path: str) -> str:
+def _location(spec: routing_objects.RedirectSpec, request: Request, path: str) -> str:
     scheme = spec.scheme or request.scheme
     host = spec.hostname or request.host
     if spec.port is not None:
@@ -1746,16 +1520,20 @@ def _location(spec: _RedirectSpec, request: Request, path: str) -> str:
     return _url(scheme, host, port, path, request.query)
 
 
-def _backend_status(rule: _Rule, backends: tuple[Backend, ...]) -> tuple[Status, list[str]]:
+def _backend_status(
+    rule: routing_objects.Rule, backends: tuple[Backend, ...]
+) -> tuple[Status, list[str]]:
     lines = [f"backend {b}: weight {b.weight}, {b.share:g}%" for b in backends]
     lines += [
         f"backend {b} is invalid ({b.problem}): its share gets 500" for b in backends if b.problem
     ]
-    lines += [
-        f"backend {_backend_name(r)} has its own filters (not shown)"
-        for r in rule.backend_refs
-        if r.has_filters
-    ]
+    for backend in backends:
+        own = [_header_change_text(c) for c in backend.header_changes]
+        if own:
+            lines.append(
+                f"backend {backend}: its own filters, when it is chosen: {'; '.join(own)}"
+            )
+        lines += backend.notes
     if not backends:
         return "no-backend", [*lines, "the rule has no backendRefs: requests get 500"]
     if all(b.weight == 0 for b in backends):
@@ -1765,8 +1543,182 @@ def _backend_status(rule: _Rule, backends: tuple[Backend, ...]) -> tuple[Status,
     return "routed", lines
 
 
-def _backend_name(ref: _BackendRef) -> str:
-    return f"{ref.kind} {ref.namespace}/{ref.name}"
+def _header_change_text(change: HeaderChange) -> str:
+    if change.action == "remove":
+        return f"{change.phase} remove {change.name}"
+    return f"{change.phase} {change.action} {change.name}: {change.value}"
+
+
+def _modified_headers(
+    headers: tuple[tuple[str, str], ...], *levels: list[HeaderChange]
+) -> tuple[tuple[str, str], ...]:
+    """``headers`` after each level of RequestHeaderModifier changes, in order.
+
+    Within one level removals come first, then sets, then adds, as Envoy applies a
+    route's header lists (remove before add); a set replaces every value of the name,
+    an add appends one ("It appends to any existing values associated with the header
+    name", HTTPHeaderFilter ``add``). Repeated names come out joined with ``,``.
+    """
+    if not any(levels) and len({n.lower() for n, _ in headers}) == len(headers):
+        return headers  # nothing to change or to join
+    current = [(n, v) for n, v in headers]
+    for changes in levels:
+        removed = {c.name.lower() for c in changes if c.action == "remove"}
+        current = [(n, v) for n, v in current if n.lower() not in removed]
+        for change in (c for c in changes if c.action == "set"):
+            current = [(n, v) for n, v in current if n.lower() != change.name.lower()]
+            current.append((change.name, change.value or ""))
+        current += [(c.name, c.value or "") for c in changes if c.action == "add"]
+    joined: dict[str, tuple[str, list[str]]] = {}
+    for name, value in current:
+        joined.setdefault(name.lower(), (name, []))[1].append(value)
+    return tuple((name, ",".join(values)) for name, values in joined.values())
+
+
+def _mirror_reason(mirror: Mirror) -> str:
+    where = "" if mirror.backend is None else f" (a filter of backend {mirror.backend})"
+    if mirror.problem is not None:
+        return f"RequestMirror{where}: no copy goes to {mirror}: {mirror.problem}"
+    return (
+        f"RequestMirror{where}: {mirror.percent:g}% of requests copied to {mirror}"
+        " (its responses are ignored)"
+    )
+
+
+def _duration(value: str) -> str:
+    return f"{value} (disabled)" if value.strip("0hms") == "" else value
+
+
+def _policy_reasons(rule: routing_objects.Rule) -> list[str]:
+    """The timeouts and retries the rule sets (unset ones are implementation-specific)."""
+    lines: list[str] = []
+    timeouts = rule.timeouts
+    if timeouts is not None:
+        parts: list[str] = []
+        if timeouts.request is not None:
+            parts.append(f"request {_duration(timeouts.request)} for the whole exchange")
+        if timeouts.backend_request is not None:
+            parts.append(f"backendRequest {_duration(timeouts.backend_request)} for each try")
+        lines.append("timeouts: " + ", ".join(parts))
+    retry = rule.retry
+    if retry is not None:
+        attempts = "implementation-specific" if retry.attempts is None else str(retry.attempts)
+        codes = ", ".join(str(c) for c in retry.codes) or "no codes listed"
+        backoff = "" if retry.backoff is None else f", at least {retry.backoff} apart"
+        lines.append(f"retry: up to {attempts} retries on {codes}{backoff}")
+    return lines
+
+
+def _origin_parts(origin: str) -> tuple[str, str, int] | None:
+    """An origin ``scheme://host[:port]`` as (scheme, host, port); None if it is not one."""
+    scheme, sep, rest = origin.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in _DEFAULT_PORTS or not rest or "/" in rest:
+        return None
+    host, colon, port = rest.rpartition(":") if _has_port(rest) else (rest, "", "")
+    number = int(port) if colon else _DEFAULT_PORTS[scheme]
+    return scheme, host.lower(), number
+
+
+def _origin_allowed(pattern: str, origin: str) -> bool:
+    """Whether an ``allowOrigins`` value takes ``origin`` (HTTPCORSFilter ``allowOrigins``).
+
+    ``*`` alone takes every origin; a ``*`` in the host is "a greedy match to the left,
+    including any number of DNS labels"; the ports are the scheme's when left out.
+    """
+    if pattern == "*":
+        return True
+    want, got = _origin_parts(pattern), _origin_parts(origin)
+    if want is None or got is None or want[0] != got[0] or want[2] != got[2]:
+        return False
+    head, star, tail = want[1].partition("*")
+    if not star:
+        return want[1] == got[1]
+    return (
+        len(got[1]) > len(head) + len(tail) and got[1].startswith(head) and got[1].endswith(tail)
+    )
+
+
+def _cors(spec: routing_objects.CorsSpec, request: Request, reasons: list[str]) -> Cors:
+    """What a CORS filter answers this request with, as HTTPCORSFilter describes."""
+    origin = request.header("origin")
+    base = Cors(
+        spec.allow_origins,
+        spec.allow_methods,
+        spec.allow_headers,
+        spec.expose_headers,
+        spec.allow_credentials,
+        spec.max_age,
+        origin=origin,
+    )
+    if origin is None:
+        reasons.append("CORS: no Origin header, not a cross-origin request: no CORS headers")
+        return base
+    preflight = request.method == "OPTIONS" and request.header("access-control-request-method")
+    allowed = any(_origin_allowed(p, origin) for p in spec.allow_origins)
+    if not allowed:
+        reasons.append(
+            f"CORS: origin {origin!r} is not among {list(spec.allow_origins)}: no CORS headers,"
+            " so the browser refuses the response"
+        )
+        return replace(base, origin_allowed=False, preflight=bool(preflight))
+    headers = [("Access-Control-Allow-Origin", origin)]
+    if spec.allow_credentials:
+        headers.append(("Access-Control-Allow-Credentials", "true"))
+    if preflight:
+        if spec.allow_methods:
+            headers.append(("Access-Control-Allow-Methods", ", ".join(spec.allow_methods)))
+        if spec.allow_headers:
+            headers.append(("Access-Control-Allow-Headers", ", ".join(spec.allow_headers)))
+        headers.append(("Access-Control-Max-Age", str(spec.max_age)))
+        reasons.append(
+            f"CORS: a preflight from allowed origin {origin!r}: the gateway answers it itself"
+            " (200); no backend sees it"
+        )
+    else:
+        if spec.expose_headers:
+            headers.append(("Access-Control-Expose-Headers", ", ".join(spec.expose_headers)))
+        reasons.append(f"CORS: origin {origin!r} is allowed: CORS headers added to the response")
+    return replace(
+        base, origin_allowed=True, preflight=bool(preflight), response_headers=tuple(headers)
+    )
+
+
+def _mirror_json(mirror: Mirror) -> dict[str, object]:
+    return {
+        "group": mirror.group,
+        "kind": mirror.kind,
+        "namespace": mirror.namespace,
+        "name": mirror.name,
+        "port": mirror.port,
+        "percent": mirror.percent,
+        "backend": mirror.backend,
+        "problem": mirror.problem,
+    }
+
+
+def _cors_json(cors: Cors) -> dict[str, object]:
+    return {
+        "allow_origins": list(cors.allow_origins),
+        "allow_methods": list(cors.allow_methods),
+        "allow_headers": list(cors.allow_headers),
+        "expose_headers": list(cors.expose_headers),
+        "allow_credentials": cors.allow_credentials,
+        "max_age": cors.max_age,
+        "origin": cors.origin,
+        "origin_allowed": cors.origin_allowed,
+        "preflight": cors.preflight,
+        "response_headers": [list(h) for h in cors.response_headers],
+    }
+
+
+def _change_json(change: HeaderChange) -> dict[str, object]:
+    return {
+        "phase": change.phase,
+        "action": change.action,
+        "name": change.name,
+        "value": change.value,
+    }
 
 
 def _route_json(kind: str | None, key: str) -> dict[str, object]:
@@ -1784,11 +1736,15 @@ def _backend_json(backend: Backend) -> dict[str, object]:
         "weight": backend.weight,
         "share": backend.share,
         "problem": backend.problem,
+        "header_changes": [_change_json(c) for c in backend.header_changes],
+        "request_headers": [list(h) for h in backend.request_headers],
+        "response_changes": [_change_json(c) for c in backend.response_changes],
+        "notes": list(backend.notes),
     }
 
 
 def _layer4(
-    base: Outcome, listener: _Listener, index: _ListenerIndex, reasons: list[str]
+    base: Outcome, listener: routing_objects.Listener, index: _ListenerIndex, reasons: list[str]
 ) -> Outcome:
     routes = ", ".join(f"{a.route.kind} {a.route.key}" for a in index.l4) or "none attached"
     reasons.append(f"{listener.protocol} listener: layer 4, not evaluated (routes: {routes})")
