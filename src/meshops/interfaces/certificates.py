@@ -27,7 +27,7 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import ops
@@ -37,6 +37,7 @@ from charmlibs.interfaces.tls_certificates import (
     CertificateError,
     CertificateSigningRequest,
     ProviderCapabilities,
+    ProviderCertificate,
 )
 
 from meshops.interfaces._fields import clip, quote
@@ -45,6 +46,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_VALUE_CHARS",
     "PROVIDER_KEYS",
+    "certificate_for",
     "check_provider_data",
     "provider_problem",
 ]
@@ -184,3 +186,24 @@ def _depth(value: Any) -> int:
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
     return deepest
+
+
+def certificate_for(
+    provided: Iterable[ProviderCertificate], hostname: str
+) -> dict[str, str] | str:
+    """The certificate, CA and chain (PEM) issued for ``hostname``, or why there is none.
+
+    Example:
+        >>> certificate_for([], "shop.example.com")
+        "no certificate for 'shop.example.com'; hostnames with one: none yet"
+    """
+    have: set[str] = set()
+    for item in provided:
+        cert = item.certificate
+        names = [n for n in (cert.common_name, *(cert.sans_dns or ())) if n]
+        if hostname in names:
+            chain = "\n\n".join(str(c) for c in item.chain)
+            return {"certificate": str(cert), "ca": str(item.ca), "chain": chain}
+        have.update(names)
+    listed = ", ".join(sorted(have)) or "none yet"
+    return f"no certificate for {hostname!r}; hostnames with one: {listed}"

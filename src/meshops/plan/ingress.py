@@ -114,12 +114,12 @@ from meshops.model.problems import Problem
 __all__ = [
     "ROUTE_SOURCE_LABEL",
     "Conflict",
-    "IngressPlan",
     "HostnameSet",
+    "IngressPlan",
     "Listener",
     "RouteSet",
-    "plan_ingress",
     "hostname_listener_names",
+    "plan_ingress",
     "tls_secret",
     "web_path",
     "web_route",
@@ -562,8 +562,9 @@ class _Claims:
                     self.seq += 1
                     held.add(_Take(hostname, match, holder, self.seq))
 
-
-    def find_host(self, gateway: GatewayConfig, hostname: str) -> tuple[str, _Holder | None] | None:
+    def find_host(
+        self, gateway: GatewayConfig, hostname: str
+    ) -> tuple[str, _Holder | None] | None:
         """What a claim of ``hostname`` whole meets that is held already, and by whom."""
         if gateway.hostname is not None and hostnames_overlap(hostname, gateway.hostname):
             return f"hostname {hostname} (external-hostname {gateway.hostname})", None
@@ -630,7 +631,9 @@ def plan_ingress(
             for hostname in route_set.hostnames:
                 held = claims.find_host(gateway, hostname)
                 if held is None:
-                    holder = _Holder(route_set.source, route_set.app, hostname, route_set.namespace)
+                    holder = _Holder(
+                        route_set.source, route_set.app, hostname, route_set.namespace
+                    )
                     claims.take_host(gateway, hostname, holder)
                     granted[hostname] = route_set
                     names.append(hostname)
@@ -638,9 +641,7 @@ def plan_ingress(
                     message = f"{held[0]} is the gateway's own"
                     if held[1] is not None:
                         message = f"{held[0]} is claimed twice"
-                    problems.append(
-                        Problem(route_set.source, "hostname", message, route_set.app)
-                    )
+                    problems.append(Problem(route_set.source, "hostname", message, route_set.app))
                 else:
                     what, holder = held
                     conflicts.append(
@@ -709,9 +710,7 @@ def plan_ingress(
         objects.extend(_destination_rules(gateway, accepted))
         objects.extend(_authorization_policies(gateway, accepted, waypoints or {}))
     hostnames = {h: owner.source for h, owner in granted.items()}
-    return IngressPlan(
-        objects, problems, conflicts, served, refused, tuple(listeners), hostnames
-    )
+    return IngressPlan(objects, problems, conflicts, served, refused, tuple(listeners), hostnames)
 
 
 def _problem(route_set: RouteSet, route: Route | None, message: str) -> Problem:
