@@ -243,3 +243,14 @@ def test_the_objects_are_valid_under_the_crds(server: Any) -> None:
     for obj in plan.objects:
         api.apply(obj, kind_of(obj))  # raises meshops.k8s.errors.Invalid on a 422
     assert len(server.list("gateway.networking.k8s.io/v1", "HTTPRoute", None)) == 2
+
+
+def test_claims_past_the_gateways_listener_limit_are_refused() -> None:
+    sets = [claim(f"a{i}", f"n{i}", i, f"h{i}.example.com") for i in range(40)]
+    plan = plan_ingress(CILIUM, [], hostname_sets=sets)
+    assert len(plan.hostnames) == 31
+    assert len(listeners(plan.objects)) == 32
+    assert plan.problems[0].message == (
+        "hostname h31.example.com: the Gateway is full (at most 64 listeners: 31 hostnames of "
+        "their own)"
+    )

@@ -153,8 +153,6 @@ class DNSRecordRequirer(ops.Object):
         """What the providers said of each entry, by uuid; bad data is logged and skipped."""
         found: dict[str, RecordStatus] = {}
         for relation in self.relations:
-            if relation.app is None:
-                continue
             try:
                 raw = relation.data[relation.app].get(ENTRIES_KEY)
             except ops.ModelError:

@@ -190,8 +190,6 @@ class GatewayRouteProvider(ops.Object):
         """Every requirer's request, by relation id; those that wrote nothing are left out."""
         found: list[HostnameRequest] = []
         for relation in self.relations:
-            if relation.app is None:
-                continue
             try:
                 databag = dict(relation.data[relation.app])
             except ops.ModelError:  # a relation on its way out

@@ -586,7 +586,7 @@ class GatewayConfig:
                 "(lowercase letters, digits, '-' and '.')"
             )
         age = self.hsts_max_age
-        if age is not None and (isinstance(age, bool) or not isinstance(age, int) or age < 0):
+        if age is not None and (type(age) is not int or age < 0):
             raise ValueError(f"hsts-max-age: {age!r} must be an integer of seconds, 0 or more")
 
     @property

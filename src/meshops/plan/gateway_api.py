@@ -47,8 +47,9 @@ def gateway_classes(objects: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """Each GatewayClass's name, with its ``spec.controllerName``."""
     found: dict[str, str] = {}
     for obj in objects:
-        name = (obj.get("metadata") or {}).get("name")
-        controller = (obj.get("spec") or {}).get("controllerName")
+        meta: Mapping[str, Any] = obj.get("metadata") or {}
+        spec: Mapping[str, Any] = obj.get("spec") or {}
+        name, controller = meta.get("name"), spec.get("controllerName")
         if isinstance(name, str):
             found[name] = controller if isinstance(controller, str) else ""
     return found
@@ -167,10 +168,11 @@ def gateway_config(
 
 def gateway_address(gateway: Mapping[str, Any] | None) -> str | None:
     """The first address the implementation gave a Gateway (in its status), if any."""
-    addresses = ((gateway or {}).get("status") or {}).get("addresses")
+    status: Mapping[str, Any] = (gateway or {}).get("status") or {}
+    addresses: Any = status.get("addresses")
     if not isinstance(addresses, list) or not addresses:
         return None
-    first: Any = addresses[0]
+    first: Any = addresses[0]  # pyright: ignore[reportUnknownVariableType]
     value = first.get("value") if isinstance(first, dict) else None  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
     return value if isinstance(value, str) and value else None
 

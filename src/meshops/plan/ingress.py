@@ -47,9 +47,10 @@ requirers expect them: ``<gateway>-http-<hostname with '-' for '.'>`` on ``http-
 and, once its certificate's Secret is given, ``<gateway>-https-<...>`` on ``https-port``;
 both admit routes from the claimant's namespace only, so no other application can attach
 to them. A hostname belongs to its first claimant (a later one is a :class:`Conflict`); a
-claim on the gateway's own ``external-hostname`` (or a name under its wildcard), or on a
-hostname an accepted route names, is refused, and a later route naming a claimed
-hostname is a conflict too. The web listeners, without a hostname, still answer every
+claim past the Gateway API's 64 listeners (31 hostnames), or on the gateway's own
+``external-hostname`` (or a name under its wildcard), or on a hostname an accepted route
+names, is refused, and a later route naming a claimed hostname is a conflict too. The
+web listeners, without a hostname, still answer every
 host no listener names.
 
 What is Istio's. With ``gateway.istio`` (an Istio class) the plan adds what only Istio
@@ -140,6 +141,11 @@ _API_VERSION = {
 }
 #: The Gateway API's limit on rules per HTTPRoute and GRPCRoute.
 MAX_RULES = 16
+#: The Gateway API's limit on listeners per Gateway.
+MAX_LISTENERS = 64
+#: The hostnames that may be claimed whole: two listeners each (HTTP and HTTPS), beside
+#: the two web listeners.
+MAX_CLAIMED_HOSTNAMES = MAX_LISTENERS // 2 - 1
 #: The header HSTS is sent in (RFC 6797).
 HSTS_HEADER = "Strict-Transport-Security"
 #: Istio's annotation for its proxies' log level, honoured on a Gateway's infrastructure.
@@ -630,6 +636,13 @@ def plan_ingress(
             names = []
             for hostname in route_set.hostnames:
                 held = claims.find_host(gateway, hostname)
+                if held is None and len(granted) >= MAX_CLAIMED_HOSTNAMES:
+                    message = (
+                        f"hostname {hostname}: the Gateway is full (at most {MAX_LISTENERS} "
+                        f"listeners: {MAX_CLAIMED_HOSTNAMES} hostnames of their own)"
+                    )
+                    problems.append(Problem(route_set.source, "hostname", message, route_set.app))
+                    continue
                 if held is None:
                     holder = _Holder(
                         route_set.source, route_set.app, hostname, route_set.namespace
@@ -637,13 +650,15 @@ def plan_ingress(
                     claims.take_host(gateway, hostname, holder)
                     granted[hostname] = route_set
                     names.append(hostname)
-                elif held[1] is None or held[1].source == route_set.source:
-                    message = f"{held[0]} is the gateway's own"
-                    if held[1] is not None:
-                        message = f"{held[0]} is claimed twice"
+                    continue
+                what, holder = held
+                if holder is None or holder.source == route_set.source:
+                    mine = holder is not None
+                    message = (
+                        f"{what} is claimed twice" if mine else f"{what} is the gateway's own"
+                    )
                     problems.append(Problem(route_set.source, "hostname", message, route_set.app))
                 else:
-                    what, holder = held
                     conflicts.append(
                         Conflict(
                             route_set.source,

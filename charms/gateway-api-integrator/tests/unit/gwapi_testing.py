@@ -93,7 +93,7 @@ def served(cluster: Any, *rels: testing.RelationBase, **kw: Any) -> testing.Stat
 
 
 def _charm() -> Any:
-    import gateway_api_integrator_charm  # loaded by conftest
+    import gateway_api_integrator_charm  # pyright: ignore[reportMissingImports]  # loaded by conftest
 
     return gateway_api_integrator_charm.GatewayApiIntegratorCharm
 
