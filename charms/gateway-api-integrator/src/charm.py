@@ -195,8 +195,11 @@ class GatewayApiIntegratorCharm(ops.CharmBase):
                 log.warning("refused: %s", problem)
             # a refused requirer keeps what it had, where it may have it
             keep = {label_value(s): placement.may_hold.get(s, frozenset()) for s in refused}
+            # only the certificates of hostnames served (a refused claim's is not kept)
+            served = {gateway.hostname, *plan.hostnames}
+            kept = [secret for hostname, secret in secrets.items() if hostname in served]
             result = self._reconciler(api).reconcile(
-                [*secrets.values(), *plan.objects],
+                [*kept, *plan.objects],
                 keep=lambda obj: (
                     objects.namespace(obj)
                     in keep.get(objects.labels(obj).get(ROUTE_SOURCE_LABEL, ""), ())

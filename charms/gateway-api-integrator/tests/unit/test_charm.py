@@ -509,3 +509,18 @@ def test_a_unit_leaving_removes_nothing(ctx: Any, cluster: Any) -> None:
     cluster.clear_log()
     ctx.run(ctx.on.remove(), state(planned_units=2))
     assert cluster.writes == 0
+
+
+def test_a_refused_claims_certificate_is_not_kept(ctx: Any, cluster: Any) -> None:
+    # the newer claim's listener names would be the older one's: it is refused
+    older = route_requirer("blog", "a-b.example.com", relation_id=3)
+    newer = route_requirer("web", "a.b-example.com", model="shop", relation_id=8)
+    certs = testing.Relation("certificates", remote_app_name="ca")
+    config = {**PLAIN, "external-hostname": "apps.example.com"}
+    out = ctx.run(ctx.on.relation_created(certs), state(older, newer, certs, config=config))
+    out = certified(ctx, out, certs)
+    assert len(cluster.list("v1", "Secret", MODEL)) == 2  # apps.example.com, a-b.example.com
+    assert sorted(listeners(cluster)) == sorted(
+        ["http-80", "https-443", f"{APP}-http-a-b-example-com", f"{APP}-https-a-b-example-com"]
+    )
+    assert out.get_relation(newer.id).local_app_data == {}
