@@ -19,19 +19,16 @@ import logging
 from typing import Any
 
 import ops
-from charmlibs.interfaces.tls_certificates import (
-    CertificateRequestAttributes,
-    Mode,
-    TLSCertificatesRequiresV4,
-)
+from charmlibs.interfaces.tls_certificates import Mode, TLSCertificatesRequiresV4
 
-from meshops.interfaces.certificates import certificate_for, provider_problem
-from meshops.interfaces.dns_record import DNSRecordRequirer, a_record
-from meshops.interfaces.gateway_route import (
-    GatewayRouteProvider,
-    GatewayRouteProviderAppData,
-    HttpsMode,
+from meshops.interfaces.certificates import (
+    certificate_for,
+    certificate_request,
+    issued_secrets,
+    provider_problem,
 )
+from meshops.interfaces.dns_record import DNSRecordRequirer, a_record
+from meshops.interfaces.gateway_route import GatewayRouteProvider
 from meshops.interfaces.hooks import hook_deadline
 from meshops.interfaces.ingress import IngressPerAppProvider
 from meshops.interfaces.outcome import Outcome, add_statuses, share, shared
@@ -50,13 +47,7 @@ from meshops.k8s.kinds import (
 from meshops.model import label_value
 from meshops.model.ingress import GatewayConfig
 from meshops.plan import gateway_api
-from meshops.plan.ingress import (
-    ROUTE_SOURCE_LABEL,
-    IngressPlan,
-    plan_ingress,
-    tls_secret,
-    web_url,
-)
+from meshops.plan.ingress import ROUTE_SOURCE_LABEL, IngressPlan, plan_ingress, web_url
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +84,7 @@ class GatewayApiIntegratorCharm(ops.CharmBase):
             self._certs = TLSCertificatesRequiresV4(
                 self,
                 CERTS_RELATION,
-                certificate_requests=[_request(h) for h in self._hostnames],
+                certificate_requests=[certificate_request(h) for h in self._hostnames],
                 mode=Mode.APP,
                 refresh_events=[self.on.config_changed, self.on.update_status],
             )
@@ -243,15 +234,12 @@ class GatewayApiIntegratorCharm(ops.CharmBase):
         who = relation.app.name if relation.app is not None else CERTS_RELATION
         if self._certs is None:  # nothing changes, HTTPS included, until the data is good
             raise ValueError(f"certificates: {who} sent bad data ({self._certs_problem})")
-        secrets: dict[str, dict[str, Any]] = {}
-        for hostname in self._hostnames:
-            certificate, key = self._certs.get_assigned_certificate(_request(hostname))
-            if certificate is None or key is None:
-                continue
-            leaf = str(certificate.certificate)
-            chain = [leaf, *(str(c) for c in certificate.chain if str(c) != leaf)]
-            name = gateway_api.secret_name(self.app.name, hostname)
-            secrets[hostname] = tls_secret(name, self.model.name, "\n".join(chain), str(key))
+        secrets = issued_secrets(
+            self._certs,
+            self._hostnames,
+            lambda hostname: gateway_api.secret_name(self.app.name, hostname),
+            self.model.name,
+        )
         missing = [h for h in self._hostnames if h not in secrets]
         if missing:
             outcome.waiting.append(
@@ -279,22 +267,13 @@ class GatewayApiIntegratorCharm(ops.CharmBase):
                 self._ingress.publish_url(relation, url)
             else:
                 self._ingress.wipe_ingress_data(relation)
-        answers = gateway_api.hostname_answers(gateway, plan, certified)
-        for relation in self._routes.relations:
-            source = f"{ROUTE_RELATION}:{relation.id}"
-            if source not in answers:
-                if source not in refused:
-                    self._routes.wipe(relation)
-                continue
-            mode, hsts = answers[source]
-            data = GatewayRouteProviderAppData(
-                gateway_name=gateway.name,
-                gateway_model=gateway.namespace,
-                https_mode=HttpsMode(mode),
-                gateway_address=address,
-                hsts_max_age=hsts,
-            )
-            self._routes.publish(relation, data)
+        self._routes.answer(
+            gateway_api.hostname_answers(gateway, plan, certified),
+            gateway=gateway.name,
+            model=gateway.namespace,
+            address=address,
+            keep=refused,  # a refused requirer keeps what it was told
+        )
         if address is not None and self._dns.relations:
             names = gateway_api.dns_hostnames(gateway, plan)
             try:
@@ -317,11 +296,6 @@ class GatewayApiIntegratorCharm(ops.CharmBase):
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
         outcome = self._outcome or shared(self.model, PEER_RELATION) or Outcome()
         add_statuses(event, outcome, "" if self.unit.is_leader() else "standby")
-
-
-def _request(hostname: str) -> CertificateRequestAttributes:
-    common_name = hostname if len(hostname) <= 64 else None
-    return CertificateRequestAttributes(common_name=common_name, sans_dns=[hostname])
 
 
 if __name__ == "__main__":  # pragma: nocover

@@ -35,6 +35,7 @@ import dataclasses
 import enum
 import json
 import logging
+from collections.abc import Collection, Mapping
 
 import ops
 import pydantic
@@ -215,6 +216,36 @@ class GatewayRouteProvider(ops.Object):
         for key, value in data.databag().items():
             if bag.get(key) != value:
                 bag[key] = value
+
+    def answer(
+        self,
+        answers: Mapping[str, tuple[str, int | None]],
+        *,
+        gateway: str,
+        model: str,
+        address: str | None,
+        keep: Collection[str] = (),
+    ) -> None:
+        """Tell each requirer with an answer (by source, ``<endpoint>:<id>``) its HTTPS mode.
+
+        ``answers`` maps a source to its HTTPS mode and HSTS max-age; a requirer without
+        one is told nothing (what it was told goes), unless its source is in ``keep``.
+        """
+        for relation in self.relations:
+            source = f"{relation.name}:{relation.id}"
+            if source not in answers:
+                if source not in keep:
+                    self.wipe(relation)
+                continue
+            mode, hsts = answers[source]
+            data = GatewayRouteProviderAppData(
+                gateway_name=gateway,
+                gateway_model=model,
+                https_mode=HttpsMode(mode),
+                gateway_address=address,
+                hsts_max_age=hsts,
+            )
+            self.publish(relation, data)
 
     def wipe(self, relation: ops.Relation) -> None:
         """Withdraw what was published (leader only)."""
