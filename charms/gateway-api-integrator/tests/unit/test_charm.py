@@ -524,3 +524,26 @@ def test_a_refused_claims_certificate_is_not_kept(ctx: Any, cluster: Any) -> Non
         ["http-80", "https-443", f"{APP}-http-a-b-example-com", f"{APP}-https-a-b-example-com"]
     )
     assert out.get_relation(newer.id).local_app_data == {}
+
+
+def test_bad_certificate_data_blocks_naming_the_provider_and_changes_nothing(
+    ctx: Any, cluster: Any
+) -> None:
+    web = ingress("web")
+    config = {**PLAIN, "external-hostname": "apps.example.com"}
+    good = testing.Relation("certificates", remote_app_name="ca")
+    out = served(cluster, web, good, config=config)
+    before = listeners(cluster)
+    cluster.clear_log()
+    bad = dataclasses.replace(
+        out.get_relation(good.id), remote_app_data={"certificates": "[" * 100 + "]" * 100}
+    )
+    relations = [r for r in out.relations if r.id != good.id]
+    out = ctx.run(
+        ctx.on.relation_changed(bad), dataclasses.replace(out, relations=[*relations, bad])
+    )
+    assert out.unit_status == testing.BlockedStatus(
+        "certificates: ca sent bad data (certificates: nested 100 levels deep, more than 16)"
+    )
+    assert cluster.writes == 0
+    assert listeners(cluster) == before
