@@ -254,3 +254,12 @@ def test_claims_past_the_gateways_listener_limit_are_refused() -> None:
         "hostname h31.example.com: the Gateway is full (at most 64 listeners: 31 hostnames of "
         "their own)"
     )
+
+
+def test_a_hostname_too_long_for_its_listener_names_is_refused() -> None:
+    long = ".".join(["b" * 7, *["a" * 60] * 4])  # 251 characters
+    plan = plan_ingress(CILIUM, [], hostname_sets=[claim("a", "a", 1, long)])
+    assert plan.hostnames == {}
+    assert plan.problems[0].message == (
+        f"hostname {long}: its listener names would pass 253 characters"
+    )

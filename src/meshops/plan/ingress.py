@@ -49,9 +49,9 @@ both admit routes from the claimant's namespace only, so no other application ca
 to them. A hostname belongs to its first claimant (a later one is a :class:`Conflict`); a
 claim past the Gateway API's 64 listeners (31 hostnames), or on the gateway's own
 ``external-hostname`` (or a name under its wildcard), or on a hostname an accepted route
-names, is refused, and a later route naming a claimed hostname is a conflict too. The
-web listeners, without a hostname, still answer every
-host no listener names.
+names, or whose listener names would pass the Gateway API's 253 characters, is refused,
+and a later route naming a claimed hostname is a conflict too. The web listeners,
+without a hostname, still answer every host no listener names.
 
 What is Istio's. With ``gateway.istio`` (an Istio class) the plan adds what only Istio
 reads: the AuthorizationPolicies, the DestinationRules, the proxy's log-level
@@ -141,8 +141,9 @@ _API_VERSION = {
 }
 #: The Gateway API's limit on rules per HTTPRoute and GRPCRoute.
 MAX_RULES = 16
-#: The Gateway API's limit on listeners per Gateway.
+#: The Gateway API's limit on listeners per Gateway, and on a listener's name.
 MAX_LISTENERS = 64
+MAX_NAME = 253
 #: The hostnames that may be claimed whole: two listeners each (HTTP and HTTPS), beside
 #: the two web listeners.
 MAX_CLAIMED_HOSTNAMES = MAX_LISTENERS // 2 - 1
@@ -636,6 +637,11 @@ def plan_ingress(
             names = []
             for hostname in route_set.hostnames:
                 held = claims.find_host(gateway, hostname)
+                if len(hostname_listener_names(gateway.name, hostname)[1]) > MAX_NAME:
+                    message = f"hostname {hostname}: its listener names would pass {MAX_NAME} "
+                    message += "characters"
+                    problems.append(Problem(route_set.source, "hostname", message, route_set.app))
+                    continue
                 if held is None and len(granted) >= MAX_CLAIMED_HOSTNAMES:
                     message = (
                         f"hostname {hostname}: the Gateway is full (at most {MAX_LISTENERS} "
