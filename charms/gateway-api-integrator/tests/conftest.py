@@ -28,7 +28,7 @@ GATEWAY_CRDS = (
 ISTIO_CRDS = ("authorizationpolicies.security.istio.io", "destinationrules.networking.istio.io")
 
 charm_module = load_charm(CHARM_ROOT, "gateway_api_integrator_charm")
-# the tests' shared helpers (unit/gwapi_testing.py), importable by name
+# what the tests share (unit/gwapi_testing.py), importable by name
 sys.path.insert(0, str(Path(__file__).resolve().parent / "unit"))
 GatewayApiIntegratorCharm = charm_module.GatewayApiIntegratorCharm
 

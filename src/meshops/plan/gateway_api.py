@@ -1,7 +1,7 @@
 """What the gateway-api-integrator decides beside the ingress plan: class, TLS, HTTPS mode.
 
 The charm serves ingress through whatever Gateway API implementation the cluster runs.
-These pure helpers turn what it reads (its config, the cluster's GatewayClasses, which
+These pure functions turn what it reads (its config, the cluster's GatewayClasses, which
 hostnames have a certificate) into a :class:`~meshops.model.ingress.GatewayConfig` for
 :func:`meshops.plan.ingress.plan_ingress`, and say what each requirer is told.
 
