@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Build a charm: stage the meshops core into the charm's lib/ (which the charm's
 # dispatch puts on PYTHONPATH) and run `charmcraft pack` there.
-# Usage: charms/pack.sh istio-beacon-k8s
+# Usage: charms/pack.sh istio-beacon-k8s | istio-ingress-k8s | gateway-api-integrator
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-name=${1:?usage: charms/pack.sh CHARM}
+name=${1:?usage: charms/pack.sh istio-beacon-k8s | istio-ingress-k8s | gateway-api-integrator}
 charm="$here/$name"
 [ -f "$charm/charmcraft.yaml" ] || { echo "no charm at $charm" >&2; exit 2; }
 command -v charmcraft >/dev/null || { echo "charmcraft is not installed (snap install charmcraft --classic)" >&2; exit 2; }

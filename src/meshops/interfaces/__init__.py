@@ -12,6 +12,10 @@ interface, so a charm moving to ours changes an import line, not its code.
   header modifiers as additive fields.
 * :mod:`meshops.interfaces.ingress`: the ``ingress`` interface, version 2, per app
   (traefik-k8s's ``ingress`` v2 library).
+* :mod:`meshops.interfaces.gateway_route`: the ``gateway-route`` interface, version 1,
+  provider side (the ecosystem's gateway-api-integrator ``gateway_route`` library).
+* :mod:`meshops.interfaces.dns_record`: the ``dns_record`` interface, version 0,
+  requirer side (the bind charm's ``dns_record`` library).
 * :mod:`meshops.interfaces.outcome`: not an interface; what a charm's leader found,
   shared with its other units over the peer relation.
 

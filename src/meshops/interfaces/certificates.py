@@ -27,7 +27,7 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import ops
@@ -35,17 +35,24 @@ import pydantic
 from charmlibs.interfaces.tls_certificates import (
     Certificate,
     CertificateError,
+    CertificateRequestAttributes,
     CertificateSigningRequest,
     ProviderCapabilities,
+    ProviderCertificate,
+    TLSCertificatesRequiresV4,
 )
 
 from meshops.interfaces._fields import clip, quote
+from meshops.plan.ingress import tls_secret
 
 __all__ = [
     "MAX_DEPTH",
     "MAX_VALUE_CHARS",
     "PROVIDER_KEYS",
+    "certificate_for",
+    "certificate_request",
     "check_provider_data",
+    "issued_secrets",
     "provider_problem",
 ]
 
@@ -184,3 +191,53 @@ def _depth(value: Any) -> int:
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
     return deepest
+
+
+def certificate_for(
+    provided: Iterable[ProviderCertificate], hostname: str
+) -> dict[str, str] | str:
+    """The certificate, CA and chain (PEM) issued for ``hostname``, or why there is none.
+
+    Example:
+        >>> certificate_for([], "shop.example.com")
+        "no certificate for 'shop.example.com'; hostnames with one: none yet"
+    """
+    have: set[str] = set()
+    for item in provided:
+        cert = item.certificate
+        names = [n for n in (cert.common_name, *(cert.sans_dns or ())) if n]
+        if hostname in names:
+            chain = "\n\n".join(str(c) for c in item.chain)
+            return {"certificate": str(cert), "ca": str(item.ca), "chain": chain}
+        have.update(names)
+    listed = ", ".join(sorted(have)) or "none yet"
+    return f"no certificate for {hostname!r}; hostnames with one: {listed}"
+
+
+def certificate_request(hostname: str) -> CertificateRequestAttributes:
+    """The request for ``hostname``'s certificate (no common name past 64 characters)."""
+    common_name = hostname if len(hostname) <= 64 else None
+    return CertificateRequestAttributes(common_name=common_name, sans_dns=[hostname])
+
+
+def issued_secrets(
+    certificates: TLSCertificatesRequiresV4,
+    hostnames: Iterable[str],
+    secret_name: Callable[[str], str],
+    namespace: str,
+) -> dict[str, dict[str, Any]]:
+    """A ``kubernetes.io/tls`` Secret per hostname whose certificate has been issued.
+
+    Each holds the chain with the leaf first, and the key: the only place the key goes
+    beside the TLS library's own Juju secret.
+    """
+    secrets: dict[str, dict[str, Any]] = {}
+    for hostname in hostnames:
+        issued, key = certificates.get_assigned_certificate(certificate_request(hostname))
+        if issued is None or key is None:
+            continue
+        leaf = str(issued.certificate)
+        chain = [leaf, *(str(c) for c in issued.chain if str(c) != leaf)]
+        pem = "\n".join(chain)
+        secrets[hostname] = tls_secret(secret_name(hostname), namespace, pem, str(key))
+    return secrets

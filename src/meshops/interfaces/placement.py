@@ -21,19 +21,22 @@ from typing import Any
 
 import ops
 
+from meshops.interfaces.gateway_route import HostnameRequest
 from meshops.interfaces.ingress import IngressRequest
 from meshops.interfaces.istio_ingress_route import RouteRequest
 from meshops.k8s import Api, objects
 from meshops.k8s.kinds import NAMESPACE, SERVICE
 from meshops.model.juju import APP_NAME_LABEL, MODEL_UUID_KEY
 from meshops.model.problems import Problem
-from meshops.plan.ingress import RouteSet, web_route
+from meshops.plan.ingress import HostnameSet, RouteSet, web_route
 from meshops.plan.mesh import USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL
 from meshops.plan.placement import Placement, Requirer, Whereabouts, place
 
 __all__ = [
     "Asked",
     "Located",
+    "claimants",
+    "hostname_sets",
     "locate",
     "model_namespaces",
     "namespace_waypoints",
@@ -67,10 +70,12 @@ class Located:
         placement: the requirers placed in their own namespaces, and those refused.
         waypoints: the waypoint each placed requirer's namespace sends its Services'
             traffic through, where it uses one.
+        where: where requirers live (:meth:`Whereabouts.home` of any of them).
     """
 
     placement: Placement
     waypoints: Mapping[str, str]
+    where: Whereabouts | None = None
 
 
 def remote_model_uuid(model: ops.Model, relation: ops.Relation) -> str | None:
@@ -202,4 +207,43 @@ def locate(
     services = {ns: service_apps(api.list(SERVICE, ns)) for ns in wanted}
     placement = place(requirers, where, services)
     waypoints = namespace_waypoints(namespaces, (s.namespace for s in placement.route_sets))
-    return Located(placement, waypoints)
+    return Located(placement, waypoints, where)
+
+
+def claimants(
+    model: ops.Model, requests: Iterable[HostnameRequest], endpoint: str = "gateway-route"
+) -> list[Requirer]:
+    """The requirers of hostnames (gateway-route), with Juju's word on each one's model.
+
+    They ask for no routes (``asks`` is None): :func:`locate` works out only where they
+    live, and :func:`hostname_sets` places their hostnames there.
+    """
+    found: list[Requirer] = []
+    for request in requests:
+        relation = model.get_relation(endpoint, request.relation_id)
+        uuid = remote_model_uuid(model, relation) if relation is not None else None
+        found.append(Requirer(f"{endpoint}:{request.relation_id}", request.app, uuid, None))
+    return found
+
+
+def hostname_sets(
+    requests: Sequence[HostnameRequest], found: Sequence[Requirer], located: Located
+) -> tuple[list[HostnameSet], list[Problem]]:
+    """Each requirer's hostnames, claimed from its own model's namespace, or the problems.
+
+    ``found`` is :func:`claimants` of ``requests``, as passed to :func:`locate`.
+    """
+    sets: list[HostnameSet] = []
+    problems: list[Problem] = []
+    for request, requirer in zip(requests, found, strict=True):
+        problems.extend(request.problems)
+        if not request.ok:
+            continue
+        home, why = located.where.home(requirer) if located.where else (None, "not located")
+        if home is None:
+            problems.append(Problem(requirer.source, "", why, request.app))
+            continue
+        sets.append(
+            HostnameSet(requirer.source, request.app, home, request.relation_id, request.hostnames)
+        )
+    return sets, problems

@@ -55,6 +55,7 @@ _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$")
 _GRPC_SERVICE = re.compile(r"^\.?[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*$")
 _GRPC_METHOD = re.compile(r"^[A-Za-z_][A-Za-z_0-9]*$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # A Service's name: an RFC 1035 label (starts with a letter).
 _SERVICE_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -540,6 +541,15 @@ class GatewayConfig:
         tls_secret: a ``kubernetes.io/tls`` Secret in ``namespace``; setting it turns TLS on.
         log_level: the gateway proxy's log level.
         gateway_class: the GatewayClass.
+        istio: whether Istio runs the gateway (its class is one Istio's controller
+            programs). Only then does the plan add what only Istio reads: the
+            AuthorizationPolicies letting the gateway's ServiceAccount reach the backends,
+            the DestinationRules for TLS or HTTP/2 towards them, and the proxy's log level.
+        redirect_http: with TLS, whether the HTTP listener only redirects to HTTPS (True)
+            or serves the web routes as well (False).
+        hsts_max_age: with TLS and ``redirect_http``, the ``max-age`` of the
+            Strict-Transport-Security header set on every web route served over HTTPS;
+            None (or 0) sets none.
     """
 
     name: str
@@ -550,6 +560,9 @@ class GatewayConfig:
     tls_secret: str | None = None
     log_level: str = "info"
     gateway_class: str = "istio"
+    istio: bool = True
+    redirect_http: bool = True
+    hsts_max_age: int | None = None
 
     def __post_init__(self) -> None:
         for what, value in (("name", self.name), ("namespace", self.namespace)):
@@ -567,6 +580,21 @@ class GatewayConfig:
             )
         if self.tls_secret is not None and not _DNS_LABEL.fullmatch(self.tls_secret):
             raise ValueError(f"tls secret: {self.tls_secret!r} must be a DNS label")
+        if not _DNS_SUBDOMAIN.fullmatch(self.gateway_class) or len(self.gateway_class) > 253:
+            raise ValueError(
+                f"gateway-class: {self.gateway_class!r} must be a GatewayClass name "
+                "(lowercase letters, digits, '-' and '.')"
+            )
+        age = self.hsts_max_age
+        if age is not None and (type(age) is not int or age < 0):
+            raise ValueError(f"hsts-max-age: {age!r} must be an integer of seconds, 0 or more")
+
+    @property
+    def hsts(self) -> int | None:
+        """The HSTS max-age the web routes served over HTTPS carry, or None."""
+        if self.tls and self.redirect_http and self.hsts_max_age:
+            return self.hsts_max_age
+        return None
 
     @property
     def tls(self) -> bool:

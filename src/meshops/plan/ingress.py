@@ -40,6 +40,24 @@ and hostname (the Gateway API accepts only one of them). A route that claims wha
 earlier requirer holds is refused, and only that route: the earlier requirer keeps it,
 every other route of both keeps serving.
 
+Hostnames of their own. A requirer may instead claim whole hostnames
+(:class:`HostnameSet`: the gateway-route interface, whose requirers write their own
+routes). Each claimed hostname gets listeners of its own, named as that interface's
+requirers expect them: ``<gateway>-http-<hostname with '-' for '.'>`` on ``http-port``
+and, once its certificate's Secret is given, ``<gateway>-https-<...>`` on ``https-port``;
+both admit routes from the claimant's namespace only, so no other application can attach
+to them. A hostname belongs to its first claimant (a later one is a :class:`Conflict`); a
+claim past the Gateway API's 64 listeners (31 hostnames), or on the gateway's own
+``external-hostname`` (or a name under its wildcard), or on a hostname an accepted route
+names, or whose listener names would pass the Gateway API's 253 characters, is refused,
+and a later route naming a claimed hostname is a conflict too. The web listeners,
+without a hostname, still answer every host no listener names.
+
+What is Istio's. With ``gateway.istio`` (an Istio class) the plan adds what only Istio
+reads: the AuthorizationPolicies, the DestinationRules, the proxy's log-level
+annotation. For any other implementation it leaves them out, and a route asking for a
+backend scheme only a DestinationRule gives (``https``, ``h2c``) is bad input.
+
 Bad input (a route whose hostname the gateway does not answer, a TCP route on a web
 port, two of one requirer's routes on one port with protocols that cannot share it)
 refuses every route of that requirer, with a problem naming it; the caller may keep
@@ -97,9 +115,11 @@ from meshops.model.problems import Problem
 __all__ = [
     "ROUTE_SOURCE_LABEL",
     "Conflict",
+    "HostnameSet",
     "IngressPlan",
     "Listener",
     "RouteSet",
+    "hostname_listener_names",
     "plan_ingress",
     "tls_secret",
     "web_path",
@@ -121,6 +141,14 @@ _API_VERSION = {
 }
 #: The Gateway API's limit on rules per HTTPRoute and GRPCRoute.
 MAX_RULES = 16
+#: The Gateway API's limit on listeners per Gateway, and on a listener's name.
+MAX_LISTENERS = 64
+MAX_NAME = 253
+#: The hostnames that may be claimed whole: two listeners each (HTTP and HTTPS), beside
+#: the two web listeners.
+MAX_CLAIMED_HOSTNAMES = MAX_LISTENERS // 2 - 1
+#: The header HSTS is sent in (RFC 6797).
+HSTS_HEADER = "Strict-Transport-Security"
 #: Istio's annotation for its proxies' log level, honoured on a Gateway's infrastructure.
 LOG_LEVEL_ANNOTATION = "sidecar.istio.io/logLevel"
 
@@ -145,18 +173,56 @@ class RouteSet:
     routes: tuple[Route, ...]
 
 
+@dataclasses.dataclass(frozen=True)
+class HostnameSet:
+    """The hostnames one requirer claims whole (it writes its own routes for them).
+
+    Attributes:
+        source: who asked, e.g. ``"gateway-route:7"``.
+        app: the requirer's application.
+        namespace: the namespace its routes attach from (its model's).
+        order: precedence in conflicts: the lower claims first.
+        hostnames: what it claims, each a hostname without wildcards.
+    """
+
+    source: str
+    app: str
+    namespace: str
+    order: int
+    hostnames: tuple[str, ...]
+
+
 @dataclasses.dataclass(frozen=True, order=True)
 class Listener:
-    """One of the Gateway's listeners."""
+    """One of the Gateway's listeners.
+
+    Attributes:
+        port: its port.
+        protocol: its protocol.
+        hostname: the hostname it answers; None for any.
+        label: its name, when it is not ``<protocol>-<port>`` (a claimed hostname's).
+    """
 
     port: int
     protocol: GatewayProtocol
     hostname: str | None = None
+    label: str | None = None
 
     @property
     def name(self) -> str:
-        """``<protocol>-<port>``, e.g. ``https-443``."""
-        return f"{self.protocol.value.lower()}-{self.port}"
+        """``<protocol>-<port>``, e.g. ``https-443``, or its label."""
+        return self.label or f"{self.protocol.value.lower()}-{self.port}"
+
+
+def hostname_listener_names(gateway: str, hostname: str) -> tuple[str, str]:
+    """The names of a claimed hostname's HTTP and HTTPS listeners.
+
+    Example:
+        >>> hostname_listener_names("gw", "shop.example.com")
+        ('gw-http-shop-example-com', 'gw-https-shop-example-com')
+    """
+    dashed = hostname.replace(".", "-")
+    return f"{gateway}-http-{dashed}", f"{gateway}-https-{dashed}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,6 +254,7 @@ class IngressPlan:
         served: for each requirer (source), the names of its routes that are served.
         refused_sources: requirers whose every route was refused for bad input.
         listeners: the Gateway's listeners.
+        hostnames: for each hostname claimed and granted, the source that holds it.
     """
 
     objects: list[Obj]
@@ -196,6 +263,7 @@ class IngressPlan:
     served: dict[str, tuple[str, ...]]
     refused_sources: set[str]
     listeners: tuple[Listener, ...]
+    hostnames: dict[str, str] = dataclasses.field(default_factory=dict[str, str])
 
 
 def web_path(namespace: str, app: str) -> str:
@@ -423,6 +491,9 @@ class _Claims:
         self.kinds: dict[str, dict[str, list[tuple[str, _Holder]]]] = {}
         # per listener: the requests HTTP and gRPC routes take
         self.takes: dict[str, _ListenerTakes] = {}
+        # hostnames claimed whole (HostnameSet), and the listener names they use
+        self.hosts: dict[str, _Holder] = {}
+        self.host_listeners: dict[str, str] = {}
         self.seq = 0  # the order requests were taken in: the oldest claim is named
 
     def find(
@@ -445,6 +516,10 @@ class _Claims:
                     return where, self.tcp[where]
                 continue
             for hostname in _hostnames(route, listener):
+                if route.hostnames:
+                    for other, holder in self.hosts.items():
+                        if hostnames_overlap(hostname, other):
+                            return f"hostname {other} (its listeners)", holder
                 if route.protocol is Protocol.TLS:
                     for other, holder in self.sni.get(where, []):
                         if hostnames_overlap(hostname, other):
@@ -494,6 +569,35 @@ class _Claims:
                     self.seq += 1
                     held.add(_Take(hostname, match, holder, self.seq))
 
+    def find_host(
+        self, gateway: GatewayConfig, hostname: str
+    ) -> tuple[str, _Holder | None] | None:
+        """What a claim of ``hostname`` whole meets that is held already, and by whom."""
+        if gateway.hostname is not None and hostnames_overlap(hostname, gateway.hostname):
+            return f"hostname {hostname} (external-hostname {gateway.hostname})", None
+        if hostname in self.hosts:
+            return f"hostname {hostname}", self.hosts[hostname]
+        names = hostname_listener_names(gateway.name, hostname)
+        for name in names:
+            if name in self.host_listeners:
+                other = self.host_listeners[name]
+                return f"listener {name} (of hostname {other})", self.hosts[other]
+        for held_hosts in self.kinds.values():
+            for held in held_hosts.values():
+                for other, holder in held:
+                    if other != "*" and hostnames_overlap(hostname, other):
+                        return f"hostname {hostname} (a route's, {other})", holder
+        for held in self.sni.values():
+            for other, holder in held:
+                if hostnames_overlap(hostname, other):
+                    return f"hostname {hostname} (a TLS route's, {other})", holder
+        return None
+
+    def take_host(self, gateway: GatewayConfig, hostname: str, holder: _Holder) -> None:
+        self.hosts[hostname] = holder
+        for name in hostname_listener_names(gateway.name, hostname):
+            self.host_listeners[name] = hostname
+
 
 def _overlap_text(mine: str, theirs: str) -> str:
     """What a route claims, and what it overlaps when that is not the same."""
@@ -504,6 +608,9 @@ def plan_ingress(
     gateway: GatewayConfig,
     route_sets: Iterable[RouteSet],
     waypoints: Mapping[str, str] | None = None,
+    *,
+    hostname_sets: Iterable[HostnameSet] = (),
+    hostname_secrets: Mapping[str, str] | None = None,
 ) -> IngressPlan:
     """Everything ``gateway`` needs to serve ``route_sets``; see the module docstring.
 
@@ -512,7 +619,10 @@ def plan_ingress(
         route_sets: what the requirers ask for.
         waypoints: the waypoint (its name) each namespace's Services use, where they use
             one: the policy letting the gateway reach a backend's pods also lets that
-            waypoint in, so calls through the backend's Service keep working.
+            waypoint in, so calls through the backend's Service keep working (Istio only).
+        hostname_sets: the hostnames requirers claim whole.
+        hostname_secrets: for claimed hostnames, the ``kubernetes.io/tls`` Secret (in the
+            gateway's namespace) of their certificate: those get an HTTPS listener.
     """
     claims = _Claims(gateway)
     problems: list[Problem] = []
@@ -520,7 +630,53 @@ def plan_ingress(
     accepted: list[_Accepted] = []
     served: dict[str, tuple[str, ...]] = {}
     refused: set[str] = set()
-    for route_set in sorted(route_sets, key=lambda s: (s.order, s.source)):
+    granted: dict[str, HostnameSet] = {}
+    items: list[RouteSet | HostnameSet] = [*route_sets, *hostname_sets]
+    for route_set in sorted(items, key=lambda s: (s.order, s.source)):
+        if isinstance(route_set, HostnameSet):
+            names = []
+            for hostname in route_set.hostnames:
+                held = claims.find_host(gateway, hostname)
+                if len(hostname_listener_names(gateway.name, hostname)[1]) > MAX_NAME:
+                    message = f"hostname {hostname}: its listener names would pass {MAX_NAME} "
+                    message += "characters"
+                    problems.append(Problem(route_set.source, "hostname", message, route_set.app))
+                    continue
+                if held is None and len(granted) >= MAX_CLAIMED_HOSTNAMES:
+                    message = (
+                        f"hostname {hostname}: the Gateway is full (at most {MAX_LISTENERS} "
+                        f"listeners: {MAX_CLAIMED_HOSTNAMES} hostnames of their own)"
+                    )
+                    problems.append(Problem(route_set.source, "hostname", message, route_set.app))
+                    continue
+                if held is None:
+                    holder = _Holder(
+                        route_set.source, route_set.app, hostname, route_set.namespace
+                    )
+                    claims.take_host(gateway, hostname, holder)
+                    granted[hostname] = route_set
+                    names.append(hostname)
+                    continue
+                what, holder = held
+                if holder is None or holder.source == route_set.source:
+                    mine = holder is not None
+                    message = (
+                        f"{what} is claimed twice" if mine else f"{what} is the gateway's own"
+                    )
+                    problems.append(Problem(route_set.source, "hostname", message, route_set.app))
+                else:
+                    conflicts.append(
+                        Conflict(
+                            route_set.source,
+                            route_set.app,
+                            hostname,
+                            what,
+                            holder.source,
+                            holder.app,
+                        )
+                    )
+            served[route_set.source] = tuple(names)
+            continue
         found = _check_set(route_set, gateway)
         if found:
             problems.extend(found)
@@ -558,15 +714,24 @@ def plan_ingress(
             accepted.append(_Accepted(route_set, route, listeners))
             names.append(route.name)
         served[route_set.source] = tuple(names)
-    listeners = _gateway_listeners(gateway, accepted)
-    objects = [_gateway(gateway, listeners, accepted)]
-    if gateway.tls:
+    secrets = hostname_secrets or {}
+    owners: dict[str, str] = {}
+    for hostname, owner in granted.items():
+        http, https = hostname_listener_names(gateway.name, hostname)
+        owners[http] = owner.namespace
+        if hostname in secrets:
+            owners[https] = owner.namespace
+    listeners = _gateway_listeners(gateway, accepted, granted, secrets)
+    objects = [_gateway(gateway, listeners, accepted, owners, secrets)]
+    if gateway.tls and gateway.redirect_http:
         objects.append(_redirect(gateway))
     objects.extend(_routes(gateway, accepted))
     objects.extend(_reference_grants(gateway, accepted))
-    objects.extend(_destination_rules(gateway, accepted))
-    objects.extend(_authorization_policies(gateway, accepted, waypoints or {}))
-    return IngressPlan(objects, problems, conflicts, served, refused, tuple(listeners))
+    if gateway.istio:
+        objects.extend(_destination_rules(gateway, accepted))
+        objects.extend(_authorization_policies(gateway, accepted, waypoints or {}))
+    hostnames = {h: owner.source for h, owner in granted.items()}
+    return IngressPlan(objects, problems, conflicts, served, refused, tuple(listeners), hostnames)
 
 
 def _problem(route_set: RouteSet, route: Route | None, message: str) -> Problem:
@@ -595,6 +760,15 @@ def _check_set(route_set: RouteSet, gateway: GatewayConfig) -> list[Problem]:
                         f"{protocol.value} for its route {other!r}",
                     )
                 )
+        if not gateway.istio and route.backend_scheme in ("https", "h2c"):
+            problems.append(
+                _problem(
+                    route_set,
+                    route,
+                    f"backend scheme {route.backend_scheme!r} is not built for gateway class "
+                    f"{gateway.gateway_class!r} (only Istio's: it needs a DestinationRule)",
+                )
+            )
         web = (gateway.http_port, gateway.https_port)
         if route.protocol in (Protocol.TCP, Protocol.TLS) and route.port in web:
             problems.append(
@@ -624,9 +798,11 @@ def _listeners_for(route: Route, gateway: GatewayConfig) -> tuple[Listener, ...]
         return (Listener(port or 0, GatewayProtocol.TLS),)
     hostname = gateway.hostname
     if port is None or port == gateway.http_port:
+        http = Listener(gateway.http_port, GatewayProtocol.HTTP, hostname)
         if gateway.tls:
-            return (Listener(gateway.https_port, GatewayProtocol.HTTPS, hostname),)
-        return (Listener(gateway.http_port, GatewayProtocol.HTTP, hostname),)
+            https = Listener(gateway.https_port, GatewayProtocol.HTTPS, hostname)
+            return (https,) if gateway.redirect_http else (https, http)
+        return (http,)
     protocol = GatewayProtocol.HTTPS if gateway.tls else GatewayProtocol.HTTP
     return (Listener(port, protocol, hostname),)
 
@@ -667,17 +843,31 @@ def _describe(match: HTTPMatch | GRPCMatch) -> str:
 # -- objects -------------------------------------------------------------------------------
 
 
-def _gateway_listeners(gateway: GatewayConfig, accepted: Sequence[_Accepted]) -> list[Listener]:
+def _gateway_listeners(
+    gateway: GatewayConfig,
+    accepted: Sequence[_Accepted],
+    granted: Mapping[str, HostnameSet],
+    secrets: Mapping[str, str],
+) -> list[Listener]:
     wanted = {Listener(gateway.http_port, GatewayProtocol.HTTP, gateway.hostname)}
     if gateway.tls:
         wanted.add(Listener(gateway.https_port, GatewayProtocol.HTTPS, gateway.hostname))
     for item in accepted:
         wanted.update(item.listeners)
-    return sorted(wanted, key=lambda x: (x.port, x.protocol.value))
+    for hostname in granted:
+        http, https = hostname_listener_names(gateway.name, hostname)
+        wanted.add(Listener(gateway.http_port, GatewayProtocol.HTTP, hostname, http))
+        if hostname in secrets:
+            wanted.add(Listener(gateway.https_port, GatewayProtocol.HTTPS, hostname, https))
+    return sorted(wanted, key=lambda x: (x.port, x.protocol.value, x.label or ""))
 
 
 def _gateway(
-    gateway: GatewayConfig, listeners: Sequence[Listener], accepted: Sequence[_Accepted]
+    gateway: GatewayConfig,
+    listeners: Sequence[Listener],
+    accepted: Sequence[_Accepted],
+    owners: Mapping[str, str],
+    secrets: Mapping[str, str],
 ) -> Obj:
     namespaces = sorted({item.route_set.namespace for item in accepted} | {gateway.namespace})
     allowed: Obj = {
@@ -696,31 +886,49 @@ def _gateway(
     }
     rendered: list[Obj] = []
     for listener in listeners:
+        owner = owners.get(listener.name)
         item: Obj = {
             "name": listener.name,
             "port": listener.port,
             "protocol": listener.protocol.value,
-            "allowedRoutes": allowed,
+            "allowedRoutes": allowed if owner is None else _only_from(owner),
         }
         if listener.hostname:
             item["hostname"] = listener.hostname
         if listener.protocol is GatewayProtocol.HTTPS:
+            secret = gateway.tls_secret
+            if owner is not None and listener.hostname is not None:
+                secret = secrets[listener.hostname]
             item["tls"] = {
                 "mode": "Terminate",
-                "certificateRefs": [{"kind": "Secret", "group": "", "name": gateway.tls_secret}],
+                "certificateRefs": [{"kind": "Secret", "group": "", "name": secret}],
             }
         elif listener.protocol is GatewayProtocol.TLS:
             item["tls"] = {"mode": "Passthrough"}
         rendered.append(item)
+    spec: Obj = {"gatewayClassName": gateway.gateway_class}
+    if gateway.istio:
+        spec["infrastructure"] = {"annotations": {LOG_LEVEL_ANNOTATION: gateway.log_level}}
+    spec["listeners"] = rendered
     return {
         "apiVersion": _API,
         "kind": "Gateway",
         "metadata": {"name": gateway.name, "namespace": gateway.namespace},
-        "spec": {
-            "gatewayClassName": gateway.gateway_class,
-            "infrastructure": {"annotations": {LOG_LEVEL_ANNOTATION: gateway.log_level}},
-            "listeners": rendered,
-        },
+        "spec": spec,
+    }
+
+
+def _only_from(namespace: str) -> Obj:
+    """Routes may attach from ``namespace`` alone."""
+    return {
+        "namespaces": {
+            "from": "Selector",
+            "selector": {
+                "matchExpressions": [
+                    {"key": "kubernetes.io/metadata.name", "operator": "In", "values": [namespace]}
+                ]
+            },
+        }
     }
 
 
@@ -793,7 +1001,8 @@ def _routes(gateway: GatewayConfig, accepted: Sequence[_Accepted]) -> list[Obj]:
             spec: Obj = {"parentRefs": [_parent_ref(gateway, x) for x in listeners]}
             if hostnames:
                 spec["hostnames"] = list(hostnames)
-            spec["rules"] = [_rule(item.route) for item in chunk]
+            hsts = gateway.hsts if _over_https(listeners) else None
+            spec["rules"] = [_rule(item.route, hsts) for item in chunk]
             out.append(
                 {
                     "apiVersion": _API_VERSION[first.kind],
@@ -809,14 +1018,30 @@ def _routes(gateway: GatewayConfig, accepted: Sequence[_Accepted]) -> list[Obj]:
     return out
 
 
-def _rule(route: Route) -> Obj:
+def _over_https(listeners: Iterable[Listener]) -> bool:
+    return any(x.protocol is GatewayProtocol.HTTPS for x in listeners)
+
+
+def _rule(route: Route, hsts: int | None = None) -> Obj:
+    """A route's rule; ``hsts``: the Strict-Transport-Security max-age its responses get."""
     rule: Obj = {"name": route.name}
     if route.protocol is Protocol.HTTP and route.matches:
         rule["matches"] = [_http_match(m) for m in route.matches if isinstance(m, HTTPMatch)]
     elif route.protocol is Protocol.GRPC and route.matches:
         rule["matches"] = [_grpc_match(m) for m in route.matches if isinstance(m, GRPCMatch)]
-    if route.filters:
-        rule["filters"] = [_filter(f) for f in route.filters]
+    filters = [_filter(f) for f in route.filters]
+    redirects = any(isinstance(f, RequestRedirect) for f in route.filters)
+    if hsts is not None and route.protocol is Protocol.HTTP and not redirects:
+        header = {"name": HSTS_HEADER, "value": f"max-age={hsts}"}
+        modifier = next((f for f in filters if f["type"] == "ResponseHeaderModifier"), None)
+        if modifier is None:
+            filters.append({"type": "ResponseHeaderModifier", "responseHeaderModifier": {}})
+            modifier = filters[-1]
+        spec = modifier["responseHeaderModifier"]
+        kept = [h for h in spec.get("set", []) if h["name"].lower() != HSTS_HEADER.lower()]
+        spec["set"] = [*kept, header]
+    if filters:
+        rule["filters"] = filters
     if route.backends:
         rule["backendRefs"] = [_backend_ref(b) for b in route.backends]
     return rule
