@@ -74,7 +74,6 @@ def make_fake() -> Any:
     return make
 
 
-NAMES = "the real server's name messages differ ('must not contain dots'; spec.ports first)"
 #: Differences the real API server shows from the fake that the fake does not follow
 #: yet, by test function: each such test's ``[real]`` run is a strict xfail, so that it
 #: fails once the fake is fixed (then remove its line). The fake is wrong in each.
@@ -86,32 +85,6 @@ KNOWN_DIFFERENCES = {
         "the real server names a write without fieldManager after the User-Agent "
         "(python-httpx2); the fake says 'unknown'"
     ),
-    "test_path_prefix_must_start_with_a_slash": (
-        'CEL failure messages: the real server says Invalid value: "object": ...'
-    ),
-    "test_listener_names_must_be_unique": (
-        "the real server also reports the duplicate list key (FieldValueDuplicate)"
-    ),
-    "test_authorization_policy_selector_or_target": (
-        'CEL failure messages: the real server says Invalid value: "object": ...'
-    ),
-    "test_authorization_policy_label_wildcards": (
-        "the real server names map keys as matchLabels[app]; the fake as matchLabels.app"
-    ),
-    "test_istio_durations": "the real server's CEL message for Istio durations differs",
-    "test_transition_rules_use_old_self": (
-        "the real server refuses this test CRD (self == oldSelf on an object) at install"
-    ),
-    "test_message_expression_field_path_and_reason": (
-        "the real server refuses this test CRD: messageExpression over its cost budget"
-    ),
-    "test_evaluation_errors_are_reported": "the real server's CEL evaluation error text differs",
-    "test_unsupported_rule_options_fail_at_install": (
-        "the real server refuses this test CRD (self == oldSelf on an object) at install"
-    ),
-    "test_invalid_names_are_422[real-Namespace-has.dot": NAMES,
-    "test_invalid_names_are_422[real-Service-1svc": NAMES,
-    "test_invalid_names_are_422[real-Service-svc.dot": NAMES,
     "test_deleting_a_namespace_deletes_its_objects": (
         "emptying a deleted namespace is kube-controller-manager's work, which does not run"
     ),

@@ -218,16 +218,21 @@ def test_add_needs_namespace_too(bare: FakeKubernetes) -> None:
         ("ConfigMap", "Upper", "RFC 1123 subdomain"),
         ("ConfigMap", "a" * 254, "no more than 253 characters"),
         ("ConfigMap", "-lead", "RFC 1123 subdomain"),
-        ("Namespace", "has.dot", "RFC 1123 label"),
+        ("Namespace", "has.dot", "must not contain dots"),
+        ("Namespace", "Upper", "RFC 1123 label"),
         ("Namespace", "a" * 64, "no more than 63 characters"),
-        ("Service", "1svc", "DNS-1035 label"),
-        ("Service", "svc.dot", "DNS-1035 label"),
+        ("Service", "Upper", "RFC 1123 label"),
+        ("Service", "svc.dot", "must not contain dots"),
+        ("Service", "a" * 64, "no more than 63 characters"),
     ],
 )
 def test_invalid_names_are_422(api: httpx2.Client, kind: str, name: str, fragment: str) -> None:
     plural = {"ConfigMap": "configmaps", "Namespace": "namespaces", "Service": "services"}[kind]
     path = f"/api/v1/{plural}" if kind == "Namespace" else f"/api/v1/namespaces/apps/{plural}"
-    response = api.post(path, json={"apiVersion": "v1", "kind": kind, "metadata": {"name": name}})
+    body: dict[str, Any] = {"apiVersion": "v1", "kind": kind, "metadata": {"name": name}}
+    if kind == "Service":
+        body["spec"] = {"ports": [{"port": 80}]}  # a real server requires them
+    response = api.post(path, json=body)
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/json"
     status = response.json()
@@ -242,6 +247,8 @@ def test_valid_names(client: lightkube.Client) -> None:
     client.create(config_map("a.b-c"))
     client.create(Namespace(metadata=ObjectMeta(name="x" * 63)))
     client.create(Service(metadata=ObjectMeta(name="web-1"), spec={"ports": [{"port": 80}]}))
+    # RFC 1123 labels since Kubernetes 1.34: a Service name may start with a digit
+    client.create(Service(metadata=ObjectMeta(name="1svc"), spec={"ports": [{"port": 80}]}))
 
 
 def test_missing_name_is_422(api: httpx2.Client) -> None:

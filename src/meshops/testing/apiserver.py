@@ -538,6 +538,8 @@ class LocalApiServer:
                     if response.status_code == 409 and live.status_code == 200:
                         if not live.json()["metadata"].get("deletionTimestamp"):
                             break
+                    elif 400 <= response.status_code < 500 and response.status_code != 409:
+                        _raise_for(response)  # refused, as the fake refuses it: a StatusError
                     elif response.status_code != 409:
                         raise ServerFailed(f"CRD {name} refused: {response.text[:500]}")
                     if time.monotonic() > deadline:

@@ -157,7 +157,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         "v1",
         "Service",
         "services",
-        rule=NameRule.DNS1035,
+        rule=NameRule.LABEL,  # RFC 1123 labels since Kubernetes 1.34 (names may start with a digit)
         status=True,
         structure=_SERVICE,
         prepare=_prepare_service,

@@ -24,6 +24,7 @@ __all__ = [
     "REASONS",
     "ErrorType",
     "FieldError",
+    "MapKey",
     "NotSupportedError",
     "Path",
     "PathElement",
@@ -31,7 +32,19 @@ __all__ = [
     "render_path",
 ]
 
-#: One step of a field path: a property name or a list index.
+
+
+class MapKey(str):
+    """A key of a map (``additionalProperties``) in a field path.
+
+    CEL rule failures name it as the API server's ``field.Path.Key`` does
+    (``matchLabels[app]``); schema errors name it like a property (``matchLabels.app``).
+    """
+
+    __slots__ = ()
+
+
+#: One step of a field path: a property name, a map key or a list index.
 PathElement = str | int
 Path = tuple[PathElement, ...]
 
@@ -53,11 +66,16 @@ class ErrorType(enum.Enum):
     TYPE_INVALID = "FieldValueTypeInvalid"
 
 
-def render_path(path: Path) -> str:
-    """A field path as Kubernetes prints it: ``spec.listeners[0].port``."""
+def render_path(path: Path, *, keys: bool = False) -> str:
+    """A field path as Kubernetes prints it: ``spec.listeners[0].port``.
+
+    Args:
+        path: the elements.
+        keys: render :class:`MapKey` elements as ``[key]`` (as CEL rule failures do).
+    """
     out: list[str] = []
     for element in path:
-        if isinstance(element, int):
+        if isinstance(element, int) or (keys and isinstance(element, MapKey)):
             out.append(f"[{element}]")
         elif out:
             out.append("." + element)

@@ -113,7 +113,12 @@ def _name_errors(name: str, rule: NameRule) -> list[str]:
                 errors.insert(0, "must be no more than 253 characters")
             return errors
         case NameRule.LABEL:
-            errors = [] if _LABEL.fullmatch(name) else [_LABEL_MSG]
+            errors = []
+            if not _LABEL.fullmatch(name):
+                # apimachinery's IsDNS1123Label: a valid subdomain that is not a label
+                # (the length is checked apart) can only have dots in it
+                dotted = _SUBDOMAIN.fullmatch(name)
+                errors.append("must not contain dots" if dotted else _LABEL_MSG)
             if len(name) > 63:
                 errors.insert(0, "must be no more than 63 characters")
             return errors

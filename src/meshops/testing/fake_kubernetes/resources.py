@@ -288,9 +288,18 @@ def parse_crd(doc: Mapping[str, Any]) -> CrdDefinition:
         try:
             node = _compiled(schema, "")  # pyright: ignore[reportUnknownArgumentType]
         except SchemaError as e:
-            errors.append(
-                FieldError(ErrorType.INVALID, f"{where}.schema.openAPIV3Schema", detail=str(e))
-            )
+            if e.error is not None:
+                # one version's schema is the CRD's: the API server names it spec.validation
+                base = "spec.validation" if len(versions) == 1 else f"{where}.schema"  # pyright: ignore[reportUnknownArgumentType]
+                errors.append(
+                    dataclasses.replace(e.error, field=f"{base}.openAPIV3Schema{e.error.field}")
+                )
+            else:
+                errors.append(
+                    FieldError(
+                        ErrorType.INVALID, f"{where}.schema.openAPIV3Schema", detail=str(e)
+                    )
+                )
             continue
         served.append(
             ResourceType(

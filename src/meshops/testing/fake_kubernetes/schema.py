@@ -37,7 +37,13 @@ from typing import Any, cast
 
 from meshops.testing.fake_kubernetes import cel_rules
 from meshops.testing.fake_kubernetes.cel_library import regex
-from meshops.testing.fake_kubernetes.errors import ErrorType, FieldError, Path, render_path
+from meshops.testing.fake_kubernetes.errors import (
+    ErrorType,
+    FieldError,
+    MapKey,
+    Path,
+    render_path,
+)
 from meshops.testing.fake_kubernetes.meta import NameRule, validate_metadata
 from meshops.testing.fake_kubernetes.values import MISSING, as_dict, copy_json, format_value
 
@@ -45,7 +51,26 @@ __all__ = ["Node", "SchemaError", "compile_schema", "validate"]
 
 
 class SchemaError(ValueError):
-    """A schema the fake cannot compile (malformed, or using an unsupported construct)."""
+    """A schema the fake cannot compile (malformed, or using an unsupported construct).
+
+    Attributes:
+        error: the field error a real API server gives, where the fake words it alike:
+            its ``field`` is relative to the ``openAPIV3Schema``.
+    """
+
+    def __init__(self, message: str, error: FieldError | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+def _schema_path(where: str) -> str:
+    """A data path (``spec.rules[*].name``) as the path into its schema, as the API server
+    names it (``.properties[spec].properties[rules].items.properties[name]``)."""
+    out = ""
+    for part in where.split(".") if where else ():
+        name, _, rest = part.partition("[*]")
+        out += f".properties[{name}]" + ".items" * (1 + rest.count("[*]") if _ else 0)
+    return out
 
 
 Check = Callable[[Any, Path, "_Run"], None]
@@ -624,11 +649,19 @@ class _Compiler:
         rules = schema.get("x-kubernetes-validations")
         if rules and not value_only:
             compiled: list[cel_rules.Rule] = []
-            for spec in rules:
+            for index, spec in enumerate(rules):
                 try:
                     rule = cel_rules.compile_rule(spec, where)
                 except cel_rules.CelRuleError as e:
-                    raise SchemaError(f"{where or '<root>'}: {e}") from None
+                    error = None
+                    if e.field:
+                        error = FieldError(
+                            ErrorType.NOT_SUPPORTED,
+                            f"{_schema_path(where)}.x-kubernetes-validations[{index}].{e.field}",
+                            e.value,
+                            supported=e.supported,
+                        )
+                    raise SchemaError(f"{where or '<root>'}: {e}", error) from None
                 if rule is not None:
                     compiled.append(rule)
             node.rules = tuple(compiled)
@@ -746,7 +779,9 @@ def _visit_object(
         child = props.get(key)
         if child is None:
             child = node.additional
-            if child is None:
+            if child is not None:
+                key = MapKey(key)
+            else:
                 if not (node.preserve_unknown or run.value_only):
                     run.errors.append(
                         FieldError(
@@ -865,7 +900,9 @@ def _run_rules(run: _Run) -> None:
                     anchors[path] = anchor[0]
                 else:
                     anchor = (evaluation.bind(cel_rules.project(bound, node.projection)), ())
-            evaluation.run(node.plain_rules, anchor[0], anchor[1], path, type_name, run.errors)
+            evaluation.run(
+                node.plain_rules, anchor[0], anchor[1], path, type_name, run.errors, value
+            )
         if node.transition_rules and has_previous:
             if node.coerce:
                 value = _coerce(node, value)
