@@ -114,13 +114,6 @@ KNOWN_DIFFERENCES = {
     ),
     "test_one_of": "the real server's oneOf causes differ",
     "test_several_causes_in_one_status": "the real server lists the causes differently",
-    **{
-        f"test_malformed_selectors_are_400[real-{selector}]": (
-            "the real server parses this selector, which the fake refuses"
-        )
-        for selector in ("=web", "app in ()", "app=web,", "!app=web")
-    },
-    "test_field_selectors": "the real server's field selectors answer differently",
     "test_an_object_the_server_rejects_fails_alone": (
         "the real server's 'failed to create typed patch object' (500) is typed Unavailable "
         "and retried; it is an invalid object"

@@ -342,7 +342,10 @@ def parse_field_selector(text: str) -> FieldSelector:
             raise SelectorError(f"invalid selector: '{text}'; can't understand '{term}'")
         field = left.strip()
         if field not in _SUPPORTED_FIELDS:
-            raise SelectorError(f"field label not supported: {field}")
+            raise SelectorError(
+                f'"{field}" is not a known field selector: only "metadata.name", '
+                '"metadata.namespace"'
+            )
         terms.append((field, "!=" if symbol == "!=" else "=", _unescape(right.strip())))
     return FieldSelector(tuple(terms))
 
