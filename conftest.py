@@ -93,12 +93,6 @@ KNOWN_DIFFERENCES = {
     "test_add_keeps_status": "the harness's add writes status through the subresource",
     "test_fake_delete_and_objects": "the fake's own helpers (objects()) have no twin",
     "test_async_clients_work_too": "the harness has no async transport",
-    "test_namespaced_kinds_cannot_be_created_across_namespaces": (
-        "the real server's answer to a namespace mismatch differs"
-    ),
-    "test_cluster_scoped_lookups_ignore_the_namespace": (
-        "the real server's URLs for cluster-scoped kinds with a namespace differ"
-    ),
     "test_json_patch_failures_are_422[real-operations4]": (
         "one JSON patch failure gets another code"
     ),
@@ -114,11 +108,6 @@ KNOWN_DIFFERENCES = {
     ),
     "test_one_of": "the real server's oneOf causes differ",
     "test_several_causes_in_one_status": "the real server lists the causes differently",
-    "test_an_object_the_server_rejects_fails_alone": (
-        "the real server's 'failed to create typed patch object' (500) is typed Unavailable "
-        "and retried; it is an invalid object"
-    ),
-    "test_delete_all_goes_on_when_a_crd_is_gone": "delete order after a CRD is gone differs",
 }
 
 

@@ -287,8 +287,12 @@ def test_set_lists_merge_by_value(bare: FakeKubernetes) -> None:
     obj = apply(http, tag(), "alice", path=path).json()
     assert obj["spec"]["values"] == ["b", "c"]
     duplicate = apply(http, tag("x", "x"), "carol", path=path)
-    assert duplicate.status_code == 422
-    assert duplicate.json()["details"]["causes"][0]["message"] == 'Duplicate value: "x"'
+    # found while the configuration is typed, before validation: a 500, as a real server says
+    assert duplicate.status_code == 500
+    assert duplicate.json()["message"] == (
+        "failed to create typed patch object (apps/t; example.com/v1, Kind=Tag): "
+        '.spec.values: duplicate entries for key [="x"]'
+    )
 
 
 def test_updates_are_recorded_and_conflict_with_apply(

@@ -554,13 +554,55 @@ def test_fresh_fake_is_empty() -> None:
 
 def test_namespaced_kinds_cannot_be_created_across_namespaces(api: httpx2.Client) -> None:
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}}
-    assert api.post("/api/v1/configmaps", json=body).status_code == 404
-    assert api.delete("/api/v1/configmaps").status_code == 404
+    for response in (api.post("/api/v1/configmaps", json=body), api.delete("/api/v1/configmaps")):
+        assert response.status_code == 405
+        assert response.json()["reason"] == "MethodNotAllowed"
+        assert response.json()["message"] == (
+            "the server does not allow this method on the requested resource"
+        )
 
 
 def test_cluster_scoped_lookups_ignore_the_namespace(fake: FakeKubernetes) -> None:
     assert fake.get("v1", "Namespace", "apps", namespace="whatever") is not None
-    assert [n["metadata"]["name"] for n in fake.list("v1", "Namespace", "whatever")] == ["apps"]
+    assert "apps" in [n["metadata"]["name"] for n in fake.list("v1", "Namespace", "whatever")]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/namespaces/apps/namespaces/apps",  # cluster-scoped, under a namespace
+        "/api/v1/configmaps/cm",  # namespaced, without one
+        "/api/v1/nothings",
+        "/api/v2/pods",
+        "/apis/apps/v1/deployments/d",
+    ],
+)
+def test_paths_built_in_groups_do_not_serve_are_404_statuses(
+    api: httpx2.Client, path: str
+) -> None:
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["message"] == "the server could not find the requested resource"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/apis/gateway.networking.k8s.io/v1/namespaces/apps/gatewayclasses/x",
+        "/apis/gateway.networking.k8s.io/v1/gateways/x",
+        "/apis/gateway.networking.k8s.io/v1/namespaces/apps/nothings",
+        "/apis/gateway.networking.k8s.io/v9/gateways",
+        "/apis/nope.example.com/v1/things",
+        "/nothing",
+    ],
+)
+def test_paths_no_group_serves_are_plain_404s(api: httpx2.Client, path: str) -> None:
+    # the handler of custom resources (and the server's fallback) answers in plain text
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.text == "404 page not found\n"
 
 
 def test_clock_and_seed_make_runs_reproducible() -> None:

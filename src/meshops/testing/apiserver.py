@@ -711,12 +711,24 @@ class LocalApiServer:
         )
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
-        """Delete an object; return whether it existed."""
+        """Delete an object; return whether it existed.
+
+        A CustomResourceDefinition is waited for until it is gone (the server first
+        deletes its objects), so that afterwards its kinds are not served, as with the fake.
+        """
+        path = self._path(api_version, kind, namespace, name)
         with self._inspect() as http:
-            answer = http.delete(self._path(api_version, kind, namespace, name))
-        if answer.status_code == 404:
-            return False
-        _raise_for(answer)
+            answer = http.delete(path)
+            if answer.status_code == 404:
+                return False
+            _raise_for(answer)
+            if kind == "CustomResourceDefinition":
+                deadline = time.monotonic() + START_TIMEOUT
+                while http.get(path).status_code != 404:
+                    if time.monotonic() > deadline:
+                        raise ServerFailed(f"CRD {name} was not deleted in time")
+                    time.sleep(0.05)
+                self._discovered = None
         return True
 
     @property

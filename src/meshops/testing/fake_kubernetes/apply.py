@@ -95,13 +95,24 @@ class ManagedEntry:
 class ApplyConfigError(ValueError):
     """An applied configuration that cannot be merged (duplicate list items).
 
+    The API server finds these while it turns the configuration into a typed object
+    (structured-merge-diff), before any validation: it answers 500 "failed to create
+    typed patch object" with :meth:`typed_message`.
+
     Attributes:
         errors: one field error per duplicate.
     """
 
-    def __init__(self, errors: list[FieldError]) -> None:
+    def __init__(self, errors: list[FieldError], typed: list[str] | None = None) -> None:
         self.errors = errors
+        self.typed = typed or [str(e) for e in errors]
         super().__init__("; ".join(map(str, errors)))
+
+    def typed_message(self) -> str:
+        """structured-merge-diff's wording: ``.spec.x: duplicate entries for key [name="a"]``."""
+        if len(self.typed) == 1:
+            return self.typed[0]
+        return "\n".join(["errors:", *("  " + m for m in self.typed)])
 
 
 class ApplyConflictError(Exception):
@@ -188,7 +199,10 @@ def _collect(
     leaves: dict[FieldPath, Any],
     items: set[FieldPath],
     duplicates: list[FieldError] | None = None,
+    typed: list[str] | None = None,
 ) -> None:
+    if typed is None:
+        typed = []
     kind = type(value)  # pyright: ignore[reportUnknownVariableType]
     if kind is dict and (node is None or not node.atomic):
         mapping = cast(dict[str, Any], value)
@@ -197,7 +211,7 @@ def _collect(
             return
         for key, child in mapping.items():
             child_node = node.child(key) if node is not None else None
-            _collect(child, child_node, (*path, "f:" + key), leaves, items, duplicates)
+            _collect(child, child_node, (*path, "f:" + key), leaves, items, duplicates, typed)
         return
     if kind is list and node is not None and node.list_type != "atomic" and value:
         elements = cast(list[Any], value)
@@ -206,6 +220,7 @@ def _collect(
                 item_path = (*path, value_element(element))
                 if item_path in items and duplicates is not None:
                     duplicates.append(_duplicate(path, index, element))
+                    typed.append(_typed_duplicate(path, item_path[-1]))
                 items.add(item_path)
             return
         if all(type(element) is dict for element in elements):
@@ -214,8 +229,9 @@ def _collect(
                 if item_path in items and duplicates is not None:
                     shown = {k: element[k] for k in node.map_keys if k in element}
                     duplicates.append(_duplicate(path, index, shown))
+                    typed.append(_typed_duplicate(path, item_path[-1]))
                 items.add(item_path)
-                _collect(element, node.items, item_path, leaves, items, duplicates)
+                _collect(element, node.items, item_path, leaves, items, duplicates, typed)
             return
     leaves[path] = value
 
@@ -224,12 +240,17 @@ def _duplicate(path: FieldPath, index: int, value: Any) -> FieldError:
     return FieldError(ErrorType.DUPLICATE, f"{path_string(path)[1:]}[{index}]", value)
 
 
+def _typed_duplicate(path: FieldPath, item: str) -> str:
+    return f"{path_string(path)}: duplicate entries for key {path_string((item,))}"
+
+
 def object_fields(
     obj: Mapping[str, Any],
     node: Node,
     *,
     status: str,
     duplicates: list[FieldError] | None = None,
+    typed: list[str] | None = None,
 ) -> tuple[dict[FieldPath, Any], set[FieldPath]]:
     """The leaves (with their values) and list items an object sets.
 
@@ -240,6 +261,7 @@ def object_fields(
             status subresource), ``"only"`` for the status subresource, ``"include"``
             otherwise.
         duplicates: when given, collects set or map-list items that occur twice.
+        typed: when given, collects the same as structured-merge-diff words them.
     """
     leaves: dict[FieldPath, Any] = {}
     items: set[FieldPath] = set()
@@ -255,9 +277,9 @@ def object_fields(
                 if meta_key not in _UNTRACKED_META:
                     child = meta_node.child(meta_key) if meta_node is not None else None
                     path = ("f:metadata", "f:" + meta_key)
-                    _collect(meta_value, child, path, leaves, items, duplicates)
+                    _collect(meta_value, child, path, leaves, items, duplicates, typed)
             continue
-        _collect(value, node.child(key), ("f:" + key,), leaves, items, duplicates)
+        _collect(value, node.child(key), ("f:" + key,), leaves, items, duplicates, typed)
     return leaves, items
 
 
@@ -498,9 +520,10 @@ def apply(
         ApplyConfigError: the configuration lists an item of a set or keyed list twice.
     """
     duplicates: list[FieldError] = []
-    leaves, items = object_fields(config, node, status=status, duplicates=duplicates)
+    typed: list[str] = []
+    leaves, items = object_fields(config, node, status=status, duplicates=duplicates, typed=typed)
     if duplicates:
-        raise ApplyConfigError(duplicates)
+        raise ApplyConfigError(duplicates, typed)
     applied = frozenset(leaves.keys() | items)
     key = (manager, "Apply", subresource)
     mine = (

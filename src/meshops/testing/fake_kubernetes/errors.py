@@ -33,7 +33,6 @@ __all__ = [
 ]
 
 
-
 class MapKey(str):
     """A key of a map (``additionalProperties``) in a field path.
 
@@ -149,6 +148,8 @@ class StatusError(Exception):
         message: str,
         details: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        *,
+        plain: bool = False,
     ) -> None:
         super().__init__(f"{code} {reason}: {message}")
         self.code = code
@@ -156,6 +157,8 @@ class StatusError(Exception):
         self.message = message
         self.details = details
         self.headers = headers or {}
+        self.plain = plain
+        """Answered as plain text (``message`` alone), not as a ``Status``."""
 
     @property
     def status(self) -> dict[str, Any]:
@@ -169,6 +172,8 @@ class StatusError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
+        if not self.reason:
+            del status["reason"]  # as the server's internal errors have none
         if self.details is not None:
             status["details"] = self.details
         return status
@@ -199,6 +204,11 @@ class StatusError(Exception):
     def not_served(cls) -> StatusError:
         """404 for a kind the server does not serve (e.g. its CRD is not installed)."""
         return cls(404, "NotFound", "the server could not find the requested resource", {})
+
+    @classmethod
+    def page_not_found(cls) -> StatusError:
+        """The plain-text 404 of a path no API group handles (nor a CRD's group version)."""
+        return cls(404, "NotFound", "404 page not found", plain=True)
 
     @classmethod
     def already_exists(cls, resource: str, name: str, group: str, plural: str) -> StatusError:
@@ -243,11 +253,11 @@ class StatusError(Exception):
 
     @classmethod
     def method_not_allowed(cls, method: str, path: str) -> StatusError:
-        """405 for a verb the addressed resource does not support."""
+        """405 for a verb the addressed resource does not support (worded as the server's)."""
         return cls(
             405,
             "MethodNotAllowed",
-            f"the server does not allow this method on the requested resource: {method} {path}",
+            "the server does not allow this method on the requested resource",
             {},
         )
 

@@ -296,9 +296,7 @@ def parse_crd(doc: Mapping[str, Any]) -> CrdDefinition:
                 )
             else:
                 errors.append(
-                    FieldError(
-                        ErrorType.INVALID, f"{where}.schema.openAPIV3Schema", detail=str(e)
-                    )
+                    FieldError(ErrorType.INVALID, f"{where}.schema.openAPIV3Schema", detail=str(e))
                 )
             continue
         served.append(

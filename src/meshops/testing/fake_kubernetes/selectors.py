@@ -283,7 +283,7 @@ def _requirement(key: str, operator: Operator, values: list[str]) -> Requirement
         for i, value in enumerate(values):
             if _go_int(value) is None:
                 errors.append(
-                    f'values[{i}]: Invalid value: "{value}": for \'Gt\', \'Lt\' operators, '
+                    f"values[{i}]: Invalid value: \"{value}\": for 'Gt', 'Lt' operators, "
                     "the value must be an integer"
                 )
     for i, value in enumerate(values):

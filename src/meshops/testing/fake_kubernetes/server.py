@@ -100,6 +100,7 @@ _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _SKIPPED_DOCUMENTS = frozenset({"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"})
 _NAMESPACE_KEY = ("", "namespaces")
 _CRD_KEY = (CRD_GROUP, "customresourcedefinitions")
+_BUILTIN_GROUPS = frozenset(r.group for r in BUILTIN_TYPES if r.group)
 
 Handler = Callable[[httpx2.Request], httpx2.Response]
 
@@ -728,8 +729,11 @@ class FakeKubernetes:
                 except StatusError as e:
                     code, body = e.code, dump_json(e.status)
                     headers.update(e.headers)
+                    if e.plain:
+                        body = e.message.encode() + b"\n"
+                        headers["Content-Type"] = "text/plain; charset=utf-8"
             self._log.append(Request(method, path, query, content_type, code, content))
-        headers["Content-Type"] = _JSON
+        headers.setdefault("Content-Type", _JSON)
         return httpx2.Response(code, headers=headers, content=body)
 
     def _dispatch(
@@ -746,7 +750,27 @@ class FakeKubernetes:
             )
         segments = [s for s in path.split("/") if s]
         if not segments or segments[0] not in ("api", "apis"):
-            raise StatusError.not_served()
+            raise StatusError.page_not_found()
+        if segments[0] == "apis" and len(segments) >= 3 and segments[1] not in _BUILTIN_GROUPS:
+            # a CRD's group: the real server's handler of custom resources answers a path
+            # it does not serve in plain text, the built-in groups with a Status
+            try:
+                return self._dispatch_api(method, path, query, content_type, content, segments)
+            except StatusError as e:
+                if e.code == 404 and e.details == {} and not e.plain:
+                    raise StatusError.page_not_found() from None
+                raise
+        return self._dispatch_api(method, path, query, content_type, content, segments)
+
+    def _dispatch_api(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        content_type: str | None,
+        content: bytes,
+        segments: list[str],
+    ) -> tuple[int, bytes]:
         if segments[0] == "api":
             if len(segments) == 1:
                 return discovery.answer(method, path, discovery.core_versions())
@@ -768,7 +792,7 @@ class FakeKubernetes:
         cross_namespace = target.resource.namespaced and target.namespace is None
         if method == "POST" and target.name is None and not target.subresource:
             if cross_namespace:
-                raise StatusError.not_served()
+                raise StatusError.method_not_allowed(method, path)
             return self._create(target, query, content, dry_run)
         if method == "PUT" and target.name is not None:
             return self._replace(target, query, content, dry_run)
@@ -780,7 +804,7 @@ class FakeKubernetes:
         if method == "DELETE" and not target.subresource:
             if target.name is None:
                 if cross_namespace:
-                    raise StatusError.not_served()
+                    raise StatusError.method_not_allowed(method, path)
                 return self._delete_collection(target, query, dry_run)
             return self._delete(target, content, dry_run)
         raise StatusError.method_not_allowed(method, path)
@@ -1140,8 +1164,13 @@ class FakeKubernetes:
                 now=self._now(),
             )
         except ssa.ApplyConfigError as e:
-            raise StatusError.invalid(
-                resource.kind, target.name, resource.group, e.errors
+            # the real server's answer, before any validation (a 500 without a reason)
+            group_version = f"{resource.group}/{resource.version}"
+            raise StatusError(
+                500,
+                "",
+                f"failed to create typed patch object ({namespace}/{target.name}; "
+                f"{group_version}, Kind={resource.kind}): {e.typed_message()}",
             ) from None
         except ssa.ApplyConflictError as conflict:
             details = {
