@@ -157,7 +157,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         "v1",
         "Service",
         "services",
-        rule=NameRule.LABEL,  # RFC 1123 labels since Kubernetes 1.34 (names may start with a digit)
+        rule=NameRule.LABEL,  # an RFC 1123 label since Kubernetes 1.34 (may start with a digit)
         status=True,
         structure=_SERVICE,
         prepare=_prepare_service,

@@ -64,8 +64,10 @@ class SchemaError(ValueError):
 
 
 def _schema_path(where: str) -> str:
-    """A data path (``spec.rules[*].name``) as the path into its schema, as the API server
-    names it (``.properties[spec].properties[rules].items.properties[name]``)."""
+    """A data path as the API server names the path into its schema.
+
+    ``spec.rules[*].name`` is ``.properties[spec].properties[rules].items.properties[name]``.
+    """
     out = ""
     for part in where.split(".") if where else ():
         name, _, rest = part.partition("[*]")

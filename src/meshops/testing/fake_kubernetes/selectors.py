@@ -5,9 +5,10 @@ Label selector syntax (comma-separated requirements, all must hold)::
     key=value   key==value   key!=value   key in (a,b)   key notin (a,b)
     key         !key         key>5        key<5
 
-``!=`` and ``notin`` also match objects without the label; ``k in ()`` is ``k in ("")``
-and an empty value after ``=`` is the empty value, as apimachinery's parser has it. Field selectors support
-``metadata.name`` and ``metadata.namespace`` with ``=``, ``==`` and ``!=``.
+``!=`` and ``notin`` also match objects without the label; ``k in ()`` is
+``k in ("")`` and an empty value after ``=`` is the empty value, as in apimachinery.
+Field selectors support ``metadata.name`` and ``metadata.namespace`` with ``=``, ``==``
+and ``!=``.
 
 Example:
     >>> selector = parse_label_selector("app in (web,api),tier!=db")
@@ -221,10 +222,7 @@ class _Parser:
             operator = binary[token]
         else:
             raise _ParseError(f"found '{literal}', expected: in, notin, =, ==, !=, gt, lt")
-        if operator in ("in", "notin"):
-            values = self.values()
-        else:
-            values = self.exact_value()
+        values = self.values() if operator in ("in", "notin") else self.exact_value()
         return _requirement(key, operator, sorted(values))  # type: ignore[arg-type]
 
     def values(self) -> set[str]:
