@@ -81,24 +81,11 @@ KNOWN_DIFFERENCES = {
     "test_apply_that_changes_nothing_keeps_the_resource_version": (
         "the real server writes a new resourceVersion for this apply; the fake keeps it"
     ),
-    "test_writes_without_field_manager_record_unknown": (
-        "the real server names a write without fieldManager after the User-Agent "
-        "(python-httpx2); the fake says 'unknown'"
-    ),
     "test_deleting_a_namespace_deletes_its_objects": (
         "emptying a deleted namespace is kube-controller-manager's work, which does not run"
     ),
-    "test_delete_collection_by_label": "collection deletes answer differently",
-    "test_status_subresource_is_separate": "the status subresource answers differently",
-    "test_add_keeps_status": "the harness's add writes status through the subresource",
     "test_fake_delete_and_objects": "the fake's own helpers (objects()) have no twin",
     "test_async_clients_work_too": "the harness has no async transport",
-    "test_json_patch_failures_are_422[real-operations4]": (
-        "one JSON patch failure gets another code"
-    ),
-    "test_strategic_merge_patch_is_415_for_custom_resources": (
-        "strategic merge patches answer differently"
-    ),
     "test_strategic_merge_patch_on_builtin_kinds": "the fake's strategic merge differs",
     "test_strategic_merge_directives_are_not_supported": (
         "the real server supports strategic merge directives"

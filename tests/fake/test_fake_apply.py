@@ -316,16 +316,29 @@ def test_updates_are_recorded_and_conflict_with_apply(
     )
 
 
-def test_writes_without_field_manager_record_unknown(api: httpx2.Client) -> None:
+@pytest.mark.parametrize(
+    ("agent", "manager"),
+    [
+        (None, "python-httpx2"),  # httpx2's own: python-httpx2/<version>
+        ("kubectl/v1.37.2 (linux/amd64) kubernetes/abc", "kubectl"),
+        ("Mozilla/5.0 (X11)", "Mozilla"),
+        ("", "unknown"),
+        ("x" * 200, "x" * 128),
+    ],
+)
+def test_writes_without_field_manager_are_named_after_the_user_agent(
+    api: httpx2.Client, agent: str | None, manager: str
+) -> None:
     body = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": "cm"},
         "data": {"a": "1"},
     }
-    created = api.post("/api/v1/namespaces/apps/configmaps", json=body).json()
+    headers = {} if agent is None else {"User-Agent": agent}
+    created = api.post("/api/v1/namespaces/apps/configmaps", json=body, headers=headers).json()
     assert [(e["manager"], e["operation"]) for e in created["metadata"]["managedFields"]] == [
-        ("unknown", "Update")
+        (manager, "Update")
     ]
 
 

@@ -377,8 +377,13 @@ def test_delete_collection_by_label(api: httpx2.Client, fake: FakeKubernetes) ->
     response = api.delete(
         "/api/v1/namespaces/apps/configmaps", params={"labelSelector": "owner=me"}
     )
-    assert response.json()["status"] == "Success"
-    assert [c["metadata"]["name"] for c in fake.list("v1", "ConfigMap")] == ["c"]
+    assert response.status_code == 200
+    deleted = response.json()  # the list of what was deleted
+    assert deleted["kind"] == "ConfigMapList"
+    assert [c["metadata"]["name"] for c in deleted["items"]] == ["a", "b"]
+    assert [c["metadata"]["name"] for c in fake.list("v1", "ConfigMap", "apps")] == ["c"]
+    again = api.delete("/api/v1/namespaces/apps/configmaps", params={"labelSelector": "owner=me"})
+    assert again.json()["items"] == []
 
 
 def test_dry_run_stores_nothing(client: lightkube.Client, fake: FakeKubernetes) -> None:
@@ -450,7 +455,9 @@ def test_status_subresource_is_separate(api: httpx2.Client, fake: FakeKubernetes
     assert body["status"]["parents"][0]["parentRef"]["name"] == "gw"
     assert "hostnames" not in body["spec"]
     assert body["metadata"]["generation"] == 1
-    assert body["metadata"]["managedFields"][-1]["subresource"] == "status"
+    assert [
+        e["manager"] for e in body["metadata"]["managedFields"] if e.get("subresource") == "status"
+    ] == ["python-httpx2"]  # named after the User-Agent: no fieldManager was given
     assert api.get(f"{base}/status").json()["status"] == body["status"]
 
 
@@ -464,7 +471,8 @@ def test_add_keeps_status(fake: FakeKubernetes) -> None:
             "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.9"}]}},
         }
     )
-    assert stored["status"]["loadBalancer"]["ingress"] == [{"ip": "10.0.0.9"}]
+    # ipMode is the API server's default for an IP
+    assert stored["status"]["loadBalancer"]["ingress"] == [{"ip": "10.0.0.9", "ipMode": "VIP"}]
 
 
 def test_builtin_defaulting(client: lightkube.Client, fake: FakeKubernetes) -> None:

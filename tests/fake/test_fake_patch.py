@@ -82,7 +82,6 @@ def test_json_patch_operations(client: lightkube.Client) -> None:
         [{"op": "remove", "path": "/spec/missing"}],
         [{"op": "replace", "path": "/spec/hostnames/9", "value": "x"}],
         [{"op": "frobnicate", "path": "/spec"}],
-        {"op": "add"},
     ],
 )
 def test_json_patch_failures_are_422(
@@ -92,7 +91,20 @@ def test_json_patch_failures_are_422(
     response = patch(api, operations, "application/json-patch+json")
     assert response.status_code == 422
     assert response.json()["reason"] == "Invalid"
+    assert response.json()["message"] == (
+        "the server rejected our request due to an error in our request"
+    )
     assert fake.get("gateway.networking.k8s.io/v1", "HTTPRoute", "r", "apps") == before
+
+
+@pytest.mark.usefixtures("stored")
+def test_a_json_patch_that_is_not_a_list_is_400(api: httpx2.Client) -> None:
+    response = patch(api, {"op": "add"}, "application/json-patch+json")
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "error decoding patch: json: cannot unmarshal object into Go value of type "
+        "[]handlers.jsonPatchOp"
+    )
 
 
 @pytest.mark.usefixtures("stored")
@@ -100,8 +112,9 @@ def test_strategic_merge_patch_is_415_for_custom_resources(client: lightkube.Cli
     with pytest.raises(lightkube.ApiError) as e:
         client.patch(HTTPRoute, "r", {"spec": {"hostnames": ["x.example"]}})
     assert e.value.status.code == 415
-    assert "strategic merge patch is not supported for custom resources" in (
-        e.value.status.message or ""
+    assert e.value.status.message == (
+        "the body of the request was in an unknown format - accepted media types include: "
+        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
     )
 
 

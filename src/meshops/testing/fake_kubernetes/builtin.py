@@ -6,7 +6,8 @@ Kubernetes does (containers by name, Service ports by port and protocol, ...), a
 do the server-side defaulting tests rely on:
 
 * Namespace: the ``kubernetes.io/metadata.name`` label, ``status.phase: Active``;
-* Service: ``type: ClusterIP``, a cluster IP, port ``protocol: TCP`` and ``targetPort``;
+* Service: ``type: ClusterIP``, a cluster IP, port ``protocol: TCP`` and ``targetPort``,
+  ``ipMode: VIP`` for a load balancer's IP;
 * Secret: ``type: Opaque``, ``stringData`` folded into base64 ``data``.
 
 A CustomResourceDefinition is a built-in kind too: creating one installs its kinds.
@@ -100,6 +101,11 @@ def _prepare_service(
             port.setdefault("targetPort", port["port"])
     if not obj.get("status"):
         obj["status"] = {"loadBalancer": {}}
+    balancer = as_dict((as_dict(obj.get("status")) or {}).get("loadBalancer")) or {}
+    for item in as_list(balancer.get("ingress")) or []:
+        address = as_dict(item)
+        if address is not None and address.get("ip"):
+            address.setdefault("ipMode", "VIP")  # the API server's default for an IP
 
 
 def _prepare_secret(

@@ -113,7 +113,7 @@ def _name_errors(name: str, rule: NameRule) -> list[str]:
                 errors.insert(0, "must be no more than 253 characters")
             return errors
         case NameRule.LABEL:
-            errors = []
+            errors: list[str] = []
             if not _LABEL.fullmatch(name):
                 # apimachinery's IsDNS1123Label: a valid subdomain that is not a label
                 # (the length is checked apart) can only have dots in it

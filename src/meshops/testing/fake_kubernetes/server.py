@@ -218,6 +218,22 @@ def _read_timeout(request: httpx2.Request) -> float:
     return float(read) if isinstance(read, (int, float)) else math.inf
 
 
+def _agent_manager(agent: str) -> str:
+    """The field manager of a write without ``fieldManager``: its User-Agent's product.
+
+    As the API server's ``prefixFromUserAgent``: up to the first ``/``, printable
+    characters only, at most 128 bytes; ``unknown`` when that leaves nothing.
+    """
+    out = ""
+    for char in agent.split("/")[0]:
+        if not char.isprintable():
+            continue
+        if len((out + char).encode()) > 128:
+            break
+        out += char
+    return out or "unknown"
+
+
 def _spec_changed(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
     for key in new.keys() | old.keys():
         if key not in ("metadata", "status", "apiVersion", "kind") and new.get(
@@ -270,6 +286,7 @@ class FakeKubernetes:
         self._clock = clock
         self._random = random.Random(seed)
         self._next_ip = 0
+        self._agent = ""  # the User-Agent of the request being answered
         for resource in BUILTIN_TYPES:
             self._register(resource)
         self.transport: FakeTransport = FakeTransport(self._handle)
@@ -674,6 +691,7 @@ class FakeKubernetes:
         content = request.content
         headers: dict[str, str] = {}
         with self._lock:
+            self._agent = request.headers.get("user-agent", "")
             before = next((b for b in self._before if b.matches(method, path)), None)
             if before is not None:
                 before.times -= 1
@@ -963,9 +981,8 @@ class FakeKubernetes:
                 )
         return obj  # pyright: ignore[reportUnknownVariableType]
 
-    @staticmethod
-    def _manager(query: Mapping[str, str]) -> str:
-        manager = query.get("fieldManager") or "unknown"
+    def _manager(self, query: Mapping[str, str]) -> str:
+        manager = query.get("fieldManager") or _agent_manager(self._agent)
         if len(manager) > 128:
             raise StatusError.invalid(
                 "",
@@ -1056,8 +1073,7 @@ class FakeKubernetes:
         if content_type == _STRATEGIC and resource.crd:
             raise StatusError.unsupported_media_type(
                 "the body of the request was in an unknown format - accepted media types "
-                f"include: {_JSON_PATCH}, {_MERGE}, {_APPLY} (strategic merge patch is not "
-                "supported for custom resources)"
+                f"include: {_JSON_PATCH}, {_MERGE}, {_APPLY}"
             )
         if query.get("force"):
             error = FieldError(
@@ -1073,6 +1089,12 @@ class FakeKubernetes:
         if old is None:
             raise self._not_found(target, target.name)
         patch = self._decode(content)
+        if content_type == _JSON_PATCH and not isinstance(patch, list):
+            raise StatusError.bad_request(
+                "error decoding patch: json: cannot unmarshal "
+                f"{'object' if isinstance(patch, dict) else 'value'} into Go value of type "
+                "[]handlers.jsonPatchOp"
+            )
         document = copy_json(old.view(resource.api_version))
         try:
             if content_type == _MERGE:
@@ -1081,11 +1103,13 @@ class FakeKubernetes:
                 patched = strategic_merge_patch(document, patch)
             else:
                 patched = json_patch(document, patch)
-        except PatchError as e:
+        except PatchError:
+            # the real server's words, without what the patch did wrong
             raise StatusError(
                 422,
                 "Invalid",
-                f"the server rejected our request due to an error in our request: {e}",
+                "the server rejected our request due to an error in our request",
+                {},
             ) from None
         result = as_dict(patched)
         meta = as_dict(result.get("metadata")) if result is not None else None
@@ -1395,16 +1419,17 @@ class FakeKubernetes:
             for stored in doomed:
                 self._store.delete(target.resource.store_key, stored.namespace, stored.name)
                 self._after_delete(target.resource, stored)
-        details = {"group": target.resource.group, "kind": target.resource.plural}
-        return 200, dump_json(
+        # the real server answers with the list of what it deleted
+        api_version = target.resource.api_version
+        head = dump_json(
             {
-                "kind": "Status",
-                "apiVersion": "v1",
-                "metadata": {},
-                "status": "Success",
-                "details": details,
+                "kind": target.resource.list_kind,
+                "apiVersion": api_version,
+                "metadata": {"resourceVersion": str(self._store.revision)},
             }
         )
+        items = b",".join(s.body(api_version) for s in doomed)
+        return 200, head[:-1] + b',"items":[' + items + b"]}"
 
     # --- iteration helpers for tests -----------------------------------------------------
 

@@ -65,7 +65,13 @@ class StoredObject:
         """
         meta = dict(self.obj["metadata"])
         if self.managers:
-            meta["managedFields"] = [entry.to_json() for entry in self.managers]
+            # in the API server's order (managedfields' sortEncodedManagedFields):
+            # operation, then time (to the second), manager, apiVersion, subresource
+            ordered = sorted(
+                self.managers,
+                key=lambda e: (e.operation, e.time, e.manager, e.api_version, e.subresource),
+            )
+            meta["managedFields"] = [entry.to_json() for entry in ordered]
         return {**self.obj, "apiVersion": api_version, "metadata": meta}
 
 
