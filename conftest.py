@@ -81,11 +81,6 @@ KNOWN_DIFFERENCES = {
     "test_apply_that_changes_nothing_keeps_the_resource_version": (
         "the real server writes a new resourceVersion for this apply; the fake keeps it"
     ),
-    "test_deleting_a_namespace_deletes_its_objects": (
-        "emptying a deleted namespace is kube-controller-manager's work, which does not run"
-    ),
-    "test_fake_delete_and_objects": "the fake's own helpers (objects()) have no twin",
-    "test_async_clients_work_too": "the harness has no async transport",
     "test_strategic_merge_patch_on_builtin_kinds": "the fake's strategic merge differs",
     "test_strategic_merge_directives_are_not_supported": (
         "the real server supports strategic merge directives"
