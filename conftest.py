@@ -78,9 +78,6 @@ def make_fake() -> Any:
 #: yet, by test function: each such test's ``[real]`` run is a strict xfail, so that it
 #: fails once the fake is fixed (then remove its line). The fake is wrong in each.
 KNOWN_DIFFERENCES = {
-    "test_apply_that_changes_nothing_keeps_the_resource_version": (
-        "the real server writes a new resourceVersion for this apply; the fake keeps it"
-    ),
     "test_strategic_merge_patch_on_builtin_kinds": "the fake's strategic merge differs",
     "test_strategic_merge_directives_are_not_supported": (
         "the real server supports strategic merge directives"

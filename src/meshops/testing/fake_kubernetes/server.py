@@ -1204,7 +1204,7 @@ class FakeKubernetes:
                 "causes": conflict.causes(),
             }
             raise StatusError(409, "Conflict", conflict.message(), details) from None
-        if old is not None and managers == old.managers:
+        if old is not None and managers == old.managers and not old.defaulted_on_read:
             merged["apiVersion"] = old.obj["apiVersion"]
             if merged == old.obj:
                 # Nothing changed: the stored object is already defaulted and valid.
@@ -1237,6 +1237,7 @@ class FakeKubernetes:
             meta["namespace"] = namespace
         if old is None and resource.status_subresource and not write.keep_status:
             new.pop("status", None)
+        given_status = "status" in new
         for key in SERVER_MANAGED:
             meta.pop(key, None)
         if resource.prepare is not None:
@@ -1272,7 +1273,7 @@ class FakeKubernetes:
                 if key in old_meta:
                     meta[key] = old_meta[key]
             new["apiVersion"] = old.obj["apiVersion"]
-            if managers == old.managers and new == old.obj:
+            if managers == old.managers and new == old.obj and not old.defaulted_on_read:
                 return 200, old
             if _spec_changed(new, old.obj):
                 meta["generation"] = int(old_meta.get("generation", 0)) + 1
@@ -1280,12 +1281,15 @@ class FakeKubernetes:
             meta["uid"] = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
             meta["creationTimestamp"] = now
             meta["generation"] = 1
+        # a status the schema defaulted on a create is not stored by a real server
+        pending = old is None and resource.status_subresource and not given_status
+        pending = pending and "status" in new
         if write.dry_run:
             if old is None:
                 meta.pop("resourceVersion", None)
             return (201 if old is None else 200), StoredObject(new, managers)
         meta["resourceVersion"] = self._store.next_revision()
-        stored = StoredObject(new, managers)
+        stored = StoredObject(new, managers, defaulted_on_read=pending)
         self._store.put(resource.store_key, stored)
         if definition is not None:
             self._install(definition)
