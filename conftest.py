@@ -82,11 +82,6 @@ KNOWN_DIFFERENCES = {
     "test_strategic_merge_directives_are_not_supported": (
         "the real server supports strategic merge directives"
     ),
-    "test_unknown_fields_are_rejected": (
-        "the real server's field validation (Strict/Warn) answers differently"
-    ),
-    "test_one_of": "the real server's oneOf causes differ",
-    "test_several_causes_in_one_status": "the real server lists the causes differently",
 }
 
 

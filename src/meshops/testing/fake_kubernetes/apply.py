@@ -44,6 +44,7 @@ __all__ = [
     "encode_fields",
     "object_fields",
     "record_update",
+    "typed_errors",
 ]
 
 #: A field: a tuple of FieldsV1 path elements, e.g. ``("f:spec", "f:port")``.
@@ -110,9 +111,14 @@ class ApplyConfigError(ValueError):
 
     def typed_message(self) -> str:
         """structured-merge-diff's wording: ``.spec.x: duplicate entries for key [name="a"]``."""
-        if len(self.typed) == 1:
-            return self.typed[0]
-        return "\n".join(["errors:", *("  " + m for m in self.typed)])
+        return typed_errors(self.typed)
+
+
+def typed_errors(messages: Sequence[str]) -> str:
+    """Several structured-merge-diff errors, joined as it joins them."""
+    if len(messages) == 1:
+        return messages[0]
+    return "\n".join(["errors:", *("  " + m for m in messages)])
 
 
 class ApplyConflictError(Exception):

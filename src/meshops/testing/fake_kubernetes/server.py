@@ -64,7 +64,11 @@ from meshops.testing.fake_kubernetes.errors import (
     NotSupportedError,
     StatusError,
 )
-from meshops.testing.fake_kubernetes.meta import SERVER_MANAGED, validate_metadata
+from meshops.testing.fake_kubernetes.meta import (
+    SERVER_MANAGED,
+    unknown_metadata,
+    validate_metadata,
+)
 from meshops.testing.fake_kubernetes.patch import (
     PatchError,
     json_patch,
@@ -80,7 +84,7 @@ from meshops.testing.fake_kubernetes.resources import (
     load_yaml,
     parse_crd,
 )
-from meshops.testing.fake_kubernetes.schema import validate
+from meshops.testing.fake_kubernetes.schema import unknown_fields, validate
 from meshops.testing.fake_kubernetes.selectors import (
     SelectorError,
     parse_field_selector,
@@ -140,6 +144,8 @@ class _Write:
     subresource: str
     dry_run: bool
     keep_status: bool = False
+    #: ``fieldValidation``: what undeclared fields do (Warn: dropped with a warning)
+    field_validation: str = "Warn"
 
 
 def _rfc3339(moment: datetime.datetime) -> str:
@@ -218,6 +224,34 @@ def _read_timeout(request: httpx2.Request) -> float:
     return float(read) if isinstance(read, (int, float)) else math.inf
 
 
+_FIELD_VALIDATIONS = ("", "Ignore", "Strict", "Warn")
+
+
+def _field_validation(query: Mapping[str, str], options: str) -> str:
+    """The request's ``fieldValidation`` (``Warn`` when not given)."""
+    value = query.get("fieldValidation", "")
+    if value not in _FIELD_VALIDATIONS:
+        supported = ", ".join(f'"{v}"' for v in _FIELD_VALIDATIONS)
+        raise StatusError(
+            422,
+            "Invalid",
+            f'{options}Options.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: '
+            f'"{value}": supported values: {supported}',
+            {
+                "group": "meta.k8s.io",
+                "kind": f"{options}Options",
+                "causes": [
+                    {
+                        "reason": "FieldValueNotSupported",
+                        "message": f'Unsupported value: "{value}": supported values: {supported}',
+                        "field": "fieldValidation",
+                    }
+                ],
+            },
+        )
+    return value or "Warn"
+
+
 def _agent_manager(agent: str) -> str:
     """The field manager of a write without ``fieldManager``: its User-Agent's product.
 
@@ -287,6 +321,7 @@ class FakeKubernetes:
         self._random = random.Random(seed)
         self._next_ip = 0
         self._agent = ""  # the User-Agent of the request being answered
+        self._warnings: list[str] = []  # its Warning headers
         for resource in BUILTIN_TYPES:
             self._register(resource)
         self.transport: FakeTransport = FakeTransport(self._handle)
@@ -692,6 +727,7 @@ class FakeKubernetes:
         headers: dict[str, str] = {}
         with self._lock:
             self._agent = request.headers.get("user-agent", "")
+            self._warnings = []
             before = next((b for b in self._before if b.matches(method, path)), None)
             if before is not None:
                 before.times -= 1
@@ -751,6 +787,11 @@ class FakeKubernetes:
                         body = e.message.encode() + b"\n"
                         headers["Content-Type"] = "text/plain; charset=utf-8"
             self._log.append(Request(method, path, query, content_type, code, content))
+            if self._warnings:
+                headers["Warning"] = ", ".join(
+                    '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                    for w in self._warnings
+                )
         headers.setdefault("Content-Type", _JSON)
         return httpx2.Response(code, headers=headers, content=body)
 
@@ -1012,7 +1053,9 @@ class FakeKubernetes:
         name = self._name_for(obj["metadata"])
         namespace = target.namespace or ""
         self._require_namespace(target.resource, namespace)
-        write = _Write(self._manager(query), "", dry_run)
+        write = _Write(
+            self._manager(query), "", dry_run, False, _field_validation(query, "Create")
+        )
         code, stored = self._commit(target.resource, namespace, name, None, obj, None, write)
         return code, stored.body(target.resource.api_version)
 
@@ -1028,7 +1071,8 @@ class FakeKubernetes:
             raise self._not_found(target, target.name)
         self._check_version(old, obj["metadata"], target)
         new = self._scope_to_subresource(target, old, obj)
-        write = _Write(self._manager(query), target.subresource, dry_run)
+        validation = _field_validation(query, "Update")
+        write = _Write(self._manager(query), target.subresource, dry_run, False, validation)
         code, stored = self._commit(target.resource, namespace, target.name, old, new, None, write)
         return code, stored.body(target.resource.api_version)
 
@@ -1125,7 +1169,8 @@ class FakeKubernetes:
             raise StatusError.bad_request("a patch may not change apiVersion or kind")
         self._check_version(old, meta, target)
         new = self._scope_to_subresource(target, old, result)
-        write = _Write(self._manager(query), target.subresource, dry_run)
+        validation = _field_validation(query, "Patch")
+        write = _Write(self._manager(query), target.subresource, dry_run, False, validation)
         code, stored = self._commit(resource, namespace, target.name, old, new, None, write)
         return code, stored.body(target.resource.api_version)
 
@@ -1171,6 +1216,18 @@ class FakeKubernetes:
             status = "exclude"
         else:
             status = "include"
+        _field_validation(query, "Patch")
+        undeclared = unknown_metadata(meta) + unknown_fields(resource.schema, config)
+        if undeclared:
+            # structured-merge-diff types the configuration before anything else: it
+            # knows no Warn or Ignore, a field the schema does not have fails the apply
+            raise StatusError(
+                500,
+                "",
+                f"failed to create typed patch object ({namespace}/{target.name}; "
+                f"{resource.group}/{resource.version}, Kind={resource.kind}): "
+                + ssa.typed_errors([f".{p}: field not declared in schema" for p in undeclared]),
+            )
         live = copy_json(old.obj) if old is not None else None
         if live is not None:
             live["apiVersion"] = resource.api_version
@@ -1242,8 +1299,28 @@ class FakeKubernetes:
             meta.pop(key, None)
         if resource.prepare is not None:
             resource.prepare(new, old.obj if old is not None else None, self._allocate_ip)
-        errors = validate_metadata(meta, rule=resource.name_rule, namespaced=resource.namespaced)
-        errors += validate(resource.schema, new, old.obj if old is not None else None)
+        unknown: list[str] | None = None if write.field_validation == "Ignore" else []
+        errors = validate_metadata(
+            meta,
+            rule=resource.name_rule,
+            namespaced=resource.namespaced,
+            unknown=[] if unknown is None else unknown,
+        )
+        errors += validate(
+            resource.schema,
+            new,
+            old.obj if old is not None else None,
+            unknown=[] if unknown is None else unknown,
+        )
+        if unknown and write.field_validation == "Strict":
+            version = resource.version
+            raise StatusError.bad_request(
+                f'{resource.kind} in version "{version}" cannot be handled as a '
+                f"{resource.kind}: strict decoding error: "
+                + ", ".join(f'unknown field "{path}"' for path in unknown)
+            )
+        if unknown:
+            self._warnings += [f'unknown field "{path}"' for path in unknown]
         definition: CrdDefinition | None = None
         if resource.store_key == _CRD_KEY and not errors:
             definition, crd_errors = self._check_crd(new, old)
