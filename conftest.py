@@ -72,28 +72,3 @@ def make_fake() -> Any:
         return fake
 
     return make
-
-
-#: Differences the real API server shows from the fake that the fake does not follow
-#: yet, by test function: each such test's ``[real]`` run is a strict xfail, so that it
-#: fails once the fake is fixed (then remove its line). The fake is wrong in each.
-KNOWN_DIFFERENCES = {
-    "test_strategic_merge_patch_on_builtin_kinds": "the fake's strategic merge differs",
-    "test_strategic_merge_directives_are_not_supported": (
-        "the real server supports strategic merge directives"
-    ),
-}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the real-server runs of :data:`KNOWN_DIFFERENCES` as strict xfails."""
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is None or "real" not in callspec.params.values():
-            continue
-        if item.path.parts[-3:-1] not in (("tests", "fake"), ("tests", "k8s")):
-            continue
-        for key, reason in KNOWN_DIFFERENCES.items():
-            if item.name.startswith(key) if "[" in key else item.name.partition("[")[0] == key:
-                mark = pytest.mark.xfail(reason=f"known fake difference: {reason}", strict=True)
-                item.add_marker(mark)

@@ -70,7 +70,9 @@ from meshops.testing.fake_kubernetes.meta import (
     validate_metadata,
 )
 from meshops.testing.fake_kubernetes.patch import (
+    SHAPES,
     PatchError,
+    StrategicPatchError,
     json_patch,
     merge_patch,
     strategic_merge_patch,
@@ -1144,9 +1146,13 @@ class FakeKubernetes:
             if content_type == _MERGE:
                 patched = merge_patch(document, patch)
             elif content_type == _STRATEGIC:
-                patched = strategic_merge_patch(document, patch)
+                patched = strategic_merge_patch(document, patch, SHAPES.get(resource.kind))
             else:
                 patched = json_patch(document, patch)
+        except StrategicPatchError as e:
+            if e.code == 400:
+                raise StatusError.bad_request(str(e)) from None
+            raise StatusError(e.code, "", str(e)) from None
         except PatchError:
             # the real server's words, without what the patch did wrong
             raise StatusError(
