@@ -8,23 +8,35 @@ JSON / strategic-merge patch, server-side apply, delete and delete-collection; t
 ``status`` subresource; ``dryRun=All``; minimal discovery. Errors are Kubernetes
 ``Status`` objects with ``Content-Type: application/json``.
 
-Deliberate differences from a real API server:
+The contract tests (``tests/fake``, ``tests/k8s``) run against it and against a real
+kube-apiserver with the same assertions, so what it answers is what the real server
+answers: error Status bodies and their wording (CEL rules, schema and name messages,
+selectors, unserved paths in plain text outside the built-in groups), field validation
+(undeclared fields dropped with a ``Warning`` under ``Warn``, 400 under ``Strict``, a 500
+"failed to create typed patch object" for an apply), managedFields and their order,
+the field manager taken from the User-Agent, strategic merge patch on built-in kinds
+(directives included), a Gateway's defaulted status stored at the first write after
+its create.
 
-* fields a schema does not declare are rejected (422), never pruned, whatever the
-  ``fieldValidation`` parameter says;
-* strategic merge patch replaces lists instead of merging them by key (built-in kinds;
-  custom resources answer 415, as a real server does);
+Where it cannot reasonably follow (those tests are ``fake_only``, saying why):
+
 * deletion is immediate: no finalizers, no ``deletionTimestamp``, no owner-reference
-  garbage collection (deleting a Namespace deletes everything in it, and deleting a CRD
-  its objects);
+  garbage collection; deleting a Namespace deletes everything in it (a real cluster's
+  kube-controller-manager does that, later), deleting a CRD its objects;
+* built-in kinds are not validated beyond their metadata (a Service without ports is
+  accepted) and their undeclared fields outside metadata are kept;
 * no admission: webhooks and ValidatingAdmissionPolicies (skipped when found in CRD
-  files) are not evaluated; validation ratcheting is not modelled;
+  files) are not evaluated; validation ratcheting and ``optionalOldSelf`` are not
+  modelled (a rule with ``optionalOldSelf`` is refused at install), nor CEL cost budgets;
 * client-sent ``metadata.managedFields`` are ignored on updates (honoured by
-  :meth:`FakeKubernetes.add`).
+  :meth:`FakeKubernetes.add`); an Update entry of a custom resource does not own the
+  ``.`` of the maps it creates, as the real server's does;
+* the fake's own helpers (:meth:`FakeKubernetes.objects`, fault and race injection,
+  the request log's Content-Types) have no twin on a real server.
 
 What it cannot do raises :class:`~.errors.NotSupportedError` through the transport
 rather than answering wrongly: watches, subresources other than ``status``, webhook
-conversion between CRD versions, strategic-merge directives (``$patch``, ...).
+conversion between CRD versions.
 
 Example:
     >>> fake = FakeKubernetes()
