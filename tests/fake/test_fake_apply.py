@@ -367,6 +367,38 @@ def test_writes_without_field_manager_are_named_after_the_user_agent(
     ]
 
 
+def test_updates_own_the_maps_they_create(api: httpx2.Client) -> None:
+    route = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "r", "labels": {"a": "1"}},
+        "spec": {"parentRefs": [{"name": "gw"}], "hostnames": ["a.example"]},
+    }
+    routes = "/apis/gateway.networking.k8s.io/v1/namespaces/apps/httproutes"
+    created = api.post(routes, json=route, params={"fieldManager": "w"}).json()
+    # "." marks a map the Update made as owned itself (labels, a custom resource's spec)
+    assert created["metadata"]["managedFields"][0]["fieldsV1"] == {
+        "f:metadata": {"f:labels": {".": {}, "f:a": {}}},
+        "f:spec": {".": {}, "f:hostnames": {}, "f:parentRefs": {}},
+    }
+    patched = api.patch(
+        f"{routes}/r",
+        json={"spec": {"hostnames": ["b.example"]}, "metadata": {"annotations": {"x": "y"}}},
+        headers={"Content-Type": "application/merge-patch+json"},
+        params={"fieldManager": "v"},
+    ).json()
+    assert {e["manager"]: e["fieldsV1"] for e in patched["metadata"]["managedFields"]} == {
+        "v": {
+            "f:metadata": {"f:annotations": {".": {}, "f:x": {}}},
+            "f:spec": {"f:hostnames": {}},
+        },
+        "w": {
+            "f:metadata": {"f:labels": {".": {}, "f:a": {}}},
+            "f:spec": {".": {}, "f:parentRefs": {}},
+        },
+    }
+
+
 def test_field_manager_is_required(api: httpx2.Client) -> None:
     response = api.patch(
         f"{GATEWAYS}/gw", content=json.dumps(gateway(("http", 80))), headers=APPLY

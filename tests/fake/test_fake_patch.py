@@ -205,7 +205,10 @@ def test_strategic_merge_map_directives(api: httpx2.Client, fake: FakeKubernetes
         api, {"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}, smp, path
     )
     assert retained.json()["spec"]["strategy"] == {"type": "Recreate"}
-    template = {"$deleteFromPrimitiveList/finalizers": ["a.io/x"], "labels": {"$patch": "replace", "app": "d"}}
+    template = {
+        "$deleteFromPrimitiveList/finalizers": ["a.io/x"],
+        "labels": {"$patch": "replace", "app": "d"},
+    }
     patched = patch(api, {"spec": {"template": {"metadata": template}}}, smp, path).json()
     assert patched["spec"]["template"]["metadata"].get("finalizers") == ["b.io/y"]
     fake.add(

@@ -547,6 +547,8 @@ def apply(
             previous = entry
             continue
         for path in entry.fields & leaves.keys():
+            if leaves[path] == {} and type(value_at(live, path)) is dict:
+                continue  # an empty map merges into the live one: nothing of it changes
             if not json_equal(value_at(live, path), leaves[path]):
                 conflicts.append((path, entry))
     if conflicts and not force:
@@ -583,6 +585,63 @@ def apply(
     return merged, tuple(result)
 
 
+def _created_members(
+    obj: Mapping[str, Any], old: Mapping[str, Any] | None, node: Node, status: str
+) -> set[FieldPath]:
+    """The maps and lists of ``obj`` that ``old`` does not have, as owned members.
+
+    Granular ones only: maps of arbitrary keys (labels, data, ...), the objects of a
+    custom resource's schema, non-atomic lists. The structs of built-in kinds (a
+    Service's ``spec``), ``metadata`` and atomic values are not members of their own.
+    """
+    out: set[FieldPath] = set()
+
+    def walk(value: Any, before: Any, child: Node | None, path: FieldPath) -> None:
+        kind = type(value)  # pyright: ignore[reportUnknownVariableType]
+        if kind is dict:
+            if child is not None and child.atomic:
+                return
+            struct = child is not None and bool(child.properties) and child.preserve_unknown
+            if path and not struct and type(before) is not dict:
+                out.add(path)
+            previous = cast(dict[str, Any], before) if type(before) is dict else {}
+            for key, sub in cast(dict[str, Any], value).items():
+                grand = child.child(key) if child is not None else None
+                walk(sub, previous.get(key), grand, (*path, "f:" + key))
+        elif kind is list and child is not None and child.list_type not in (None, "atomic"):
+            if value and type(before) is not list:
+                out.add(path)
+            if child.list_type == "map" and child.items is not None:
+                keys = child.map_keys
+                olds = cast(list[Any], before) if type(before) is list else []
+                earlier = {key_element(o, keys): o for o in olds if type(o) is dict}
+                for element in cast(list[Any], value):
+                    if type(element) is dict:
+                        item = key_element(cast(dict[str, Any], element), keys)
+                        for key, sub in cast(dict[str, Any], element).items():
+                            grand = child.items.child(key)
+                            prior = earlier.get(item, {}).get(key, MISSING)
+                            walk(sub, prior, grand, (*path, item, "f:" + key))
+
+    for key, value in obj.items():
+        if key in ("apiVersion", "kind", "metadata"):
+            if key == "metadata" and type(value) is dict:
+                meta_node = node.child("metadata")
+                previous = (old or {}).get("metadata")
+                before = cast(dict[str, Any], previous) if type(previous) is dict else {}
+                for meta_key, meta_value in cast(dict[str, Any], value).items():
+                    if meta_key in _UNTRACKED_META:
+                        continue
+                    child = meta_node.child(meta_key) if meta_node is not None else None
+                    path = ("f:metadata", "f:" + meta_key)
+                    walk(meta_value, before.get(meta_key), child, path)
+            continue
+        if (status == "exclude" and key == "status") or (status == "only" and key != "status"):
+            continue
+        walk(value, (old or {}).get(key, MISSING), node.child(key), ("f:" + key,))
+    return out
+
+
 def record_update(
     managers: Sequence[ManagedEntry],
     old: Mapping[str, Any] | None,
@@ -601,8 +660,11 @@ def record_update(
     managers lose those fields; removed fields leave every entry.
     """
     new_leaves, new_items = object_fields(new, node, status=status)
+    # An Update also owns the maps and lists it creates, as a member ("." in FieldsV1),
+    # as the API server records them; an Apply owns only what it sets.
+    created = _created_members(new, old, node, status)
     if old is None:
-        changed = set(new_leaves) | new_items
+        changed = set(new_leaves) | new_items | created
         removed: set[FieldPath] = set()
     else:
         old_leaves, old_items = object_fields(old, node, status=status)
@@ -611,8 +673,11 @@ def record_update(
             for p, v in new_leaves.items()
             if p not in old_leaves or not json_equal(old_leaves[p], v)
         }
-        changed |= new_items - old_items
+        changed |= (new_items - old_items) | created
         removed = (old_leaves.keys() - new_leaves.keys()) | (old_items - new_items)
+        removed |= _created_members(old, None, node, status) - _created_members(
+            new, None, node, status
+        )
     if not changed and not removed:
         return tuple(managers)
     key = (manager, "Update", subresource)

@@ -29,8 +29,9 @@ Where it cannot reasonably follow (those tests are ``fake_only``, saying why):
   files) are not evaluated; validation ratcheting and ``optionalOldSelf`` are not
   modelled (a rule with ``optionalOldSelf`` is refused at install), nor CEL cost budgets;
 * client-sent ``metadata.managedFields`` are ignored on updates (honoured by
-  :meth:`FakeKubernetes.add`); an Update entry of a custom resource does not own the
-  ``.`` of the maps it creates, as the real server's does;
+  :meth:`FakeKubernetes.add`); on built-in kinds the fields a write owns follow the
+  fake's own defaulting (a Service's ``clusterIP`` is owned by its writer, its atomic
+  ``selector`` is owned key by key);
 * the fake's own helpers (:meth:`FakeKubernetes.objects`, fault and race injection,
   the request log's Content-Types) have no twin on a real server.
 
