@@ -379,7 +379,8 @@ def test_updates_own_the_maps_they_create(api: httpx2.Client) -> None:
     # "." marks a map the Update made as owned itself (labels, a custom resource's spec)
     assert created["metadata"]["managedFields"][0]["fieldsV1"] == {
         "f:metadata": {"f:labels": {".": {}, "f:a": {}}},
-        "f:spec": {".": {}, "f:hostnames": {}, "f:parentRefs": {}},
+        # rules: the schema's default, owned by the writer too
+        "f:spec": {".": {}, "f:hostnames": {}, "f:parentRefs": {}, "f:rules": {}},
     }
     patched = api.patch(
         f"{routes}/r",
@@ -394,7 +395,7 @@ def test_updates_own_the_maps_they_create(api: httpx2.Client) -> None:
         },
         "w": {
             "f:metadata": {"f:labels": {".": {}, "f:a": {}}},
-            "f:spec": {".": {}, "f:parentRefs": {}},
+            "f:spec": {".": {}, "f:parentRefs": {}, "f:rules": {}},
         },
     }
 
