@@ -629,3 +629,40 @@ def test_clock_and_seed_make_runs_reproducible() -> None:
     assert made[0]["metadata"]["uid"] == made[1]["metadata"]["uid"]
     assert made[0]["metadata"]["creationTimestamp"] == "2030-01-02T03:04:05Z"
     assert made[0]["metadata"]["managedFields"][0]["time"] == "2030-01-02T03:04:05Z"
+
+
+def test_generation_only_where_the_server_keeps_one(api: httpx2.Client) -> None:
+    # custom resources and built-in kinds with a spec a controller acts on; not ConfigMaps
+    route_ = api.post(
+        "/apis/gateway.networking.k8s.io/v1/namespaces/apps/httproutes", json=route("r")
+    ).json()
+    assert route_["metadata"]["generation"] == 1
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "d"}},
+            "template": {
+                "metadata": {"labels": {"app": "d"}},
+                "spec": {"containers": [{"name": "a", "image": "a:1"}]},
+            },
+        },
+    }
+    made = api.post("/apis/apps/v1/namespaces/apps/deployments", json=deployment).json()
+    assert made["metadata"]["generation"] == 1
+    cm = api.post(
+        "/api/v1/namespaces/apps/configmaps",
+        json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}},
+    ).json()
+    assert "generation" not in cm["metadata"]
+    service = api.post(
+        "/api/v1/namespaces/apps/services",
+        json={
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web"},
+            "spec": {"ports": [{"port": 80}]},
+        },
+    ).json()
+    assert "generation" not in service["metadata"]

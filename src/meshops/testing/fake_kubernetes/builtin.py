@@ -30,6 +30,19 @@ CRD_GROUP = "apiextensions.k8s.io"
 CRD_KIND = "CustomResourceDefinition"
 
 _ANY: dict[str, Any] = {"x-kubernetes-preserve-unknown-fields": True}
+_WITH_GENERATION = frozenset(
+    {
+        "Pod",
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "Job",
+        "NetworkPolicy",
+        "Ingress",
+        "EndpointSlice",
+    }
+)
 
 
 def _keyed(*keys: str, item: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -132,6 +145,8 @@ def _builtin(
     structure: dict[str, Any] | None = None,
     prepare: Prepare | None = None,
 ) -> ResourceType:
+    # the built-in kinds the API server gives a metadata.generation (as 1.37 does)
+    generation = kind in _WITH_GENERATION or kind == CRD_KIND
     group, _, version = api_version.rpartition("/")
     return ResourceType(
         group=group,
@@ -144,6 +159,7 @@ def _builtin(
         schema=permissive_schema(structure),
         status_subresource=status,
         prepare=prepare,
+        generation=generation,
     )
 
 

@@ -60,6 +60,8 @@ class ResourceType:
         crd: the name of the defining CRD (None for built-in kinds).
         short_names: ``kubectl`` short names.
         prepare: server-side defaulting of a built-in kind, if any.
+        generation: whether objects carry ``metadata.generation`` (custom resources and
+            the built-in kinds with a spec a controller acts on do; ConfigMaps do not).
     """
 
     group: str
@@ -74,6 +76,7 @@ class ResourceType:
     crd: str | None = None
     short_names: tuple[str, ...] = ()
     prepare: Prepare | None = None
+    generation: bool = True
 
     @property
     def api_version(self) -> str:

@@ -1371,12 +1371,13 @@ class FakeKubernetes:
             new["apiVersion"] = old.obj["apiVersion"]
             if managers == old.managers and new == old.obj and not old.defaulted_on_read:
                 return 200, old
-            if _spec_changed(new, old.obj):
+            if resource.generation and _spec_changed(new, old.obj):
                 meta["generation"] = int(old_meta.get("generation", 0)) + 1
         else:
             meta["uid"] = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
             meta["creationTimestamp"] = now
-            meta["generation"] = 1
+            if resource.generation:
+                meta["generation"] = 1
         # a status the schema defaulted on a create is not stored by a real server
         pending = old is None and resource.status_subresource and not given_status
         pending = pending and "status" in new
