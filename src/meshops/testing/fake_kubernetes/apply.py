@@ -32,7 +32,7 @@ from typing import Any, cast
 from meshops.testing.fake_kubernetes.errors import ErrorType, FieldError
 from meshops.testing.fake_kubernetes.meta import SERVER_MANAGED
 from meshops.testing.fake_kubernetes.schema import Node
-from meshops.testing.fake_kubernetes.values import MISSING, json_equal
+from meshops.testing.fake_kubernetes.values import MISSING, as_dict, as_list, json_equal
 
 __all__ = [
     "ApplyConfigError",
@@ -604,7 +604,7 @@ def _created_members(
             struct = child is not None and bool(child.properties) and child.preserve_unknown
             if path and not struct and type(before) is not dict:
                 out.add(path)
-            previous = cast(dict[str, Any], before) if type(before) is dict else {}
+            previous = as_dict(before) or {}
             for key, sub in cast(dict[str, Any], value).items():
                 grand = child.child(key) if child is not None else None
                 walk(sub, previous.get(key), grand, (*path, "f:" + key))
@@ -613,15 +613,20 @@ def _created_members(
                 out.add(path)
             if child.list_type == "map" and child.items is not None:
                 keys = child.map_keys
-                olds = cast(list[Any], before) if type(before) is list else []
-                earlier = {key_element(o, keys): o for o in olds if type(o) is dict}
-                for element in cast(list[Any], value):
-                    if type(element) is dict:
-                        item = key_element(cast(dict[str, Any], element), keys)
-                        for key, sub in cast(dict[str, Any], element).items():
-                            grand = child.items.child(key)
-                            prior = earlier.get(item, {}).get(key, MISSING)
-                            walk(sub, prior, grand, (*path, item, "f:" + key))
+                earlier: dict[str, dict[str, Any]] = {}
+                for o in as_list(before) or []:
+                    mapping = as_dict(o)
+                    if mapping is not None:
+                        earlier[key_element(mapping, keys)] = mapping
+                for element in as_list(value) or []:
+                    mapping = as_dict(element)
+                    if mapping is None:
+                        continue
+                    item = key_element(mapping, keys)
+                    for key, sub in mapping.items():
+                        grand = child.items.child(key)
+                        prior = earlier.get(item, {}).get(key, MISSING)
+                        walk(sub, prior, grand, (*path, item, "f:" + key))
 
     for key, value in obj.items():
         if key in ("apiVersion", "kind", "metadata"):

@@ -15,7 +15,13 @@ import json
 from collections.abc import Mapping
 from typing import Any, cast
 
-from meshops.testing.fake_kubernetes.values import MISSING, copy_json, json_equal
+from meshops.testing.fake_kubernetes.values import (
+    MISSING,
+    as_dict,
+    as_list,
+    copy_json,
+    json_equal,
+)
 
 __all__ = [
     "SHAPES",
@@ -175,13 +181,14 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], shape: Shape) ->
             continue
         field = shape.get(key)
         current = result.get(key)
-        if isinstance(field, Merge) and type(value) is list:
-            before = cast(list[Any], current) if type(current) is list else []
-            result[key] = _merge_list(before, cast(list[Any], value), field, orders.get(key))
-        elif type(value) is dict:
-            sub = field if isinstance(field, Mapping) else {}
-            base = cast(dict[str, Any], current) if type(current) is dict else {}
-            merged = _merge_map(base, cast(dict[str, Any], value), cast(Shape, sub))
+        patched = as_list(value)
+        mapping = as_dict(value)
+        if isinstance(field, Merge) and patched is not None:
+            before = as_list(current) or []
+            result[key] = _merge_list(before, patched, field, orders.get(key))
+        elif mapping is not None:
+            sub: Shape = cast(Shape, field) if isinstance(field, Mapping) else {}
+            merged = _merge_map(as_dict(current) or {}, mapping, sub)
             if merged is _DELETED:
                 result.pop(key, None)
             else:
@@ -190,13 +197,16 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], shape: Shape) ->
             result[key] = copy_json(value)
     for key, order in orders.items():
         field = shape.get(key)
-        if key not in patch and isinstance(field, Merge) and type(result.get(key)) is list:
-            result[key] = _ordered(cast(list[Any], result[key]), field, order)
+        present = as_list(result.get(key))
+        if key not in patch and isinstance(field, Merge) and present is not None:
+            result[key] = _ordered(present, field, order)
     for key, values in removals.items():
-        if type(result.get(key)) is list:
-            result[key] = [v for v in cast(list[Any], result[key]) if v not in values]
-    if type(retain) is list:
-        result = {k: v for k, v in result.items() if k in retain}
+        present = as_list(result.get(key))
+        if present is not None:
+            result[key] = [v for v in present if v not in values]
+    kept = as_list(retain)
+    if kept is not None:
+        result = {k: v for k, v in result.items() if k in kept}
     return result
 
 
@@ -219,21 +229,24 @@ def _merge_list(
         merged = [copy_json(v) for i, v in enumerate(patch) if v not in patch[:i]]
         return merged + [v for v in original if v not in merged]
     key = field.key
-    if any(type(item) is dict and item.get(_PATCH) == "replace" for item in patch):
-        kept = [i for i in patch if not (type(i) is dict and i.get(_PATCH) == "replace")]
-        return [_strip(item) for item in kept]
-    by_key = {
-        json.dumps(item.get(key), sort_keys=True): item
-        for item in original
-        if type(item) is dict and key in item
-    }
+
+    def replaces(item: Any) -> bool:
+        return (as_dict(item) or {}).get(_PATCH) == "replace"
+
+    if any(replaces(item) for item in patch):
+        return [_strip(item) for item in patch if not replaces(item)]
+    by_key: dict[str, dict[str, Any]] = {}
+    for element in original:
+        mapping = as_dict(element)
+        if mapping is not None and key in mapping:
+            by_key[json.dumps(mapping[key], sort_keys=True)] = mapping
     mentioned: set[str] = set()
     merged: list[Any] = []
     for raw in patch:
-        if type(raw) is not dict:
+        item = as_dict(raw)
+        if item is None:
             merged.append(copy_json(raw))
             continue
-        item = cast(dict[str, Any], raw)
         if key not in item:
             raise StrategicPatchError(
                 500, f"map: {_go_map(item)} does not contain declared merge key: {key}"
@@ -242,14 +255,14 @@ def _merge_list(
         mentioned.add(ident)
         if item.get(_PATCH) == "delete":
             continue
-        base = by_key.get(ident, {})
-        result = _merge_map(dict(base), item, field.item)
+        result = _merge_map(dict(by_key.get(ident, {})), item, field.item)
         if result is not _DELETED:
             merged.append(result)
-    for item in original:
-        ident = json.dumps(item.get(key), sort_keys=True) if type(item) is dict else None
+    for element in original:
+        mapping = as_dict(element)
+        ident = json.dumps(mapping.get(key), sort_keys=True) if mapping is not None else None
         if ident is None or ident not in mentioned:
-            merged.append(item)
+            merged.append(element)
     return _ordered(merged, field, order) if order is not None else merged
 
 
@@ -260,12 +273,12 @@ def _ordered(items: list[Any], field: Merge, order: list[Any]) -> list[Any]:
         ident = [json.dumps(v, sort_keys=True) for v in items]
     else:
         key = field.key
-        rank = {
-            json.dumps(v.get(key), sort_keys=True): i
-            for i, v in enumerate(order)
-            if type(v) is dict
-        }
-        ident = [json.dumps(v.get(key), sort_keys=True) if type(v) is dict else "" for v in items]
+        rank: dict[str, int] = {}
+        for i, v in enumerate(order):
+            wanted = as_dict(v)
+            if wanted is not None:
+                rank[json.dumps(wanted.get(key), sort_keys=True)] = i
+        ident = [json.dumps((as_dict(v) or {}).get(key), sort_keys=True) for v in items]
     positions = sorted(range(len(items)), key=lambda i: (rank.get(ident[i], len(rank) + i), i))
     return [items[i] for i in positions]
 
