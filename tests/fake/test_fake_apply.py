@@ -108,13 +108,38 @@ def test_apply_that_changes_nothing_keeps_the_resource_version(
     api: httpx2.Client, fake: FakeKubernetes
 ) -> None:
     first = apply(api, gateway(("http", 80)), "alice").json()
-    again = apply(api, gateway(("http", 80)), "alice")
-    assert again.status_code == 200
-    assert again.json()["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
-    assert again.json()["metadata"]["managedFields"] == first["metadata"]["managedFields"]
+    # A Gateway's schema defaults its status, which a create does not store (the server
+    # drops a create's status and defaults it on every read): the first write after the
+    # create stores it, a new resourceVersion for an object that reads the same.
+    second = apply(api, gateway(("http", 80)), "alice")
+    assert second.status_code == 200
+    assert second.json()["status"] == first["status"]
+    assert int(second.json()["metadata"]["resourceVersion"]) > int(
+        first["metadata"]["resourceVersion"]
+    )
+    third = apply(api, gateway(("http", 80)), "alice")
+    assert third.status_code == 200
+    kept = second.json()["metadata"]["resourceVersion"]
+    assert third.json()["metadata"]["resourceVersion"] == kept
+    assert third.json()["metadata"]["managedFields"] == first["metadata"]["managedFields"]
     stored = fake.get("gateway.networking.k8s.io/v1", "Gateway", "gw", "apps")
     assert stored is not None
-    assert stored["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
+    assert stored["metadata"]["resourceVersion"] == kept
+
+
+def test_apply_that_changes_nothing_without_defaulted_status_keeps_the_version(
+    api: httpx2.Client,
+) -> None:
+    path = "/api/v1/namespaces/apps/configmaps/cm"
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "cm"},
+        "data": {"a": "1"},
+    }
+    first = apply(api, body, "alice", path=path).json()
+    again = apply(api, body, "alice", path=path).json()
+    assert again["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
 
 
 def test_fields_no_longer_applied_are_removed(api: httpx2.Client) -> None:
@@ -287,8 +312,12 @@ def test_set_lists_merge_by_value(bare: FakeKubernetes) -> None:
     obj = apply(http, tag(), "alice", path=path).json()
     assert obj["spec"]["values"] == ["b", "c"]
     duplicate = apply(http, tag("x", "x"), "carol", path=path)
-    assert duplicate.status_code == 422
-    assert duplicate.json()["details"]["causes"][0]["message"] == 'Duplicate value: "x"'
+    # found while the configuration is typed, before validation: a 500, as a real server says
+    assert duplicate.status_code == 500
+    assert duplicate.json()["message"] == (
+        "failed to create typed patch object (apps/t; example.com/v1, Kind=Tag): "
+        '.spec.values: duplicate entries for key [="x"]'
+    )
 
 
 def test_updates_are_recorded_and_conflict_with_apply(
@@ -312,17 +341,63 @@ def test_updates_are_recorded_and_conflict_with_apply(
     )
 
 
-def test_writes_without_field_manager_record_unknown(api: httpx2.Client) -> None:
+@pytest.mark.parametrize(
+    ("agent", "manager"),
+    [
+        (None, "python-httpx2"),  # httpx2's own: python-httpx2/<version>
+        ("kubectl/v1.37.2 (linux/amd64) kubernetes/abc", "kubectl"),
+        ("Mozilla/5.0 (X11)", "Mozilla"),
+        ("", "unknown"),
+        ("x" * 200, "x" * 128),
+    ],
+)
+def test_writes_without_field_manager_are_named_after_the_user_agent(
+    api: httpx2.Client, agent: str | None, manager: str
+) -> None:
     body = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": "cm"},
         "data": {"a": "1"},
     }
-    created = api.post("/api/v1/namespaces/apps/configmaps", json=body).json()
+    headers = {} if agent is None else {"User-Agent": agent}
+    created = api.post("/api/v1/namespaces/apps/configmaps", json=body, headers=headers).json()
     assert [(e["manager"], e["operation"]) for e in created["metadata"]["managedFields"]] == [
-        ("unknown", "Update")
+        (manager, "Update")
     ]
+
+
+def test_updates_own_the_maps_they_create(api: httpx2.Client) -> None:
+    route = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "r", "labels": {"a": "1"}},
+        "spec": {"parentRefs": [{"name": "gw"}], "hostnames": ["a.example"]},
+    }
+    routes = "/apis/gateway.networking.k8s.io/v1/namespaces/apps/httproutes"
+    created = api.post(routes, json=route, params={"fieldManager": "w"}).json()
+    # "." marks a map the Update made as owned itself (labels, a custom resource's spec)
+    assert created["metadata"]["managedFields"][0]["fieldsV1"] == {
+        "f:metadata": {"f:labels": {".": {}, "f:a": {}}},
+        # rules: the schema's default, owned by the writer too
+        "f:spec": {".": {}, "f:hostnames": {}, "f:parentRefs": {}, "f:rules": {}},
+    }
+    patched = api.patch(
+        f"{routes}/r",
+        json={"spec": {"hostnames": ["b.example"]}, "metadata": {"annotations": {"x": "y"}}},
+        headers={"Content-Type": "application/merge-patch+json"},
+        params={"fieldManager": "v"},
+    ).json()
+    assert {e["manager"]: e["fieldsV1"] for e in patched["metadata"]["managedFields"]} == {
+        "v": {
+            "f:metadata": {"f:annotations": {".": {}, "f:x": {}}},
+            "f:spec": {"f:hostnames": {}},
+        },
+        "w": {
+            "f:metadata": {"f:labels": {".": {}, "f:a": {}}},
+            "f:spec": {".": {}, "f:parentRefs": {}, "f:rules": {}},
+        },
+    }
 
 
 def test_field_manager_is_required(api: httpx2.Client) -> None:

@@ -67,7 +67,8 @@ def test_path_prefix_must_start_with_a_slash(fake: FakeKubernetes) -> None:
     found = rejects(fake, route("PathPrefix", "api"))
     assert {
         "reason": "FieldValueInvalid",
-        "message": 'Invalid value: "object": value must be an absolute path and start with '
+        # a failed rule on an object or a list quotes no value
+        "message": "Invalid value: value must be an absolute path and start with "
         "'/' when type one of ['Exact', 'PathPrefix']",
         "field": "spec.rules[0].matches[0].path",
     } in found
@@ -88,11 +89,19 @@ def test_listener_names_must_be_unique(fake: FakeKubernetes) -> None:
             {"name": "web", "port": 81, "protocol": "HTTP"},
         ),
     )
-    assert {
-        "reason": "FieldValueInvalid",
-        "message": 'Invalid value: "array": Listener name must be unique within the Gateway',
-        "field": "spec.listeners",
-    } in found
+    assert found == [
+        # the list is keyed by name: the duplicate key itself, then the CEL rule
+        {
+            "reason": "FieldValueDuplicate",
+            "message": 'Duplicate value: {"name":"web"}',
+            "field": "spec.listeners[1]",
+        },
+        {
+            "reason": "FieldValueInvalid",
+            "message": "Invalid value: Listener name must be unique within the Gateway",
+            "field": "spec.listeners",
+        },
+    ]
 
 
 def test_tls_listener_needs_a_mode(fake: FakeKubernetes) -> None:
@@ -150,7 +159,7 @@ def test_authorization_policy_selector_or_target(fake: FakeKubernetes) -> None:
     )
     assert {
         "reason": "FieldValueInvalid",
-        "message": 'Invalid value: "object": only one of targetRefs or selector can be set',
+        "message": "Invalid value: only one of targetRefs or selector can be set",
         "field": "spec",
     } in found
     fake.add(
@@ -174,8 +183,9 @@ def test_authorization_policy_label_wildcards(fake: FakeKubernetes) -> None:
     assert found == [
         {
             "reason": "FieldValueInvalid",
-            "message": 'Invalid value: "string": wildcard not allowed in label value match',
-            "field": "spec.selector.matchLabels.app",
+            # a failed rule on a string quotes the string; a map key is named [key]
+            "message": 'Invalid value: "web*": wildcard not allowed in label value match',
+            "field": "spec.selector.matchLabels[app]",
         }
     ]
 
@@ -212,7 +222,7 @@ def test_istio_durations(fake: FakeKubernetes) -> None:
     found = rejects(fake, rule("500us"))
     assert found[0]["field"] == "spec.trafficPolicy.connectionPool.tcp.connectTimeout"
     assert (
-        found[0]["message"] == 'Invalid value: "string": must be a valid duration greater than 1ms'
+        found[0]["message"] == 'Invalid value: "500us": must be a valid duration greater than 1ms'
     )
     fake.add(rule("1.5s"))
 
@@ -269,7 +279,7 @@ def test_transition_rules_use_old_self(fake: FakeKubernetes) -> None:
     assert found == [
         {
             "reason": "FieldValueInvalid",
-            "message": 'Invalid value: "string": Value is immutable',
+            "message": 'Invalid value: "example.com/other": Value is immutable',
             "field": "spec.controllerName",
         }
     ]
@@ -291,6 +301,8 @@ def test_rules_are_skipped_when_types_are_wrong(fake: FakeKubernetes) -> None:
 
 
 def crd_with_rules(*rules: dict[str, Any]) -> dict[str, Any]:
+    # Strings have a maxLength: a real server refuses rules whose estimated cost (which
+    # grows with the longest string a rule may see) is over its budget.
     schema = {
         "type": "object",
         "properties": {
@@ -301,7 +313,8 @@ def crd_with_rules(*rules: dict[str, Any]) -> dict[str, Any]:
                     "min": {"type": "integer"},
                     "max": {"type": "integer"},
                     "ratio": {"type": "number"},
-                    "name": {"type": "string"},
+                    "name": {"type": "string", "maxLength": 64},
+                    "label": {"type": "string", "maxLength": 16},
                 },
             }
         },
@@ -340,9 +353,7 @@ def test_message_expression_field_path_and_reason(fake: FakeKubernetes) -> None:
         crd_with_rules(
             {
                 "rule": "self.min <= self.max",
-                "messageExpression": (
-                    "'min ' + string(self.min) + ' exceeds max ' + string(self.max)"
-                ),
+                "messageExpression": "'min exceeds max in ' + self.label",
                 "fieldPath": ".min",
             },
             {
@@ -352,18 +363,19 @@ def test_message_expression_field_path_and_reason(fake: FakeKubernetes) -> None:
                 "fieldPath": ".name",
             },
             {
+                # without a label the messageExpression fails: the message is used
                 "rule": "self.min >= 0",
-                "messageExpression": "self.nope",
+                "messageExpression": "'negative in ' + self.label",
                 "message": "fallback message",
             },
             {"rule": "self.ratio < 1.5"},
         )
     )
-    found = rejects(fake, ranged(min=5, max=1, ratio=2))
+    found = rejects(fake, ranged(min=5, max=1, ratio=2, label="r1"))
     assert found == [
         {
             "reason": "FieldValueInvalid",
-            "message": 'Invalid value: "object": min 5 exceeds max 1',
+            "message": "Invalid value: min exceeds max in r1",
             "field": "spec.min",
         },
         {
@@ -373,7 +385,7 @@ def test_message_expression_field_path_and_reason(fake: FakeKubernetes) -> None:
         },
         {
             "reason": "FieldValueInvalid",
-            "message": 'Invalid value: "object": failed rule: self.ratio < 1.5',
+            "message": "Invalid value: failed rule: self.ratio < 1.5",
             "field": "spec",
         },
     ]
@@ -381,7 +393,7 @@ def test_message_expression_field_path_and_reason(fake: FakeKubernetes) -> None:
     assert found == [
         {
             "reason": "FieldValueInvalid",
-            "message": 'Invalid value: "object": fallback message',
+            "message": "Invalid value: fallback message",
             "field": "spec",
         }
     ]
@@ -391,15 +403,37 @@ def test_message_expression_field_path_and_reason(fake: FakeKubernetes) -> None:
 def test_evaluation_errors_are_reported(fake: FakeKubernetes) -> None:
     fake.install_crd(crd_with_rules({"rule": "self.min > 0", "message": "positive"}))
     found = rejects(fake, ranged(max=1))
-    assert "no such key" in found[0]["message"]
-    assert "evaluating rule: self.min > 0" in found[0]["message"]
+    # an evaluation error quotes the node's type and names the rule by its message
+    assert found == [
+        {
+            "reason": "FieldValueInvalid",
+            "message": 'Invalid value: "object": no such key: min evaluating rule: positive',
+            "field": "spec",
+        }
+    ]
 
 
-def test_unsupported_rule_options_fail_at_install(fake: FakeKubernetes) -> None:
-    with pytest.raises(StatusError, match="optionalOldSelf"):
-        fake.install_crd(crd_with_rules({"rule": "self == oldSelf", "optionalOldSelf": True}))
-    with pytest.raises(StatusError, match="unsupported reason"):
+def test_unsupported_reasons_fail_at_install(fake: FakeKubernetes) -> None:
+    with pytest.raises(StatusError) as e:
         fake.install_crd(crd_with_rules({"rule": "true", "reason": "Sometimes"}))
+    assert e.value.code == 422
+    assert e.value.causes == [
+        {
+            "reason": "FieldValueNotSupported",
+            "message": 'Unsupported value: "Sometimes": supported values: "FieldValueDuplicate", '
+            '"FieldValueForbidden", "FieldValueInvalid", "FieldValueRequired"',
+            "field": "spec.validation.openAPIV3Schema.properties[spec]"
+            ".x-kubernetes-validations[0].reason",
+        }
+    ]
+
+
+@pytest.mark.fake_only("optionalOldSelf is a real server's feature the fake refuses at install")
+def test_optional_old_self_fails_at_install_on_the_fake(fake: FakeKubernetes) -> None:
+    with pytest.raises(StatusError, match="optionalOldSelf"):
+        fake.install_crd(
+            crd_with_rules({"rule": "!oldSelf.hasValue() || true", "optionalOldSelf": True})
+        )
 
 
 # --- the function libraries ----------------------------------------------------------------

@@ -218,16 +218,21 @@ def test_add_needs_namespace_too(bare: FakeKubernetes) -> None:
         ("ConfigMap", "Upper", "RFC 1123 subdomain"),
         ("ConfigMap", "a" * 254, "no more than 253 characters"),
         ("ConfigMap", "-lead", "RFC 1123 subdomain"),
-        ("Namespace", "has.dot", "RFC 1123 label"),
+        ("Namespace", "has.dot", "must not contain dots"),
+        ("Namespace", "Upper", "RFC 1123 label"),
         ("Namespace", "a" * 64, "no more than 63 characters"),
-        ("Service", "1svc", "DNS-1035 label"),
-        ("Service", "svc.dot", "DNS-1035 label"),
+        ("Service", "Upper", "RFC 1123 label"),
+        ("Service", "svc.dot", "must not contain dots"),
+        ("Service", "a" * 64, "no more than 63 characters"),
     ],
 )
 def test_invalid_names_are_422(api: httpx2.Client, kind: str, name: str, fragment: str) -> None:
     plural = {"ConfigMap": "configmaps", "Namespace": "namespaces", "Service": "services"}[kind]
     path = f"/api/v1/{plural}" if kind == "Namespace" else f"/api/v1/namespaces/apps/{plural}"
-    response = api.post(path, json={"apiVersion": "v1", "kind": kind, "metadata": {"name": name}})
+    body: dict[str, Any] = {"apiVersion": "v1", "kind": kind, "metadata": {"name": name}}
+    if kind == "Service":
+        body["spec"] = {"ports": [{"port": 80}]}  # a real server requires them
+    response = api.post(path, json=body)
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/json"
     status = response.json()
@@ -242,6 +247,8 @@ def test_valid_names(client: lightkube.Client) -> None:
     client.create(config_map("a.b-c"))
     client.create(Namespace(metadata=ObjectMeta(name="x" * 63)))
     client.create(Service(metadata=ObjectMeta(name="web-1"), spec={"ports": [{"port": 80}]}))
+    # RFC 1123 labels since Kubernetes 1.34: a Service name may start with a digit
+    client.create(Service(metadata=ObjectMeta(name="1svc"), spec={"ports": [{"port": 80}]}))
 
 
 def test_missing_name_is_422(api: httpx2.Client) -> None:
@@ -337,6 +344,10 @@ def test_delete_preconditions(api: httpx2.Client, fake: FakeKubernetes) -> None:
     assert fake.get("v1", "ConfigMap", "cm", "apps") is not None
 
 
+@pytest.mark.fake_only(
+    "emptying a deleted namespace is kube-controller-manager's work, which the local "
+    "server does not run; the fake deletes a namespace's objects at once"
+)
 def test_deleting_a_namespace_deletes_its_objects(
     client: lightkube.Client, fake: FakeKubernetes
 ) -> None:
@@ -370,8 +381,13 @@ def test_delete_collection_by_label(api: httpx2.Client, fake: FakeKubernetes) ->
     response = api.delete(
         "/api/v1/namespaces/apps/configmaps", params={"labelSelector": "owner=me"}
     )
-    assert response.json()["status"] == "Success"
-    assert [c["metadata"]["name"] for c in fake.list("v1", "ConfigMap")] == ["c"]
+    assert response.status_code == 200
+    deleted = response.json()  # the list of what was deleted
+    assert deleted["kind"] == "ConfigMapList"
+    assert [c["metadata"]["name"] for c in deleted["items"]] == ["a", "b"]
+    assert [c["metadata"]["name"] for c in fake.list("v1", "ConfigMap", "apps")] == ["c"]
+    again = api.delete("/api/v1/namespaces/apps/configmaps", params={"labelSelector": "owner=me"})
+    assert again.json()["items"] == []
 
 
 def test_dry_run_stores_nothing(client: lightkube.Client, fake: FakeKubernetes) -> None:
@@ -443,7 +459,9 @@ def test_status_subresource_is_separate(api: httpx2.Client, fake: FakeKubernetes
     assert body["status"]["parents"][0]["parentRef"]["name"] == "gw"
     assert "hostnames" not in body["spec"]
     assert body["metadata"]["generation"] == 1
-    assert body["metadata"]["managedFields"][-1]["subresource"] == "status"
+    assert [
+        e["manager"] for e in body["metadata"]["managedFields"] if e.get("subresource") == "status"
+    ] == ["python-httpx2"]  # named after the User-Agent: no fieldManager was given
     assert api.get(f"{base}/status").json()["status"] == body["status"]
 
 
@@ -457,7 +475,8 @@ def test_add_keeps_status(fake: FakeKubernetes) -> None:
             "status": {"loadBalancer": {"ingress": [{"ip": "10.0.0.9"}]}},
         }
     )
-    assert stored["status"]["loadBalancer"]["ingress"] == [{"ip": "10.0.0.9"}]
+    # ipMode is the API server's default for an IP
+    assert stored["status"]["loadBalancer"]["ingress"] == [{"ip": "10.0.0.9", "ipMode": "VIP"}]
 
 
 def test_builtin_defaulting(client: lightkube.Client, fake: FakeKubernetes) -> None:
@@ -497,6 +516,7 @@ def test_get_and_list_return_copies(fake: FakeKubernetes) -> None:
     assert "hostnames" not in again["spec"]
 
 
+@pytest.mark.fake_only("objects() is the fake's own helper; the real server has no twin")
 def test_fake_delete_and_objects(fake: FakeKubernetes) -> None:
     fake.add(route("r"))
     assert fake.delete("gateway.networking.k8s.io/v1", "HTTPRoute", "r", "apps")
@@ -547,13 +567,55 @@ def test_fresh_fake_is_empty() -> None:
 
 def test_namespaced_kinds_cannot_be_created_across_namespaces(api: httpx2.Client) -> None:
     body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}}
-    assert api.post("/api/v1/configmaps", json=body).status_code == 404
-    assert api.delete("/api/v1/configmaps").status_code == 404
+    for response in (api.post("/api/v1/configmaps", json=body), api.delete("/api/v1/configmaps")):
+        assert response.status_code == 405
+        assert response.json()["reason"] == "MethodNotAllowed"
+        assert response.json()["message"] == (
+            "the server does not allow this method on the requested resource"
+        )
 
 
 def test_cluster_scoped_lookups_ignore_the_namespace(fake: FakeKubernetes) -> None:
     assert fake.get("v1", "Namespace", "apps", namespace="whatever") is not None
-    assert [n["metadata"]["name"] for n in fake.list("v1", "Namespace", "whatever")] == ["apps"]
+    assert "apps" in [n["metadata"]["name"] for n in fake.list("v1", "Namespace", "whatever")]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/namespaces/apps/namespaces/apps",  # cluster-scoped, under a namespace
+        "/api/v1/configmaps/cm",  # namespaced, without one
+        "/api/v1/nothings",
+        "/api/v2/pods",
+        "/apis/apps/v1/deployments/d",
+    ],
+)
+def test_paths_built_in_groups_do_not_serve_are_404_statuses(
+    api: httpx2.Client, path: str
+) -> None:
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["message"] == "the server could not find the requested resource"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/apis/gateway.networking.k8s.io/v1/namespaces/apps/gatewayclasses/x",
+        "/apis/gateway.networking.k8s.io/v1/gateways/x",
+        "/apis/gateway.networking.k8s.io/v1/namespaces/apps/nothings",
+        "/apis/gateway.networking.k8s.io/v9/gateways",
+        "/apis/nope.example.com/v1/things",
+        "/nothing",
+    ],
+)
+def test_paths_no_group_serves_are_plain_404s(api: httpx2.Client, path: str) -> None:
+    # the handler of custom resources (and the server's fallback) answers in plain text
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.text == "404 page not found\n"
 
 
 def test_clock_and_seed_make_runs_reproducible() -> None:
@@ -567,3 +629,40 @@ def test_clock_and_seed_make_runs_reproducible() -> None:
     assert made[0]["metadata"]["uid"] == made[1]["metadata"]["uid"]
     assert made[0]["metadata"]["creationTimestamp"] == "2030-01-02T03:04:05Z"
     assert made[0]["metadata"]["managedFields"][0]["time"] == "2030-01-02T03:04:05Z"
+
+
+def test_generation_only_where_the_server_keeps_one(api: httpx2.Client) -> None:
+    # custom resources and built-in kinds with a spec a controller acts on; not ConfigMaps
+    route_ = api.post(
+        "/apis/gateway.networking.k8s.io/v1/namespaces/apps/httproutes", json=route("r")
+    ).json()
+    assert route_["metadata"]["generation"] == 1
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "d"}},
+            "template": {
+                "metadata": {"labels": {"app": "d"}},
+                "spec": {"containers": [{"name": "a", "image": "a:1"}]},
+            },
+        },
+    }
+    made = api.post("/apis/apps/v1/namespaces/apps/deployments", json=deployment).json()
+    assert made["metadata"]["generation"] == 1
+    cm = api.post(
+        "/api/v1/namespaces/apps/configmaps",
+        json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}},
+    ).json()
+    assert "generation" not in cm["metadata"]
+    service = api.post(
+        "/api/v1/namespaces/apps/services",
+        json={
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web"},
+            "spec": {"ports": [{"port": 80}]},
+        },
+    ).json()
+    assert "generation" not in service["metadata"]

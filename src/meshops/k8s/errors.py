@@ -105,6 +105,10 @@ class DeadlineExceeded(Unavailable):
         self.last = last
 
 
+#: How the API server begins the 500 it answers an apply it cannot turn into a typed object.
+TYPED_PATCH_FAILED = "failed to create typed patch object"
+
+
 def from_status(status: dict[str, Any]) -> KubernetesError:
     """The typed error for a Kubernetes ``Status`` body."""
     code = int(status.get("code") or 0)
@@ -128,6 +132,10 @@ def from_status(status: dict[str, Any]) -> KubernetesError:
             reason=reason,
             causes=[cast("dict[str, Any]", c) for c in causes if isinstance(c, dict)],
         )
+    if code == 500 and message.startswith(TYPED_PATCH_FAILED):
+        # An apply whose object cannot be typed (a keyed list with a key twice): the
+        # server says 500, but asking again gets the same answer; it is the object.
+        return Invalid(message, code=code, reason=reason or "Invalid")
     if code == 429 or code >= 500:
         wait: float | None = None
         if isinstance(retry_after, (int, float)) and math.isfinite(retry_after):

@@ -425,7 +425,8 @@ class LocalApiServer:
         Clients built for the in-process fake (``meshops.k8s.make_client``) talk to this
         server through it unchanged.
         """
-        return _Redirect(self.url, httpx2.HTTPTransport(verify=self.ssl_context(user)))
+        context = self.ssl_context(user)
+        return _Redirect(self.url, httpx2.HTTPTransport(verify=context), context)
 
     def user(self, name: str, *, groups: Iterable[str] = ()) -> tuple[Path, Path]:
         """A client certificate for user ``name`` (in ``groups``): (cert file, key file).
@@ -538,6 +539,8 @@ class LocalApiServer:
                     if response.status_code == 409 and live.status_code == 200:
                         if not live.json()["metadata"].get("deletionTimestamp"):
                             break
+                    elif 400 <= response.status_code < 500 and response.status_code != 409:
+                        _raise_for(response)  # refused, as the fake refuses it: a StatusError
                     elif response.status_code != 409:
                         raise ServerFailed(f"CRD {name} refused: {response.text[:500]}")
                     if time.monotonic() > deadline:
@@ -709,12 +712,24 @@ class LocalApiServer:
         )
 
     def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
-        """Delete an object; return whether it existed."""
+        """Delete an object; return whether it existed.
+
+        A CustomResourceDefinition is waited for until it is gone (the server first
+        deletes its objects), so that afterwards its kinds are not served, as with the fake.
+        """
+        path = self._path(api_version, kind, namespace, name)
         with self._inspect() as http:
-            answer = http.delete(self._path(api_version, kind, namespace, name))
-        if answer.status_code == 404:
-            return False
-        _raise_for(answer)
+            answer = http.delete(path)
+            if answer.status_code == 404:
+                return False
+            _raise_for(answer)
+            if kind == "CustomResourceDefinition":
+                deadline = time.monotonic() + START_TIMEOUT
+                while http.get(path).status_code != 404:
+                    if time.monotonic() > deadline:
+                        raise ServerFailed(f"CRD {name} was not deleted in time")
+                    time.sleep(0.05)
+                self._discovered = None
         return True
 
     @property
@@ -902,22 +917,45 @@ def _raise_for(answer: httpx2.Response) -> None:
         )
 
 
-class _Redirect(httpx2.BaseTransport):
-    """Send each request to ``base`` (same path and query) through ``inner``."""
+class _Redirect(httpx2.BaseTransport, httpx2.AsyncBaseTransport):
+    """Send each request to ``base`` (same path and query) through ``inner``.
 
-    def __init__(self, base: str, inner: httpx2.BaseTransport) -> None:
+    Like the fake's transport it serves sync and async clients alike: async requests go
+    through an async transport with the same TLS settings, made on first use.
+    """
+
+    def __init__(
+        self, base: str, inner: httpx2.BaseTransport, context: ssl.SSLContext | None = None
+    ) -> None:
         self.base = httpx2.URL(base)
         self.inner = inner
+        self._context = context
+        self._async: httpx2.AsyncHTTPTransport | None = None
 
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+    def _point(self, request: httpx2.Request) -> None:
         request.url = request.url.copy_with(
             scheme=self.base.scheme, host=self.base.host, port=self.base.port
         )
         request.headers["Host"] = f"{self.base.host}:{self.base.port}"
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        self._point(request)
         return self.inner.handle_request(request)
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        self._point(request)
+        if self._async is None:
+            self._async = httpx2.AsyncHTTPTransport(verify=self._context or True)
+        return await self._async.handle_async_request(request)
 
     def close(self) -> None:
         self.inner.close()
+
+    async def aclose(self) -> None:
+        # an async client closes its transport when it is done: only the async half
+        if self._async is not None:
+            transport, self._async = self._async, None
+            await transport.aclose()
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ Modules, by concern:
 * :mod:`.cel_rules`, :mod:`.cel_library` — ``x-kubernetes-validations`` CEL rules and the
   Kubernetes CEL function libraries;
 * :mod:`.apply` — server-side apply and managed fields;
-* :mod:`.patch` — merge, JSON and (simplified) strategic merge patches;
+* :mod:`.patch` — merge, JSON and strategic merge patches;
 * :mod:`.selectors` — label and field selectors;
 * :mod:`.meta` — names, labels, annotations and other metadata rules;
 * :mod:`.requestlog` — the request log and fault injection;

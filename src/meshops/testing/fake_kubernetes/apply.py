@@ -32,7 +32,7 @@ from typing import Any, cast
 from meshops.testing.fake_kubernetes.errors import ErrorType, FieldError
 from meshops.testing.fake_kubernetes.meta import SERVER_MANAGED
 from meshops.testing.fake_kubernetes.schema import Node
-from meshops.testing.fake_kubernetes.values import MISSING, json_equal
+from meshops.testing.fake_kubernetes.values import MISSING, as_dict, as_list, json_equal
 
 __all__ = [
     "ApplyConfigError",
@@ -44,6 +44,7 @@ __all__ = [
     "encode_fields",
     "object_fields",
     "record_update",
+    "typed_errors",
 ]
 
 #: A field: a tuple of FieldsV1 path elements, e.g. ``("f:spec", "f:port")``.
@@ -95,13 +96,29 @@ class ManagedEntry:
 class ApplyConfigError(ValueError):
     """An applied configuration that cannot be merged (duplicate list items).
 
+    The API server finds these while it turns the configuration into a typed object
+    (structured-merge-diff), before any validation: it answers 500 "failed to create
+    typed patch object" with :meth:`typed_message`.
+
     Attributes:
         errors: one field error per duplicate.
     """
 
-    def __init__(self, errors: list[FieldError]) -> None:
+    def __init__(self, errors: list[FieldError], typed: list[str] | None = None) -> None:
         self.errors = errors
+        self.typed = typed or [str(e) for e in errors]
         super().__init__("; ".join(map(str, errors)))
+
+    def typed_message(self) -> str:
+        """structured-merge-diff's wording: ``.spec.x: duplicate entries for key [name="a"]``."""
+        return typed_errors(self.typed)
+
+
+def typed_errors(messages: Sequence[str]) -> str:
+    """Several structured-merge-diff errors, joined as it joins them."""
+    if len(messages) == 1:
+        return messages[0]
+    return "\n".join(["errors:", *("  " + m for m in messages)])
 
 
 class ApplyConflictError(Exception):
@@ -188,7 +205,10 @@ def _collect(
     leaves: dict[FieldPath, Any],
     items: set[FieldPath],
     duplicates: list[FieldError] | None = None,
+    typed: list[str] | None = None,
 ) -> None:
+    if typed is None:
+        typed = []
     kind = type(value)  # pyright: ignore[reportUnknownVariableType]
     if kind is dict and (node is None or not node.atomic):
         mapping = cast(dict[str, Any], value)
@@ -197,7 +217,7 @@ def _collect(
             return
         for key, child in mapping.items():
             child_node = node.child(key) if node is not None else None
-            _collect(child, child_node, (*path, "f:" + key), leaves, items, duplicates)
+            _collect(child, child_node, (*path, "f:" + key), leaves, items, duplicates, typed)
         return
     if kind is list and node is not None and node.list_type != "atomic" and value:
         elements = cast(list[Any], value)
@@ -206,6 +226,7 @@ def _collect(
                 item_path = (*path, value_element(element))
                 if item_path in items and duplicates is not None:
                     duplicates.append(_duplicate(path, index, element))
+                    typed.append(_typed_duplicate(path, item_path[-1]))
                 items.add(item_path)
             return
         if all(type(element) is dict for element in elements):
@@ -214,8 +235,9 @@ def _collect(
                 if item_path in items and duplicates is not None:
                     shown = {k: element[k] for k in node.map_keys if k in element}
                     duplicates.append(_duplicate(path, index, shown))
+                    typed.append(_typed_duplicate(path, item_path[-1]))
                 items.add(item_path)
-                _collect(element, node.items, item_path, leaves, items, duplicates)
+                _collect(element, node.items, item_path, leaves, items, duplicates, typed)
             return
     leaves[path] = value
 
@@ -224,12 +246,17 @@ def _duplicate(path: FieldPath, index: int, value: Any) -> FieldError:
     return FieldError(ErrorType.DUPLICATE, f"{path_string(path)[1:]}[{index}]", value)
 
 
+def _typed_duplicate(path: FieldPath, item: str) -> str:
+    return f"{path_string(path)}: duplicate entries for key {path_string((item,))}"
+
+
 def object_fields(
     obj: Mapping[str, Any],
     node: Node,
     *,
     status: str,
     duplicates: list[FieldError] | None = None,
+    typed: list[str] | None = None,
 ) -> tuple[dict[FieldPath, Any], set[FieldPath]]:
     """The leaves (with their values) and list items an object sets.
 
@@ -240,6 +267,7 @@ def object_fields(
             status subresource), ``"only"`` for the status subresource, ``"include"``
             otherwise.
         duplicates: when given, collects set or map-list items that occur twice.
+        typed: when given, collects the same as structured-merge-diff words them.
     """
     leaves: dict[FieldPath, Any] = {}
     items: set[FieldPath] = set()
@@ -255,9 +283,9 @@ def object_fields(
                 if meta_key not in _UNTRACKED_META:
                     child = meta_node.child(meta_key) if meta_node is not None else None
                     path = ("f:metadata", "f:" + meta_key)
-                    _collect(meta_value, child, path, leaves, items, duplicates)
+                    _collect(meta_value, child, path, leaves, items, duplicates, typed)
             continue
-        _collect(value, node.child(key), ("f:" + key,), leaves, items, duplicates)
+        _collect(value, node.child(key), ("f:" + key,), leaves, items, duplicates, typed)
     return leaves, items
 
 
@@ -498,9 +526,10 @@ def apply(
         ApplyConfigError: the configuration lists an item of a set or keyed list twice.
     """
     duplicates: list[FieldError] = []
-    leaves, items = object_fields(config, node, status=status, duplicates=duplicates)
+    typed: list[str] = []
+    leaves, items = object_fields(config, node, status=status, duplicates=duplicates, typed=typed)
     if duplicates:
-        raise ApplyConfigError(duplicates)
+        raise ApplyConfigError(duplicates, typed)
     applied = frozenset(leaves.keys() | items)
     key = (manager, "Apply", subresource)
     mine = (
@@ -518,6 +547,8 @@ def apply(
             previous = entry
             continue
         for path in entry.fields & leaves.keys():
+            if leaves[path] == {} and type(value_at(live, path)) is dict:
+                continue  # an empty map merges into the live one: nothing of it changes
             if not json_equal(value_at(live, path), leaves[path]):
                 conflicts.append((path, entry))
     if conflicts and not force:
@@ -554,6 +585,68 @@ def apply(
     return merged, tuple(result)
 
 
+def _created_members(
+    obj: Mapping[str, Any], old: Mapping[str, Any] | None, node: Node, status: str
+) -> set[FieldPath]:
+    """The maps and lists of ``obj`` that ``old`` does not have, as owned members.
+
+    Granular ones only: maps of arbitrary keys (labels, data, ...), the objects of a
+    custom resource's schema, non-atomic lists. The structs of built-in kinds (a
+    Service's ``spec``), ``metadata`` and atomic values are not members of their own.
+    """
+    out: set[FieldPath] = set()
+
+    def walk(value: Any, before: Any, child: Node | None, path: FieldPath) -> None:
+        kind = type(value)  # pyright: ignore[reportUnknownVariableType]
+        if kind is dict:
+            if child is not None and child.atomic:
+                return
+            struct = child is not None and bool(child.properties) and child.preserve_unknown
+            if path and not struct and type(before) is not dict:
+                out.add(path)
+            previous = as_dict(before) or {}
+            for key, sub in cast(dict[str, Any], value).items():
+                grand = child.child(key) if child is not None else None
+                walk(sub, previous.get(key), grand, (*path, "f:" + key))
+        elif kind is list and child is not None and child.list_type not in (None, "atomic"):
+            if value and type(before) is not list:
+                out.add(path)
+            if child.list_type == "map" and child.items is not None:
+                keys = child.map_keys
+                earlier: dict[str, dict[str, Any]] = {}
+                for o in as_list(before) or []:
+                    mapping = as_dict(o)
+                    if mapping is not None:
+                        earlier[key_element(mapping, keys)] = mapping
+                for element in as_list(value) or []:
+                    mapping = as_dict(element)
+                    if mapping is None:
+                        continue
+                    item = key_element(mapping, keys)
+                    for key, sub in mapping.items():
+                        grand = child.items.child(key)
+                        prior = earlier.get(item, {}).get(key, MISSING)
+                        walk(sub, prior, grand, (*path, item, "f:" + key))
+
+    for key, value in obj.items():
+        if key in ("apiVersion", "kind", "metadata"):
+            if key == "metadata" and type(value) is dict:
+                meta_node = node.child("metadata")
+                previous = (old or {}).get("metadata")
+                before = cast(dict[str, Any], previous) if type(previous) is dict else {}
+                for meta_key, meta_value in cast(dict[str, Any], value).items():
+                    if meta_key in _UNTRACKED_META:
+                        continue
+                    child = meta_node.child(meta_key) if meta_node is not None else None
+                    path = ("f:metadata", "f:" + meta_key)
+                    walk(meta_value, before.get(meta_key), child, path)
+            continue
+        if (status == "exclude" and key == "status") or (status == "only" and key != "status"):
+            continue
+        walk(value, (old or {}).get(key, MISSING), node.child(key), ("f:" + key,))
+    return out
+
+
 def record_update(
     managers: Sequence[ManagedEntry],
     old: Mapping[str, Any] | None,
@@ -572,8 +665,11 @@ def record_update(
     managers lose those fields; removed fields leave every entry.
     """
     new_leaves, new_items = object_fields(new, node, status=status)
+    # An Update also owns the maps and lists it creates, as a member ("." in FieldsV1),
+    # as the API server records them; an Apply owns only what it sets.
+    created = _created_members(new, old, node, status)
     if old is None:
-        changed = set(new_leaves) | new_items
+        changed = set(new_leaves) | new_items | created
         removed: set[FieldPath] = set()
     else:
         old_leaves, old_items = object_fields(old, node, status=status)
@@ -582,8 +678,11 @@ def record_update(
             for p, v in new_leaves.items()
             if p not in old_leaves or not json_equal(old_leaves[p], v)
         }
-        changed |= new_items - old_items
+        changed |= (new_items - old_items) | created
         removed = (old_leaves.keys() - new_leaves.keys()) | (old_items - new_items)
+        removed |= _created_members(old, None, node, status) - _created_members(
+            new, None, node, status
+        )
     if not changed and not removed:
         return tuple(managers)
     key = (manager, "Update", subresource)

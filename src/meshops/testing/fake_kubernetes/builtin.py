@@ -6,7 +6,8 @@ Kubernetes does (containers by name, Service ports by port and protocol, ...), a
 do the server-side defaulting tests rely on:
 
 * Namespace: the ``kubernetes.io/metadata.name`` label, ``status.phase: Active``;
-* Service: ``type: ClusterIP``, a cluster IP, port ``protocol: TCP`` and ``targetPort``;
+* Service: ``type: ClusterIP``, a cluster IP, port ``protocol: TCP`` and ``targetPort``,
+  ``ipMode: VIP`` for a load balancer's IP;
 * Secret: ``type: Opaque``, ``stringData`` folded into base64 ``data``.
 
 A CustomResourceDefinition is a built-in kind too: creating one installs its kinds.
@@ -29,6 +30,19 @@ CRD_GROUP = "apiextensions.k8s.io"
 CRD_KIND = "CustomResourceDefinition"
 
 _ANY: dict[str, Any] = {"x-kubernetes-preserve-unknown-fields": True}
+_WITH_GENERATION = frozenset(
+    {
+        "Pod",
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "Job",
+        "NetworkPolicy",
+        "Ingress",
+        "EndpointSlice",
+    }
+)
 
 
 def _keyed(*keys: str, item: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -100,6 +114,11 @@ def _prepare_service(
             port.setdefault("targetPort", port["port"])
     if not obj.get("status"):
         obj["status"] = {"loadBalancer": {}}
+    balancer = as_dict((as_dict(obj.get("status")) or {}).get("loadBalancer")) or {}
+    for item in as_list(balancer.get("ingress")) or []:
+        address = as_dict(item)
+        if address is not None and address.get("ip"):
+            address.setdefault("ipMode", "VIP")  # the API server's default for an IP
 
 
 def _prepare_secret(
@@ -126,6 +145,8 @@ def _builtin(
     structure: dict[str, Any] | None = None,
     prepare: Prepare | None = None,
 ) -> ResourceType:
+    # the built-in kinds the API server gives a metadata.generation (as 1.37 does)
+    generation = kind in _WITH_GENERATION or kind == CRD_KIND
     group, _, version = api_version.rpartition("/")
     return ResourceType(
         group=group,
@@ -138,6 +159,7 @@ def _builtin(
         schema=permissive_schema(structure),
         status_subresource=status,
         prepare=prepare,
+        generation=generation,
     )
 
 
@@ -157,7 +179,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         "v1",
         "Service",
         "services",
-        rule=NameRule.DNS1035,
+        rule=NameRule.LABEL,  # an RFC 1123 label since Kubernetes 1.34 (may start with a digit)
         status=True,
         structure=_SERVICE,
         prepare=_prepare_service,

@@ -32,6 +32,7 @@ import cel
 
 from meshops.testing.fake_kubernetes.cel_library import FUNCTIONS, regex
 from meshops.testing.fake_kubernetes.errors import ErrorType, FieldError, Path, render_path
+from meshops.testing.fake_kubernetes.values import MISSING
 
 __all__ = [
     "UNSUPPORTED_RULES",
@@ -95,7 +96,21 @@ _OLD_SELF = re.compile(r"\boldSelf\b")
 
 
 class CelRuleError(ValueError):
-    """A validation rule that does not compile or calls a function we do not provide."""
+    """A validation rule that does not compile or calls a function we do not provide.
+
+    Attributes:
+        field: the rule's field the API server names (``reason``), when it is one.
+        value: that field's bad value.
+        supported: the values that field may have.
+    """
+
+    def __init__(
+        self, message: str, *, field: str = "", value: Any = None, supported: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+        self.supported = supported
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -124,6 +139,7 @@ class Rule:
     uses_old_self: bool
     projection: Projection
     message_expression: str = ""
+    has_message: bool = False
 
 
 _MATCHES = "k8sFakeMatches"
@@ -317,14 +333,21 @@ def compile_rule(spec: Mapping[str, Any], where: str) -> Rule | None:
         )
     reason_name = spec.get("reason", "FieldValueInvalid")
     if reason_name not in _REASONS:
-        raise CelRuleError(f"rule {source!r} at {where}: unsupported reason {reason_name!r}")
+        raise CelRuleError(
+            f"rule {source!r} at {where}: unsupported reason {reason_name!r}",
+            field="reason",
+            value=reason_name,
+            supported=tuple(sorted(_REASONS)),
+        )
     expression = spec.get("messageExpression")
     message = spec.get("message")
     sources = (source, expression) if isinstance(expression, str) and expression else (source,)
     return Rule(
         rule=source,
         program=_compile(source),
-        message=message if isinstance(message, str) and message else f"failed rule: {source}",
+        message=message.strip()
+        if isinstance(message, str) and message
+        else f"failed rule: {source.strip()}",
         message_program=_compile(expression)
         if isinstance(expression, str) and expression
         else None,
@@ -333,6 +356,7 @@ def compile_rule(spec: Mapping[str, Any], where: str) -> Rule | None:
         uses_old_self=bool(_OLD_SELF.search(source)),
         projection=projection(*sources),
         message_expression=expression if isinstance(expression, str) else "",
+        has_message=isinstance(message, str) and bool(message),
     )
 
 
@@ -397,7 +421,7 @@ def evaluate_rules(
     for rule in rules:
         if rule.uses_old_self and not has_old:
             continue
-        _check(context, rule, rule.program, rule.message_program, path, type_name, errors)
+        _check(context, rule, rule.program, rule.message_program, path, type_name, value, errors)
 
 
 def _check(
@@ -407,19 +431,25 @@ def _check(
     message_program: cel.Program | None,
     path: Path,
     type_name: str,
+    value: Any,
     errors: list[FieldError],
 ) -> None:
+    # Worded as k8s.io/apiextensions-apiserver's schema/cel validateExpressions: an
+    # evaluation error quotes the node's type and names the rule by its message (when
+    # it has one); a failed rule quotes the value itself, or none for objects and lists.
+    where = render_path(path, keys=True)
+    named = rule.message.strip() if rule.has_message else rule.rule.strip()
     try:
         result = program.execute(context)
     except Exception as e:  # cel raises RuntimeError/TypeError/KeyError/ValueError
-        detail = f"{_describe(e)} evaluating rule: {rule.rule}"
-        errors.append(FieldError(ErrorType.INVALID, render_path(path), type_name, detail))
+        detail = f"{_describe(e)} evaluating rule: {named}"
+        errors.append(FieldError(ErrorType.INVALID, where, type_name, detail))
         return
     if result is True:
         return
     if result is not False:
         detail = f"rule {rule.rule!r} evaluated to {result!r}, not a bool"
-        errors.append(FieldError(ErrorType.INVALID, render_path(path), type_name, detail))
+        errors.append(FieldError(ErrorType.INVALID, where, type_name, detail))
         return
     message = rule.message
     if message_program is not None:
@@ -428,10 +458,12 @@ def _check(
         except Exception:  # fall back to the fixed message, as the API server does
             produced = None
         if isinstance(produced, str) and produced.strip():
-            message = produced
-    field = render_path(path + rule.field_path)
-    if rule.reason is ErrorType.INVALID:
-        errors.append(FieldError(ErrorType.INVALID, field, type_name, message))
+            message = produced.strip()
+    field = render_path(path + rule.field_path, keys=True)
+    shown = MISSING if type_name in ("object", "array") or value is MISSING else value
+    if rule.reason in (ErrorType.INVALID, ErrorType.DUPLICATE):
+        detail = message if rule.reason is ErrorType.INVALID else ""
+        errors.append(FieldError(rule.reason, field, shown, detail))
     else:
         errors.append(FieldError(rule.reason, field, detail=message))
 
@@ -489,14 +521,18 @@ class Evaluation:
         path: Path,
         type_name: str,
         errors: list[FieldError],
+        value: Any = MISSING,
     ) -> None:
-        """Evaluate rules (without ``oldSelf``) whose ``self`` is ``variable`` + ``relative``."""
+        """Evaluate rules (without ``oldSelf``) whose ``self`` is ``variable`` + ``relative``.
+
+        ``value`` is the value at ``path`` (quoted by failures of rules on scalars).
+        """
         for rule in rules:
             program = _anchored(rule.rule, variable, relative)
             message_program = None
             if rule.message_program is not None:
                 message_program = _anchored(rule.message_expression, variable, relative)
-            _check(self.context, rule, program, message_program, path, type_name, errors)
+            _check(self.context, rule, program, message_program, path, type_name, value, errors)
 
 
 def _describe(error: Exception) -> str:

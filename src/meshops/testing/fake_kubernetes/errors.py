@@ -24,6 +24,7 @@ __all__ = [
     "REASONS",
     "ErrorType",
     "FieldError",
+    "MapKey",
     "NotSupportedError",
     "Path",
     "PathElement",
@@ -31,7 +32,18 @@ __all__ = [
     "render_path",
 ]
 
-#: One step of a field path: a property name or a list index.
+
+class MapKey(str):
+    """A key of a map (``additionalProperties``) in a field path.
+
+    CEL rule failures name it as the API server's ``field.Path.Key`` does
+    (``matchLabels[app]``); schema errors name it like a property (``matchLabels.app``).
+    """
+
+    __slots__ = ()
+
+
+#: One step of a field path: a property name, a map key or a list index.
 PathElement = str | int
 Path = tuple[PathElement, ...]
 
@@ -53,11 +65,16 @@ class ErrorType(enum.Enum):
     TYPE_INVALID = "FieldValueTypeInvalid"
 
 
-def render_path(path: Path) -> str:
-    """A field path as Kubernetes prints it: ``spec.listeners[0].port``."""
+def render_path(path: Path, *, keys: bool = False) -> str:
+    """A field path as Kubernetes prints it: ``spec.listeners[0].port``.
+
+    Args:
+        path: the elements.
+        keys: render :class:`MapKey` elements as ``[key]`` (as CEL rule failures do).
+    """
     out: list[str] = []
     for element in path:
-        if isinstance(element, int):
+        if isinstance(element, int) or (keys and isinstance(element, MapKey)):
             out.append(f"[{element}]")
         elif out:
             out.append("." + element)
@@ -131,6 +148,8 @@ class StatusError(Exception):
         message: str,
         details: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        *,
+        plain: bool = False,
     ) -> None:
         super().__init__(f"{code} {reason}: {message}")
         self.code = code
@@ -138,6 +157,8 @@ class StatusError(Exception):
         self.message = message
         self.details = details
         self.headers = headers or {}
+        self.plain = plain
+        """Answered as plain text (``message`` alone), not as a ``Status``."""
 
     @property
     def status(self) -> dict[str, Any]:
@@ -151,6 +172,8 @@ class StatusError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
+        if not self.reason:
+            del status["reason"]  # as the server's internal errors have none
         if self.details is not None:
             status["details"] = self.details
         return status
@@ -181,6 +204,11 @@ class StatusError(Exception):
     def not_served(cls) -> StatusError:
         """404 for a kind the server does not serve (e.g. its CRD is not installed)."""
         return cls(404, "NotFound", "the server could not find the requested resource", {})
+
+    @classmethod
+    def page_not_found(cls) -> StatusError:
+        """The plain-text 404 of a path no API group handles (nor a CRD's group version)."""
+        return cls(404, "NotFound", "404 page not found", plain=True)
 
     @classmethod
     def already_exists(cls, resource: str, name: str, group: str, plural: str) -> StatusError:
@@ -225,11 +253,11 @@ class StatusError(Exception):
 
     @classmethod
     def method_not_allowed(cls, method: str, path: str) -> StatusError:
-        """405 for a verb the addressed resource does not support."""
+        """405 for a verb the addressed resource does not support (worded as the server's)."""
         return cls(
             405,
             "MethodNotAllowed",
-            f"the server does not allow this method on the requested resource: {method} {path}",
+            "the server does not allow this method on the requested resource",
             {},
         )
 

@@ -20,6 +20,7 @@ __all__ = [
     "label_value_errors",
     "name_errors",
     "qualified_name_errors",
+    "unknown_metadata",
     "validate_metadata",
 ]
 
@@ -113,7 +114,12 @@ def _name_errors(name: str, rule: NameRule) -> list[str]:
                 errors.insert(0, "must be no more than 253 characters")
             return errors
         case NameRule.LABEL:
-            errors = [] if _LABEL.fullmatch(name) else [_LABEL_MSG]
+            errors: list[str] = []
+            if not _LABEL.fullmatch(name):
+                # apimachinery's IsDNS1123Label: a valid subdomain that is not a label
+                # (the length is checked apart) can only have dots in it
+                dotted = _SUBDOMAIN.fullmatch(name)
+                errors.append("must not contain dots" if dotted else _LABEL_MSG)
             if len(name) > 63:
                 errors.insert(0, "must be no more than 63 characters")
             return errors
@@ -176,7 +182,12 @@ def _label_value_errors(value: str) -> list[str]:
 
 
 def validate_metadata(
-    meta: Any, *, rule: NameRule, namespaced: bool, name_required: bool = True
+    meta: Any,
+    *,
+    rule: NameRule,
+    namespaced: bool,
+    name_required: bool = True,
+    unknown: list[str] | None = None,
 ) -> list[FieldError]:
     """Check an object's ``metadata`` (name, namespace, labels, annotations, ...).
 
@@ -185,12 +196,18 @@ def validate_metadata(
         rule: the name rule of the object's kind.
         namespaced: whether the kind lives in a namespace.
         name_required: False for embedded objects, whose name is optional.
+        unknown: when given, undeclared fields are removed from ``meta`` and their paths
+            appended here (the API server's field validation) instead of refused.
     """
     if not isinstance(meta, Mapping):
         return [FieldError(ErrorType.TYPE_INVALID, "metadata", meta, "must be an object")]
     errors: list[FieldError] = []
-    for key in meta:  # pyright: ignore[reportUnknownVariableType]
+    for key in list(meta):  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
         if key not in _KNOWN_FIELDS:
+            if unknown is not None and isinstance(meta, dict):
+                unknown.append(f"metadata.{key}")
+                del meta[key]
+                continue
             errors.append(
                 FieldError(
                     ErrorType.FORBIDDEN, f"metadata.{key}", detail="field not declared in schema"
@@ -286,3 +303,8 @@ def _string_map(value: Any, path: str, *, labels: bool) -> list[FieldError]:
             )
         )
     return errors
+
+
+def unknown_metadata(meta: Mapping[str, Any]) -> list[str]:
+    """The paths of the fields of ``meta`` that ObjectMeta does not declare."""
+    return [f"metadata.{key}" for key in meta if key not in _KNOWN_FIELDS]

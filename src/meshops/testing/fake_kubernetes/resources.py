@@ -60,6 +60,8 @@ class ResourceType:
         crd: the name of the defining CRD (None for built-in kinds).
         short_names: ``kubectl`` short names.
         prepare: server-side defaulting of a built-in kind, if any.
+        generation: whether objects carry ``metadata.generation`` (custom resources and
+            the built-in kinds with a spec a controller acts on do; ConfigMaps do not).
     """
 
     group: str
@@ -74,6 +76,7 @@ class ResourceType:
     crd: str | None = None
     short_names: tuple[str, ...] = ()
     prepare: Prepare | None = None
+    generation: bool = True
 
     @property
     def api_version(self) -> str:
@@ -288,9 +291,16 @@ def parse_crd(doc: Mapping[str, Any]) -> CrdDefinition:
         try:
             node = _compiled(schema, "")  # pyright: ignore[reportUnknownArgumentType]
         except SchemaError as e:
-            errors.append(
-                FieldError(ErrorType.INVALID, f"{where}.schema.openAPIV3Schema", detail=str(e))
-            )
+            if e.error is not None:
+                # one version's schema is the CRD's: the API server names it spec.validation
+                base = "spec.validation" if len(versions) == 1 else f"{where}.schema"  # pyright: ignore[reportUnknownArgumentType]
+                errors.append(
+                    dataclasses.replace(e.error, field=f"{base}.openAPIV3Schema{e.error.field}")
+                )
+            else:
+                errors.append(
+                    FieldError(ErrorType.INVALID, f"{where}.schema.openAPIV3Schema", detail=str(e))
+                )
             continue
         served.append(
             ResourceType(

@@ -31,21 +31,49 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 from meshops.testing.fake_kubernetes import cel_rules
 from meshops.testing.fake_kubernetes.cel_library import regex
-from meshops.testing.fake_kubernetes.errors import ErrorType, FieldError, Path, render_path
+from meshops.testing.fake_kubernetes.errors import (
+    ErrorType,
+    FieldError,
+    MapKey,
+    Path,
+    render_path,
+)
 from meshops.testing.fake_kubernetes.meta import NameRule, validate_metadata
 from meshops.testing.fake_kubernetes.values import MISSING, as_dict, copy_json, format_value
 
-__all__ = ["Node", "SchemaError", "compile_schema", "validate"]
+__all__ = ["Node", "SchemaError", "compile_schema", "unknown_fields", "validate"]
 
 
 class SchemaError(ValueError):
-    """A schema the fake cannot compile (malformed, or using an unsupported construct)."""
+    """A schema the fake cannot compile (malformed, or using an unsupported construct).
+
+    Attributes:
+        error: the field error a real API server gives, where the fake words it alike:
+            its ``field`` is relative to the ``openAPIV3Schema``.
+    """
+
+    def __init__(self, message: str, error: FieldError | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+def _schema_path(where: str) -> str:
+    """A data path as the API server names the path into its schema.
+
+    ``spec.rules[*].name`` is ``.properties[spec].properties[rules].items.properties[name]``.
+    """
+    out = ""
+    for part in where.split(".") if where else ():
+        name, _, rest = part.partition("[*]")
+        out += f".properties[{name}]" + ".items" * (1 + rest.count("[*]") if _ else 0)
+    return out
 
 
 Check = Callable[[Any, Path, "_Run"], None]
@@ -181,13 +209,15 @@ _META_SCHEMA: dict[str, Any] = {
 class _Run:
     """The state of one validation pass."""
 
-    __slots__ = ("blocked", "deferred", "errors", "value_only")
+    __slots__ = ("blocked", "deferred", "errors", "unknown", "value_only")
 
     def __init__(self, value_only: bool = False) -> None:
         self.errors: list[FieldError] = []
         self.deferred: list[tuple[Node, Any, Path, Any, bool]] = []
         self.blocked = False
         self.value_only = value_only
+        #: undeclared fields found, to drop (the server's field validation), or None
+        self.unknown: list[tuple[dict[str, Any], str, Path]] | None = None
 
 
 def _shown(value: Any) -> Any:
@@ -358,6 +388,19 @@ def _format_check(fmt: str) -> Check | None:
     return check_string
 
 
+def _quoted(path: Path) -> str:
+    """A path as kube-openapi quotes it in anyOf/oneOf/not failures (Go's ``%q``)."""
+    return json.dumps(render_path(path) or ".")
+
+
+def _best(failures: list[list[FieldError]]) -> list[FieldError]:
+    """The errors of the alternative that came closest.
+
+    kube-openapi keeps the one with the most checks passed; here: the fewest errors.
+    """
+    return min(failures, key=len) if failures else []
+
+
 def _passes(node: Node, value: Any, path: Path) -> tuple[bool, list[FieldError]]:
     run = _Run(value_only=True)
     _visit(node, value, path, None, False, run)
@@ -381,11 +424,15 @@ def _junctor_checks(schema: Mapping[str, Any], compiler: _Compiler, where: str) 
     if any_of:
 
         def check_any(value: Any, path: Path, run: _Run) -> None:
-            if not any(_passes(n, value, path)[0] for n in any_of):
-                detail = f"{_in_body(path)} must validate at least one schema (anyOf)"
-                run.errors.append(
-                    FieldError(ErrorType.INVALID, render_path(path), _shown(value), detail)
-                )
+            failures: list[list[FieldError]] = []
+            for n in any_of:
+                passed, errors = _passes(n, value, path)
+                if passed:
+                    return
+                failures.append(errors)
+            detail = f"{_quoted(path)} must validate at least one schema (anyOf)"
+            run.errors.append(FieldError(ErrorType.INVALID, "<nil>", "", detail))
+            run.errors += _best(failures)
 
         checks.append(check_any)
     one_of = [
@@ -395,14 +442,14 @@ def _junctor_checks(schema: Mapping[str, Any], compiler: _Compiler, where: str) 
     if one_of:
 
         def check_one(value: Any, path: Path, run: _Run) -> None:
-            valid = sum(1 for n in one_of if _passes(n, value, path)[0])
+            results = [_passes(n, value, path) for n in one_of]
+            valid = sum(1 for passed, _ in results if passed)
             if valid != 1:
-                detail = f"{_in_body(path)} must validate one and only one schema (oneOf)"
-                if valid > 1:
-                    detail += f". Found {valid} valid alternatives"
-                run.errors.append(
-                    FieldError(ErrorType.INVALID, render_path(path), _shown(value), detail)
-                )
+                found = f"Found {valid} valid alternatives" if valid else "Found none valid"
+                detail = f"{_quoted(path)} must validate one and only one schema (oneOf). {found}"
+                run.errors.append(FieldError(ErrorType.INVALID, "<nil>", "", detail))
+                if not valid:
+                    run.errors += _best([errors for _, errors in results])
 
         checks.append(check_one)
     negated = schema.get("not")
@@ -413,10 +460,8 @@ def _junctor_checks(schema: Mapping[str, Any], compiler: _Compiler, where: str) 
 
         def check_not(value: Any, path: Path, run: _Run) -> None:
             if _passes(not_node, value, path)[0]:
-                detail = f"{_in_body(path)} must not validate the schema (not)"
-                run.errors.append(
-                    FieldError(ErrorType.INVALID, render_path(path), _shown(value), detail)
-                )
+                detail = f"{_quoted(path)} must not validate the schema (not)"
+                run.errors.append(FieldError(ErrorType.INVALID, "<nil>", "", detail))
 
         checks.append(check_not)
     return checks
@@ -624,11 +669,19 @@ class _Compiler:
         rules = schema.get("x-kubernetes-validations")
         if rules and not value_only:
             compiled: list[cel_rules.Rule] = []
-            for spec in rules:
+            for index, spec in enumerate(rules):
                 try:
                     rule = cel_rules.compile_rule(spec, where)
                 except cel_rules.CelRuleError as e:
-                    raise SchemaError(f"{where or '<root>'}: {e}") from None
+                    error = None
+                    if e.field:
+                        error = FieldError(
+                            ErrorType.NOT_SUPPORTED,
+                            f"{_schema_path(where)}.x-kubernetes-validations[{index}].{e.field}",
+                            e.value,
+                            supported=e.supported,
+                        )
+                    raise SchemaError(f"{where or '<root>'}: {e}", error) from None
                 if rule is not None:
                     compiled.append(rule)
             node.rules = tuple(compiled)
@@ -681,6 +734,29 @@ def compile_schema(schema: Mapping[str, Any], *, where: str = "") -> Node:
     root.is_root = True
     root.walk_object = True
     return root
+
+
+def unknown_fields(node: Node, value: Any, path: Path = ()) -> list[str]:
+    """The paths of the fields in ``value`` that ``node`` does not declare (none changed).
+
+    Metadata is not looked into (see :func:`~.meta.unknown_metadata`).
+    """
+    out: list[str] = []
+    if type(value) is dict:
+        mapping = cast(dict[str, Any], value)
+        for key, child_value in mapping.items():
+            if not path and key == "metadata":
+                continue
+            child = node.properties.get(key) or node.additional
+            if child is None:
+                if not node.preserve_unknown:
+                    out.append(render_path((*path, key)))
+                continue
+            out += unknown_fields(child, child_value, (*path, key))
+    elif type(value) is list and node.items is not None:
+        for i, item in enumerate(cast(list[Any], value)):
+            out += unknown_fields(node.items, item, (*path, i))
+    return out
 
 
 def permissive_schema(structure: Mapping[str, Any] | None = None) -> Node:
@@ -746,8 +822,12 @@ def _visit_object(
         child = props.get(key)
         if child is None:
             child = node.additional
-            if child is None:
-                if not (node.preserve_unknown or run.value_only):
+            if child is not None:
+                key = MapKey(key)
+            else:
+                if not (node.preserve_unknown or run.value_only) and run.unknown is not None:
+                    run.unknown.append((value, key, (*path, key)))
+                elif not (node.preserve_unknown or run.value_only):
                     run.errors.append(
                         FieldError(
                             ErrorType.FORBIDDEN,
@@ -865,7 +945,9 @@ def _run_rules(run: _Run) -> None:
                     anchors[path] = anchor[0]
                 else:
                     anchor = (evaluation.bind(cel_rules.project(bound, node.projection)), ())
-            evaluation.run(node.plain_rules, anchor[0], anchor[1], path, type_name, run.errors)
+            evaluation.run(
+                node.plain_rules, anchor[0], anchor[1], path, type_name, run.errors, value
+            )
         if node.transition_rules and has_previous:
             if node.coerce:
                 value = _coerce(node, value)
@@ -875,7 +957,13 @@ def _run_rules(run: _Run) -> None:
             )
 
 
-def validate(root: Node, obj: dict[str, Any], old: dict[str, Any] | None) -> list[FieldError]:
+def validate(
+    root: Node,
+    obj: dict[str, Any],
+    old: dict[str, Any] | None,
+    *,
+    unknown: list[str] | None = None,
+) -> list[FieldError]:
     """Default ``obj`` in place and check it against ``root`` and its CEL rules.
 
     Args:
@@ -883,12 +971,22 @@ def validate(root: Node, obj: dict[str, Any], old: dict[str, Any] | None) -> lis
         obj: the object to store; defaults are applied to it and non-nullable nulls
             removed from it.
         old: the stored object on updates (``oldSelf`` of transition rules).
+        unknown: when given, fields the schema does not declare are removed from ``obj``
+            (before its CEL rules run) and their paths appended here, as the API
+            server's field validation does; otherwise each is an error.
 
     Returns:
         Every violation, in the order the API server would find them.
     """
     run = _Run()
+    if unknown is not None:
+        run.unknown = []
     _visit(root, obj, (), old, old is not None, run)
+    if run.unknown:
+        assert unknown is not None
+        for parent, key, path in run.unknown:
+            parent.pop(key, None)
+            unknown.append(render_path(path))
     if run.deferred:
         if run.blocked:
             run.errors.append(

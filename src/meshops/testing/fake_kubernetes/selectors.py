@@ -5,8 +5,10 @@ Label selector syntax (comma-separated requirements, all must hold)::
     key=value   key==value   key!=value   key in (a,b)   key notin (a,b)
     key         !key         key>5        key<5
 
-``!=`` and ``notin`` also match objects without the label. Field selectors support
-``metadata.name`` and ``metadata.namespace`` with ``=``, ``==`` and ``!=``.
+``!=`` and ``notin`` also match objects without the label; ``k in ()`` is
+``k in ("")`` and an empty value after ``=`` is the empty value, as in apimachinery.
+Field selectors support ``metadata.name`` and ``metadata.namespace`` with ``=``, ``==``
+and ``!=``.
 
 Example:
     >>> selector = parse_label_selector("app in (web,api),tier!=db")
@@ -17,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -34,7 +37,15 @@ __all__ = [
 
 Operator = Literal["=", "!=", "in", "notin", "exists", "!", ">", "<"]
 
-_SPECIAL = frozenset(" \t\r\n(),!=<>")
+_GO_INT = re.compile(r"[+-]?[0-9]+")
+
+
+def _go_int(text: str) -> int | None:
+    """``strconv.ParseInt(text, 10, 64)``: None where Go refuses it."""
+    if not _GO_INT.fullmatch(text):
+        return None
+    value = int(text)
+    return value if -(2**63) <= value < 2**63 else None
 
 
 class SelectorError(ValueError):
@@ -70,12 +81,11 @@ class Requirement:
             case ">" | "<":
                 if self.key not in labels:
                     return False
-                try:
-                    have = int(labels[self.key])
-                except ValueError:
+                have = _go_int(labels[self.key])
+                bound = _go_int(next(iter(self.values)))
+                if have is None or bound is None:
                     return False
-                (bound,) = self.values
-                return have > int(bound) if self.operator == ">" else have < int(bound)
+                return have > bound if self.operator == ">" else have < bound
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,157 +100,197 @@ class LabelSelector:
         return all(r.matches(have) for r in self.requirements)
 
 
-def _tokens(text: str) -> list[str]:
-    """Split a selector into tokens: identifiers and the operator/punctuation symbols."""
-    tokens: list[str] = []
+# The lexer and parser below are a port of k8s.io/apimachinery/pkg/labels (selector.go):
+# the same tokens, the same lookahead rules and the same error texts, so that what a real
+# API server accepts (``app in ()`` is ``app in ("")``) and refuses reads alike here.
+_SYMBOLS = {
+    ")": "CLOSE",
+    ",": "COMMA",
+    "!": "NOT",
+    "==": "DEQ",
+    "=": "EQ",
+    ">": "GT",
+    "in": "IN",
+    "<": "LT",
+    "!=": "NEQ",
+    "notin": "NOTIN",
+    "(": "OPEN",
+}
+_SYMBOL_CHARS = frozenset("=!(),><")
+_WHITESPACE = frozenset(" \t\r\n")
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """The (token, literal) pairs of a selector, ending with ``("END", "")``."""
+    out: list[tuple[str, str]] = []
     i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c in " \t\r\n":
+    while True:
+        while i < n and text[i] in _WHITESPACE:
             i += 1
-        elif c in "(),<>":
-            tokens.append(c)
-            i += 1
-        elif c in "!=":
-            if text.startswith(("!=", "=="), i):
-                tokens.append(text[i : i + 2])
-                i += 2
+        if i >= n:
+            out.append(("END", ""))
+            return out
+        if text[i] in _SYMBOL_CHARS:
+            buffer, last = "", ("", "")
+            while i < n and text[i] in _SYMBOL_CHARS:
+                buffer += text[i]
+                if buffer in _SYMBOLS:
+                    last = (_SYMBOLS[buffer], buffer)
+                    i += 1
+                elif last[0]:
+                    break
+                else:
+                    i += 1
+            if not last[0]:
+                out.append(("ERROR", f"error expected: keyword found '{buffer}'"))
             else:
-                tokens.append(c)
-                i += 1
-        else:
-            j = i
-            while j < n and text[j] not in _SPECIAL:
-                j += 1
-            tokens.append(text[i:j])
-            i = j
-    return tokens
+                out.append(last)
+            continue
+        j = i
+        while j < n and text[j] not in _SYMBOL_CHARS and text[j] not in _WHITESPACE:
+            j += 1
+        word = text[i:j]
+        out.append((_SYMBOLS.get(word, "ID") if word in ("in", "notin") else "ID", word))
+        i = j
 
 
-def _is_identifier(token: str | None) -> bool:
-    return token is not None and token != "" and token[0] not in _SPECIAL
+class _ParseError(Exception):
+    pass
 
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.tokens = _tokens(text)
+        self.items = _tokens(text)
         self.pos = 0
 
-    def peek(self) -> str | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+    def lookahead(self, values: bool) -> tuple[str, str]:
+        token, literal = self.items[self.pos]
+        if values and token in ("IN", "NOTIN"):
+            token = "ID"
+        return token, literal
 
-    def take(self) -> str | None:
-        token = self.peek()
+    def consume(self, values: bool) -> tuple[str, str]:
+        found = self.lookahead(values)
         self.pos += 1
-        return token
-
-    def fail(self, found: str | None, expected: str) -> SelectorError:
-        return SelectorError(
-            f"unable to parse requirement: found '{found or ''}', expected: {expected}"
-        )
+        return found
 
     def parse(self) -> LabelSelector:
         requirements: list[Requirement] = []
         while True:
-            token = self.peek()
-            if token is None:
+            token, literal = self.lookahead(True)
+            if token in ("ID", "NOT"):
+                try:
+                    requirements.append(self.requirement())
+                except _ParseError as e:
+                    raise SelectorError(f"unable to parse requirement: {e}") from None
+                token, literal = self.consume(True)
+                if token == "END":
+                    return LabelSelector(tuple(requirements))
+                if token != "COMMA":
+                    raise SelectorError(f"found '{literal}', expected: ',' or 'end of string'")
+                token, literal = self.lookahead(True)
+                if token not in ("ID", "NOT"):
+                    raise SelectorError(f"found '{literal}', expected: identifier after ','")
+            elif token == "END":
                 return LabelSelector(tuple(requirements))
-            if token != "!" and not _is_identifier(token):
-                raise self.fail(token, "!, identifier, or 'end of string'")
-            requirements.append(self.requirement())
-            token = self.take()
-            if token is None:
-                return LabelSelector(tuple(requirements))
-            if token != ",":
-                raise self.fail(token, "',' or 'end of string'")
-            if self.peek() is None:
-                raise self.fail(None, "identifier after ','")
+            else:
+                raise SelectorError(
+                    f"found '{literal}', expected: !, identifier, or 'end of string'"
+                )
 
     def requirement(self) -> Requirement:
-        negated = self.peek() == "!"
-        if negated:
-            self.take()
-        key = self.take()
-        if not _is_identifier(key):
-            raise self.fail(key, "identifier")
-        assert key is not None
-        _check_key(key)
-        if self.peek() in (None, ","):
-            return Requirement(key, "!" if negated else "exists")
-        if negated:
-            raise self.fail(self.peek(), "',' or 'end of string'")
-        op = self.take()
-        if op in ("=", "==", "!="):
-            value = "" if self.peek() in (None, ",") else self.take()
-            if value and not _is_identifier(value):
-                raise self.fail(value, "identifier")
-            assert value is not None
-            _check_value(value)
-            return Requirement(key, "!=" if op == "!=" else "=", frozenset({value}))
-        if op in ("in", "notin"):
-            values = self.values()
-            if not values:
-                raise SelectorError(
-                    "unable to parse requirement: for 'in', 'notin' operators, values set can't "
-                    f"be empty (key {key!r})"
-                )
-            return Requirement(key, "in" if op == "in" else "notin", frozenset(values))
-        if op in (">", "<"):
-            value = self.take()
-            if not _is_identifier(value):
-                raise self.fail(value, "identifier")
-            assert value is not None
-            try:
-                int(value)
-            except ValueError:
-                raise SelectorError(
-                    "unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an "
-                    f"integer, not {value!r}"
-                ) from None
-            return Requirement(key, ">" if op == ">" else "<", frozenset({value}))
-        raise self.fail(op, "'=', '!=', '==', 'in', notin'")
+        operator = ""
+        token, literal = self.consume(True)
+        if token == "NOT":
+            operator = "!"
+            token, literal = self.consume(True)
+        if token != "ID":
+            raise _ParseError(f"found '{literal}', expected: identifier")
+        key = literal
+        errors = qualified_name_errors(key)
+        if errors:
+            raise _ParseError(f'<nil>: Invalid value: "{key}": {"; ".join(errors)}')
+        if self.lookahead(True)[0] in ("END", "COMMA"):
+            operator = operator or "exists"
+        if operator in ("exists", "!"):
+            return _requirement(key, operator, [])
+        token, literal = self.consume(False)
+        binary = {"IN": "in", "EQ": "=", "DEQ": "=", "GT": ">", "LT": "<", "NOTIN": "notin"}
+        if token == "NEQ":
+            operator = "!="
+        elif token in binary:
+            operator = binary[token]
+        else:
+            raise _ParseError(f"found '{literal}', expected: in, notin, =, ==, !=, gt, lt")
+        values = self.values() if operator in ("in", "notin") else self.exact_value()
+        return _requirement(key, operator, sorted(values))  # type: ignore[arg-type]
 
     def values(self) -> set[str]:
-        token = self.take()
-        if token != "(":
-            raise self.fail(token, "'('")
-        values: set[str] = set()
-        if self.peek() == ")":
-            self.take()
+        token, literal = self.consume(True)
+        if token != "OPEN":
+            raise _ParseError(f"found '{literal}' expected: '('")
+        token, literal = self.lookahead(True)
+        if token in ("ID", "COMMA"):
+            values = self.identifiers()
+            if self.consume(True)[0] != "CLOSE":
+                raise _ParseError(f"found '{literal}', expected: ')'")
             return values
+        if token == "CLOSE":
+            self.consume(True)
+            return {""}
+        raise _ParseError(f"found '{literal}', expected: ',', ')' or identifier")
+
+    def identifiers(self) -> set[str]:
+        values: set[str] = set()
         while True:
-            token = self.peek()
-            if token in (",", ")"):
-                value = ""
-            elif _is_identifier(token):
-                value = self.take()
-                assert value is not None
+            token, literal = self.consume(True)
+            if token == "ID":
+                values.add(literal)
+                after, text = self.lookahead(True)
+                if after == "COMMA":
+                    continue
+                if after == "CLOSE":
+                    return values
+                raise _ParseError(f"found '{text}', expected: ',' or ')'")
+            if token == "COMMA":
+                if not values:
+                    values.add("")
+                after, _ = self.lookahead(True)
+                if after == "CLOSE":
+                    values.add("")
+                    return values
+                if after == "COMMA":
+                    values.add("")
             else:
-                raise self.fail(token, "',', ')' or identifier")
-            _check_value(value)
-            values.add(value)
-            token = self.take()
-            if token == ")":
-                return values
-            if token != ",":
-                raise self.fail(token, "',' or ')'")
+                raise _ParseError(f"found '{literal}', expected: ',', or identifier")
+
+    def exact_value(self) -> set[str]:
+        token, _ = self.lookahead(True)
+        if token in ("END", "COMMA"):
+            return {""}
+        token, literal = self.consume(True)
+        if token == "ID":
+            return {literal}
+        raise _ParseError(f"found '{literal}', expected: identifier")
 
 
-def _check_key(key: str) -> None:
-    errors = qualified_name_errors(key)
+def _requirement(key: str, operator: Operator, values: list[str]) -> Requirement:
+    """``labels.NewRequirement``: the checks of the values, worded as apimachinery does."""
+    errors: list[str] = []
+    if operator in (">", "<"):
+        for i, value in enumerate(values):
+            if _go_int(value) is None:
+                errors.append(
+                    f"values[{i}]: Invalid value: \"{value}\": for 'Gt', 'Lt' operators, "
+                    "the value must be an integer"
+                )
+    for i, value in enumerate(values):
+        problems = label_value_errors(value)
+        if problems:
+            errors.append(f'values[{i}][{key}]: Invalid value: "{value}": {"; ".join(problems)}')
     if errors:
-        raise SelectorError(
-            f'unable to parse requirement: key: Invalid value: "{key}": {"; ".join(errors)}'
-        )
-
-
-def _check_value(value: str) -> None:
-    errors = label_value_errors(value)
-    if errors:
-        raise SelectorError(
-            f'unable to parse requirement: values[0]: Invalid value: "{value}": '
-            + "; ".join(errors)
-        )
+        raise _ParseError(errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]")
+    return Requirement(key, operator, frozenset(values))
 
 
 def parse_label_selector(text: str) -> LabelSelector:
@@ -290,7 +340,10 @@ def parse_field_selector(text: str) -> FieldSelector:
             raise SelectorError(f"invalid selector: '{text}'; can't understand '{term}'")
         field = left.strip()
         if field not in _SUPPORTED_FIELDS:
-            raise SelectorError(f"field label not supported: {field}")
+            raise SelectorError(
+                f'"{field}" is not a known field selector: only "metadata.name", '
+                '"metadata.namespace"'
+            )
         terms.append((field, "!=" if symbol == "!=" else "=", _unescape(right.strip())))
     return FieldSelector(tuple(terms))
 

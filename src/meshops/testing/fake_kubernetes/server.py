@@ -8,23 +8,36 @@ JSON / strategic-merge patch, server-side apply, delete and delete-collection; t
 ``status`` subresource; ``dryRun=All``; minimal discovery. Errors are Kubernetes
 ``Status`` objects with ``Content-Type: application/json``.
 
-Deliberate differences from a real API server:
+The contract tests (``tests/fake``, ``tests/k8s``) run against it and against a real
+kube-apiserver with the same assertions, so what it answers is what the real server
+answers: error Status bodies and their wording (CEL rules, schema and name messages,
+selectors, unserved paths in plain text outside the built-in groups), field validation
+(undeclared fields dropped with a ``Warning`` under ``Warn``, 400 under ``Strict``, a 500
+"failed to create typed patch object" for an apply), managedFields and their order,
+the field manager taken from the User-Agent, strategic merge patch on built-in kinds
+(directives included), a Gateway's defaulted status stored at the first write after
+its create.
 
-* fields a schema does not declare are rejected (422), never pruned, whatever the
-  ``fieldValidation`` parameter says;
-* strategic merge patch replaces lists instead of merging them by key (built-in kinds;
-  custom resources answer 415, as a real server does);
+Where it cannot reasonably follow (those tests are ``fake_only``, saying why):
+
 * deletion is immediate: no finalizers, no ``deletionTimestamp``, no owner-reference
-  garbage collection (deleting a Namespace deletes everything in it, and deleting a CRD
-  its objects);
+  garbage collection; deleting a Namespace deletes everything in it (a real cluster's
+  kube-controller-manager does that, later), deleting a CRD its objects;
+* built-in kinds are not validated beyond their metadata (a Service without ports is
+  accepted) and their undeclared fields outside metadata are kept;
 * no admission: webhooks and ValidatingAdmissionPolicies (skipped when found in CRD
-  files) are not evaluated; validation ratcheting is not modelled;
+  files) are not evaluated; validation ratcheting and ``optionalOldSelf`` are not
+  modelled (a rule with ``optionalOldSelf`` is refused at install), nor CEL cost budgets;
 * client-sent ``metadata.managedFields`` are ignored on updates (honoured by
-  :meth:`FakeKubernetes.add`).
+  :meth:`FakeKubernetes.add`); on built-in kinds the fields a write owns follow the
+  fake's own defaulting (a Service's ``clusterIP`` is owned by its writer, its atomic
+  ``selector`` is owned key by key);
+* the fake's own helpers (:meth:`FakeKubernetes.objects`, fault and race injection,
+  the request log's Content-Types) have no twin on a real server.
 
 What it cannot do raises :class:`~.errors.NotSupportedError` through the transport
 rather than answering wrongly: watches, subresources other than ``status``, webhook
-conversion between CRD versions, strategic-merge directives (``$patch``, ...).
+conversion between CRD versions.
 
 Example:
     >>> fake = FakeKubernetes()
@@ -64,9 +77,15 @@ from meshops.testing.fake_kubernetes.errors import (
     NotSupportedError,
     StatusError,
 )
-from meshops.testing.fake_kubernetes.meta import SERVER_MANAGED, validate_metadata
+from meshops.testing.fake_kubernetes.meta import (
+    SERVER_MANAGED,
+    unknown_metadata,
+    validate_metadata,
+)
 from meshops.testing.fake_kubernetes.patch import (
+    SHAPES,
     PatchError,
+    StrategicPatchError,
     json_patch,
     merge_patch,
     strategic_merge_patch,
@@ -80,7 +99,7 @@ from meshops.testing.fake_kubernetes.resources import (
     load_yaml,
     parse_crd,
 )
-from meshops.testing.fake_kubernetes.schema import validate
+from meshops.testing.fake_kubernetes.schema import unknown_fields, validate
 from meshops.testing.fake_kubernetes.selectors import (
     SelectorError,
     parse_field_selector,
@@ -100,6 +119,7 @@ _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 _SKIPPED_DOCUMENTS = frozenset({"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"})
 _NAMESPACE_KEY = ("", "namespaces")
 _CRD_KEY = (CRD_GROUP, "customresourcedefinitions")
+_BUILTIN_GROUPS = frozenset(r.group for r in BUILTIN_TYPES if r.group)
 
 Handler = Callable[[httpx2.Request], httpx2.Response]
 
@@ -139,6 +159,8 @@ class _Write:
     subresource: str
     dry_run: bool
     keep_status: bool = False
+    #: ``fieldValidation``: what undeclared fields do (Warn: dropped with a warning)
+    field_validation: str = "Warn"
 
 
 def _rfc3339(moment: datetime.datetime) -> str:
@@ -217,6 +239,50 @@ def _read_timeout(request: httpx2.Request) -> float:
     return float(read) if isinstance(read, (int, float)) else math.inf
 
 
+_FIELD_VALIDATIONS = ("", "Ignore", "Strict", "Warn")
+
+
+def _field_validation(query: Mapping[str, str], options: str) -> str:
+    """The request's ``fieldValidation`` (``Warn`` when not given)."""
+    value = query.get("fieldValidation", "")
+    if value not in _FIELD_VALIDATIONS:
+        supported = ", ".join(f'"{v}"' for v in _FIELD_VALIDATIONS)
+        raise StatusError(
+            422,
+            "Invalid",
+            f'{options}Options.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: '
+            f'"{value}": supported values: {supported}',
+            {
+                "group": "meta.k8s.io",
+                "kind": f"{options}Options",
+                "causes": [
+                    {
+                        "reason": "FieldValueNotSupported",
+                        "message": f'Unsupported value: "{value}": supported values: {supported}',
+                        "field": "fieldValidation",
+                    }
+                ],
+            },
+        )
+    return value or "Warn"
+
+
+def _agent_manager(agent: str) -> str:
+    """The field manager of a write without ``fieldManager``: its User-Agent's product.
+
+    As the API server's ``prefixFromUserAgent``: up to the first ``/``, printable
+    characters only, at most 128 bytes; ``unknown`` when that leaves nothing.
+    """
+    out = ""
+    for char in agent.split("/")[0]:
+        if not char.isprintable():
+            continue
+        if len((out + char).encode()) > 128:
+            break
+        out += char
+    return out or "unknown"
+
+
 def _spec_changed(new: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
     for key in new.keys() | old.keys():
         if key not in ("metadata", "status", "apiVersion", "kind") and new.get(
@@ -269,6 +335,8 @@ class FakeKubernetes:
         self._clock = clock
         self._random = random.Random(seed)
         self._next_ip = 0
+        self._agent = ""  # the User-Agent of the request being answered
+        self._warnings: list[str] = []  # its Warning headers
         for resource in BUILTIN_TYPES:
             self._register(resource)
         self.transport: FakeTransport = FakeTransport(self._handle)
@@ -673,6 +741,8 @@ class FakeKubernetes:
         content = request.content
         headers: dict[str, str] = {}
         with self._lock:
+            self._agent = request.headers.get("user-agent", "")
+            self._warnings = []
             before = next((b for b in self._before if b.matches(method, path)), None)
             if before is not None:
                 before.times -= 1
@@ -728,8 +798,16 @@ class FakeKubernetes:
                 except StatusError as e:
                     code, body = e.code, dump_json(e.status)
                     headers.update(e.headers)
+                    if e.plain:
+                        body = e.message.encode() + b"\n"
+                        headers["Content-Type"] = "text/plain; charset=utf-8"
             self._log.append(Request(method, path, query, content_type, code, content))
-        headers["Content-Type"] = _JSON
+            if self._warnings:
+                headers["Warning"] = ", ".join(
+                    '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"'
+                    for w in self._warnings
+                )
+        headers.setdefault("Content-Type", _JSON)
         return httpx2.Response(code, headers=headers, content=body)
 
     def _dispatch(
@@ -746,7 +824,27 @@ class FakeKubernetes:
             )
         segments = [s for s in path.split("/") if s]
         if not segments or segments[0] not in ("api", "apis"):
-            raise StatusError.not_served()
+            raise StatusError.page_not_found()
+        if segments[0] == "apis" and len(segments) >= 3 and segments[1] not in _BUILTIN_GROUPS:
+            # a CRD's group: the real server's handler of custom resources answers a path
+            # it does not serve in plain text, the built-in groups with a Status
+            try:
+                return self._dispatch_api(method, path, query, content_type, content, segments)
+            except StatusError as e:
+                if e.code == 404 and e.details == {} and not e.plain:
+                    raise StatusError.page_not_found() from None
+                raise
+        return self._dispatch_api(method, path, query, content_type, content, segments)
+
+    def _dispatch_api(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        content_type: str | None,
+        content: bytes,
+        segments: list[str],
+    ) -> tuple[int, bytes]:
         if segments[0] == "api":
             if len(segments) == 1:
                 return discovery.answer(method, path, discovery.core_versions())
@@ -768,7 +866,7 @@ class FakeKubernetes:
         cross_namespace = target.resource.namespaced and target.namespace is None
         if method == "POST" and target.name is None and not target.subresource:
             if cross_namespace:
-                raise StatusError.not_served()
+                raise StatusError.method_not_allowed(method, path)
             return self._create(target, query, content, dry_run)
         if method == "PUT" and target.name is not None:
             return self._replace(target, query, content, dry_run)
@@ -780,7 +878,7 @@ class FakeKubernetes:
         if method == "DELETE" and not target.subresource:
             if target.name is None:
                 if cross_namespace:
-                    raise StatusError.not_served()
+                    raise StatusError.method_not_allowed(method, path)
                 return self._delete_collection(target, query, dry_run)
             return self._delete(target, content, dry_run)
         raise StatusError.method_not_allowed(method, path)
@@ -939,9 +1037,8 @@ class FakeKubernetes:
                 )
         return obj  # pyright: ignore[reportUnknownVariableType]
 
-    @staticmethod
-    def _manager(query: Mapping[str, str]) -> str:
-        manager = query.get("fieldManager") or "unknown"
+    def _manager(self, query: Mapping[str, str]) -> str:
+        manager = query.get("fieldManager") or _agent_manager(self._agent)
         if len(manager) > 128:
             raise StatusError.invalid(
                 "",
@@ -971,7 +1068,9 @@ class FakeKubernetes:
         name = self._name_for(obj["metadata"])
         namespace = target.namespace or ""
         self._require_namespace(target.resource, namespace)
-        write = _Write(self._manager(query), "", dry_run)
+        write = _Write(
+            self._manager(query), "", dry_run, False, _field_validation(query, "Create")
+        )
         code, stored = self._commit(target.resource, namespace, name, None, obj, None, write)
         return code, stored.body(target.resource.api_version)
 
@@ -987,7 +1086,8 @@ class FakeKubernetes:
             raise self._not_found(target, target.name)
         self._check_version(old, obj["metadata"], target)
         new = self._scope_to_subresource(target, old, obj)
-        write = _Write(self._manager(query), target.subresource, dry_run)
+        validation = _field_validation(query, "Update")
+        write = _Write(self._manager(query), target.subresource, dry_run, False, validation)
         code, stored = self._commit(target.resource, namespace, target.name, old, new, None, write)
         return code, stored.body(target.resource.api_version)
 
@@ -1032,8 +1132,7 @@ class FakeKubernetes:
         if content_type == _STRATEGIC and resource.crd:
             raise StatusError.unsupported_media_type(
                 "the body of the request was in an unknown format - accepted media types "
-                f"include: {_JSON_PATCH}, {_MERGE}, {_APPLY} (strategic merge patch is not "
-                "supported for custom resources)"
+                f"include: {_JSON_PATCH}, {_MERGE}, {_APPLY}"
             )
         if query.get("force"):
             error = FieldError(
@@ -1049,19 +1148,31 @@ class FakeKubernetes:
         if old is None:
             raise self._not_found(target, target.name)
         patch = self._decode(content)
+        if content_type == _JSON_PATCH and not isinstance(patch, list):
+            raise StatusError.bad_request(
+                "error decoding patch: json: cannot unmarshal "
+                f"{'object' if isinstance(patch, dict) else 'value'} into Go value of type "
+                "[]handlers.jsonPatchOp"
+            )
         document = copy_json(old.view(resource.api_version))
         try:
             if content_type == _MERGE:
                 patched = merge_patch(document, patch)
             elif content_type == _STRATEGIC:
-                patched = strategic_merge_patch(document, patch)
+                patched = strategic_merge_patch(document, patch, SHAPES.get(resource.kind))
             else:
                 patched = json_patch(document, patch)
-        except PatchError as e:
+        except StrategicPatchError as e:
+            if e.code == 400:
+                raise StatusError.bad_request(str(e)) from None
+            raise StatusError(e.code, "", str(e)) from None
+        except PatchError:
+            # the real server's words, without what the patch did wrong
             raise StatusError(
                 422,
                 "Invalid",
-                f"the server rejected our request due to an error in our request: {e}",
+                "the server rejected our request due to an error in our request",
+                {},
             ) from None
         result = as_dict(patched)
         meta = as_dict(result.get("metadata")) if result is not None else None
@@ -1077,7 +1188,8 @@ class FakeKubernetes:
             raise StatusError.bad_request("a patch may not change apiVersion or kind")
         self._check_version(old, meta, target)
         new = self._scope_to_subresource(target, old, result)
-        write = _Write(self._manager(query), target.subresource, dry_run)
+        validation = _field_validation(query, "Patch")
+        write = _Write(self._manager(query), target.subresource, dry_run, False, validation)
         code, stored = self._commit(resource, namespace, target.name, old, new, None, write)
         return code, stored.body(target.resource.api_version)
 
@@ -1123,6 +1235,18 @@ class FakeKubernetes:
             status = "exclude"
         else:
             status = "include"
+        _field_validation(query, "Patch")
+        undeclared = unknown_metadata(meta) + unknown_fields(resource.schema, config)
+        if undeclared:
+            # structured-merge-diff types the configuration before anything else: it
+            # knows no Warn or Ignore, a field the schema does not have fails the apply
+            raise StatusError(
+                500,
+                "",
+                f"failed to create typed patch object ({namespace}/{target.name}; "
+                f"{resource.group}/{resource.version}, Kind={resource.kind}): "
+                + ssa.typed_errors([f".{p}: field not declared in schema" for p in undeclared]),
+            )
         live = copy_json(old.obj) if old is not None else None
         if live is not None:
             live["apiVersion"] = resource.api_version
@@ -1140,8 +1264,13 @@ class FakeKubernetes:
                 now=self._now(),
             )
         except ssa.ApplyConfigError as e:
-            raise StatusError.invalid(
-                resource.kind, target.name, resource.group, e.errors
+            # the real server's answer, before any validation (a 500 without a reason)
+            group_version = f"{resource.group}/{resource.version}"
+            raise StatusError(
+                500,
+                "",
+                f"failed to create typed patch object ({namespace}/{target.name}; "
+                f"{group_version}, Kind={resource.kind}): {e.typed_message()}",
             ) from None
         except ssa.ApplyConflictError as conflict:
             details = {
@@ -1151,7 +1280,7 @@ class FakeKubernetes:
                 "causes": conflict.causes(),
             }
             raise StatusError(409, "Conflict", conflict.message(), details) from None
-        if old is not None and managers == old.managers:
+        if old is not None and managers == old.managers and not old.defaulted_on_read:
             merged["apiVersion"] = old.obj["apiVersion"]
             if merged == old.obj:
                 # Nothing changed: the stored object is already defaulted and valid.
@@ -1184,12 +1313,33 @@ class FakeKubernetes:
             meta["namespace"] = namespace
         if old is None and resource.status_subresource and not write.keep_status:
             new.pop("status", None)
+        given_status = "status" in new
         for key in SERVER_MANAGED:
             meta.pop(key, None)
         if resource.prepare is not None:
             resource.prepare(new, old.obj if old is not None else None, self._allocate_ip)
-        errors = validate_metadata(meta, rule=resource.name_rule, namespaced=resource.namespaced)
-        errors += validate(resource.schema, new, old.obj if old is not None else None)
+        unknown: list[str] | None = None if write.field_validation == "Ignore" else []
+        errors = validate_metadata(
+            meta,
+            rule=resource.name_rule,
+            namespaced=resource.namespaced,
+            unknown=[] if unknown is None else unknown,
+        )
+        errors += validate(
+            resource.schema,
+            new,
+            old.obj if old is not None else None,
+            unknown=[] if unknown is None else unknown,
+        )
+        if unknown and write.field_validation == "Strict":
+            version = resource.version
+            raise StatusError.bad_request(
+                f'{resource.kind} in version "{version}" cannot be handled as a '
+                f"{resource.kind}: strict decoding error: "
+                + ", ".join(f'unknown field "{path}"' for path in unknown)
+            )
+        if unknown:
+            self._warnings += [f'unknown field "{path}"' for path in unknown]
         definition: CrdDefinition | None = None
         if resource.store_key == _CRD_KEY and not errors:
             definition, crd_errors = self._check_crd(new, old)
@@ -1219,20 +1369,24 @@ class FakeKubernetes:
                 if key in old_meta:
                     meta[key] = old_meta[key]
             new["apiVersion"] = old.obj["apiVersion"]
-            if managers == old.managers and new == old.obj:
+            if managers == old.managers and new == old.obj and not old.defaulted_on_read:
                 return 200, old
-            if _spec_changed(new, old.obj):
+            if resource.generation and _spec_changed(new, old.obj):
                 meta["generation"] = int(old_meta.get("generation", 0)) + 1
         else:
             meta["uid"] = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
             meta["creationTimestamp"] = now
-            meta["generation"] = 1
+            if resource.generation:
+                meta["generation"] = 1
+        # a status the schema defaulted on a create is not stored by a real server
+        pending = old is None and resource.status_subresource and not given_status
+        pending = pending and "status" in new
         if write.dry_run:
             if old is None:
                 meta.pop("resourceVersion", None)
             return (201 if old is None else 200), StoredObject(new, managers)
         meta["resourceVersion"] = self._store.next_revision()
-        stored = StoredObject(new, managers)
+        stored = StoredObject(new, managers, defaulted_on_read=pending)
         self._store.put(resource.store_key, stored)
         if definition is not None:
             self._install(definition)
@@ -1366,16 +1520,17 @@ class FakeKubernetes:
             for stored in doomed:
                 self._store.delete(target.resource.store_key, stored.namespace, stored.name)
                 self._after_delete(target.resource, stored)
-        details = {"group": target.resource.group, "kind": target.resource.plural}
-        return 200, dump_json(
+        # the real server answers with the list of what it deleted
+        api_version = target.resource.api_version
+        head = dump_json(
             {
-                "kind": "Status",
-                "apiVersion": "v1",
-                "metadata": {},
-                "status": "Success",
-                "details": details,
+                "kind": target.resource.list_kind,
+                "apiVersion": api_version,
+                "metadata": {"resourceVersion": str(self._store.revision)},
             }
         )
+        items = b",".join(s.body(api_version) for s in doomed)
+        return 200, head[:-1] + b',"items":[' + items + b"]}"
 
     # --- iteration helpers for tests -----------------------------------------------------
 

@@ -26,13 +26,24 @@ class StoredObject:
     Attributes:
         obj: the object, without ``metadata.managedFields``.
         managers: the field ownership, as entries.
+        defaulted_on_read: see below.
     """
 
-    __slots__ = ("_raw", "managers", "obj")
+    __slots__ = ("_raw", "defaulted_on_read", "managers", "obj")
 
-    def __init__(self, obj: dict[str, Any], managers: tuple[ManagedEntry, ...]) -> None:
+    def __init__(
+        self,
+        obj: dict[str, Any],
+        managers: tuple[ManagedEntry, ...],
+        *,
+        defaulted_on_read: bool = False,
+    ) -> None:
         self.obj = obj
         self.managers = managers
+        self.defaulted_on_read = defaulted_on_read
+        """Whether part of ``obj`` (a defaulted status) is one a real server would not
+        have stored yet: it drops the status of a create and defaults it again on every
+        read, so the next write stores it even when it changes nothing else."""
         self._raw: bytes | None = None
 
     @property
@@ -65,7 +76,13 @@ class StoredObject:
         """
         meta = dict(self.obj["metadata"])
         if self.managers:
-            meta["managedFields"] = [entry.to_json() for entry in self.managers]
+            # in the API server's order (managedfields' sortEncodedManagedFields):
+            # operation, then time (to the second), manager, apiVersion, subresource
+            ordered = sorted(
+                self.managers,
+                key=lambda e: (e.operation, e.time, e.manager, e.api_version, e.subresource),
+            )
+            meta["managedFields"] = [entry.to_json() for entry in ordered]
         return {**self.obj, "apiVersion": api_version, "metadata": meta}
 
 
