@@ -193,6 +193,26 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         rule=NameRule.PATH_SEGMENT,
     ),
     _builtin("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
+    # The rest of what istioctl generates for a control plane.
+    _builtin("v1", "ResourceQuota", "resourcequotas", status=True),
+    _builtin("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", status=True),
+    _builtin(
+        "autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", status=True
+    ),
+    _builtin(
+        "admissionregistration.k8s.io/v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        namespaced=False,
+        structure={"webhooks": _keyed("name")},
+    ),
+    _builtin(
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        namespaced=False,
+        structure={"webhooks": _keyed("name")},
+    ),
     _builtin("networking.k8s.io/v1", "Ingress", "ingresses", status=True),
     _builtin("discovery.k8s.io/v1", "EndpointSlice", "endpointslices"),
     _builtin("coordination.k8s.io/v1", "Lease", "leases"),
