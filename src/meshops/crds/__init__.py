@@ -44,8 +44,9 @@ _EXPERIMENTAL = ("tcproutes", "tlsroutes")
 
 
 def gateway_api_crds(channel: Literal["standard", "experimental"]) -> list[dict[str, Any]]:
-    """The Gateway API's CRDs: the standard channel's, and with ``experimental`` its TCPRoute
-    and TLSRoute in place of the standard TLSRoute.
+    """The Gateway API's CRDs of the standard channel (with ``experimental``: TCP, TLS routes).
+
+    With ``experimental``, the experimental channel's TLSRoute replaces the standard one.
 
     The ValidatingAdmissionPolicy each channel also ships (``vap_safeupgrades``) is left
     out: it is not a CRD, and it only refuses installing older CRDs over newer ones,

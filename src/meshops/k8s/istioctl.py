@@ -163,11 +163,7 @@ def _parse(text: str, source: str) -> list[Obj]:
         raise IstioctlError(f"{source}: not YAML: {e}") from e
     objects = [cast("Obj", d) for d in docs if isinstance(d, dict) and d]
     unknown = sorted(
-        {
-            f"{o.get('apiVersion')}/{o.get('kind')}"
-            for o in objects
-            if not _control_plane_kind(o)
-        }
+        {f"{o.get('apiVersion')}/{o.get('kind')}" for o in objects if not _control_plane_kind(o)}
     )
     if unknown:
         raise IstioctlError(

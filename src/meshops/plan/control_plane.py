@@ -284,8 +284,9 @@ def foreign_crds(
         ...     "annotations": {"gateway.networking.k8s.io/bundle-version": "v1.5.1"}}}
         >>> theirs = {"metadata": {"name": "gateways.gateway.networking.k8s.io",
         ...     "annotations": {"gateway.networking.k8s.io/bundle-version": "v1.6.0"}}}
-        >>> foreign_crds([ours], {"gateways.gateway.networking.k8s.io": theirs})[1]
-        ['CRD gateways.gateway.networking.k8s.io is at v1.6.0 (installed by someone else), newer than v1.5.1 here: not downgraded; use an istio-k8s release that carries v1.6.0 or newer']
+        >>> skip, blocked = foreign_crds([ours], {"gateways.gateway.networking.k8s.io": theirs})
+        >>> print(blocked[0][:84])
+        CRD gateways.gateway.networking.k8s.io is at v1.6.0 (installed by someone else), newer
     """
     skip: set[str] = set()
     blocked: list[str] = []

@@ -196,9 +196,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     # The rest of what istioctl generates for a control plane.
     _builtin("v1", "ResourceQuota", "resourcequotas", status=True),
     _builtin("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", status=True),
-    _builtin(
-        "autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", status=True
-    ),
+    _builtin("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", status=True),
     _builtin(
         "admissionregistration.k8s.io/v1",
         "MutatingWebhookConfiguration",
