@@ -125,8 +125,8 @@ class IstioK8sCharm(ops.CharmBase):
             return outcome
         try:
             istioctl = self._istioctl()
-            generated = istioctl.manifest_generate(istio_operator(settings))
             version = istioctl.version()
+            generated = istioctl.manifest_generate(istio_operator(settings, version))
         except IstioctlMissing:
             outcome.blocked.append(
                 f"no istioctl in the charm ({ISTIOCTL_DIR}/istioctl): repack it with "
@@ -206,7 +206,7 @@ class IstioK8sCharm(ops.CharmBase):
     def _on_remove(self, _: ops.RemoveEvent) -> None:
         if self.app.planned_units() > 0 or not self.unit.is_leader():
             return  # a unit is going, not the application: the others keep Istio
-        settings, _ = settings_from_config(self.config, self.model.name)
+        settings = settings_from_config(self.config, self.model.name)[0]
         settings = settings or ControlPlaneSettings(self.model.name)
         try:
             api = self._api()

@@ -32,7 +32,7 @@ from meshops.k8s.istioctl import Istioctl, find_istioctl
 from meshops.k8s.kinds import CONTROL_PLANE_KINDS, CRD, NAMESPACE, Kind, apply_rank, kind_of
 from meshops.k8s.reconciler import Change, Reconciler
 from meshops.model.platform import Platform
-from meshops.plan.istio import istio_operator
+from meshops.plan.istio import istio_operator, with_release_images
 
 __all__ = [
     "ControlPlane",
@@ -79,6 +79,7 @@ def generate(platform: Platform, istioctl: Istioctl) -> ControlPlane | None:
     operator = istio_operator(platform)
     if operator is None:
         return None
+    operator = with_release_images(operator, istioctl.version())
     generated = sorted(istioctl.manifest_generate(operator), key=lambda o: apply_rank(kind_of(o)))
     crds = tuple(o for o in generated if kind_of(o) is CRD)
     rest = tuple(o for o in generated if kind_of(o) is not CRD)

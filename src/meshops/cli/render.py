@@ -71,8 +71,7 @@ _EPILOG = """\
 examples:
   meshops render examples/shop.yaml
   meshops render examples/shop.yaml -o out/
-  istioctl install -y -f out/istio-operator.yaml
-  kubectl apply --server-side -f out/objects/"""
+  kubectl apply --server-side -f out/control-plane/ -f out/objects/"""
 
 #: The file -o DIR writes the IstioOperator to.
 ISTIO_FILE = "istio-operator.yaml"

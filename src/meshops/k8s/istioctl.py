@@ -106,7 +106,11 @@ class Istioctl:
         cached = self._cache_file("version")
         if cached is not None and cached.exists():
             return cached.read_text(encoding="utf-8").strip()
-        version = self._run("version", "--remote=false", "--short").strip().splitlines()[-1]
+        # "client version: 1.30.3"
+        printed = self._run("version", "--remote=false", "--short").strip().splitlines()
+        version = printed[-1].rpartition(":")[2].strip() if printed else ""
+        if not version:
+            raise IstioctlError("istioctl version printed no version")
         if cached is not None:
             self._store(cached, version)
         return version

@@ -18,10 +18,10 @@ import copy
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from meshops.model import Problem
-from meshops.plan.istio import ISTIO_OPERATOR_API_VERSION, mesh_deny_policies
+from meshops.plan.istio import ISTIO_OPERATOR_API_VERSION, mesh_deny_policies, with_release_images
 
 __all__ = [
     "ISTIOD",
@@ -160,17 +160,19 @@ def settings_from_config(
     return (None, problems) if problems else (settings, [])
 
 
-def istio_operator(settings: ControlPlaneSettings) -> Obj:
+def istio_operator(settings: ControlPlaneSettings, release: str) -> Obj:
     """The IstioOperator that ``istioctl manifest generate -f`` turns into the control plane.
 
     The ambient profile (base CRDs, istiod, istio-cni, ztunnel) in the settings'
-    namespace. istiod's autoscaler is off: its replicas follow the charm's units
+    namespace, with the images of ``release`` (istioctl's own) from Istio's registry
+    unless the settings name others (Istio's ambient profile adds ``-distroless`` to
+    every tag). istiod's autoscaler is off: its replicas follow the charm's units
     (:func:`plan_control_plane` sets them), and an autoscaler would fight that.
 
     Example:
-        >>> op = istio_operator(ControlPlaneSettings("istio-system", image_tag="1.30.3"))
-        >>> op["spec"]["profile"], op["spec"]["tag"]
-        ('ambient', '1.30.3')
+        >>> op = istio_operator(ControlPlaneSettings("istio-system"), "1.30.3")
+        >>> op["spec"]["profile"], op["spec"]["hub"], op["spec"]["tag"]
+        ('ambient', 'docker.io/istio', '1.30.3')
     """
     values: Obj = {
         "global": {
@@ -205,12 +207,13 @@ def istio_operator(settings: ControlPlaneSettings) -> Obj:
         spec["hub"] = settings.image_registry
     if settings.image_tag:
         spec["tag"] = settings.image_tag
-    return {
+    operator = {
         "apiVersion": ISTIO_OPERATOR_API_VERSION,
         "kind": "IstioOperator",
         "metadata": {"name": "control-plane", "namespace": settings.namespace},
         "spec": spec,
     }
+    return with_release_images(operator, release)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -254,9 +257,8 @@ def plan_control_plane(
         if kind == "CustomResourceDefinition":
             crds.append(obj)
             continue
-        meta = obj.get("metadata") or {}
-        if kind == "Deployment" and meta.get("name") == ISTIOD:
-            obj.setdefault("spec", {})["replicas"] = max(1, replicas)
+        if kind == "Deployment" and _field(obj, "metadata").get("name") == ISTIOD:
+            obj["spec"] = {**_field(obj, "spec"), "replicas": max(1, replicas)}
         objects.append(obj)
     policies = mesh_deny_policies(prefix, settings.namespace) if settings.hardened else []
     return ControlPlanePlan(tuple(crds), tuple(objects), tuple(policies))
@@ -325,7 +327,7 @@ def foreign_crds(
 
 
 def _bundle(crd: Mapping[str, Any]) -> tuple[str, str] | None:
-    annotations = (crd.get("metadata") or {}).get("annotations") or {}
+    annotations = _field(_field(crd, "metadata"), "annotations")
     version = annotations.get("gateway.networking.k8s.io/bundle-version")
     if not isinstance(version, str):
         return None
@@ -364,20 +366,31 @@ def not_ready(live: Mapping[tuple[str, str], Mapping[str, Any] | None]) -> list[
         if obj is None:
             waiting.append(f"{name}: not created yet")
             continue
-        status = obj.get("status") or {}
-        generation = (obj.get("metadata") or {}).get("generation", 0)
-        if status.get("observedGeneration", 0) < generation:
+        status = _field(obj, "status")
+        generation = _count(_field(obj, "metadata"), "generation")
+        if _count(status, "observedGeneration") < generation:
             waiting.append(f"{name}: rolling out")
         elif kind == "Deployment":
-            want = int((obj.get("spec") or {}).get("replicas", 1))
-            ready, updated = status.get("readyReplicas", 0), status.get("updatedReplicas", 0)
-            if ready < want or updated < want:
-                waiting.append(f"{name}: {min(ready, updated)} of {want} replicas ready")
+            want = _count(_field(obj, "spec"), "replicas", 1)
+            ready = min(_count(status, "readyReplicas"), _count(status, "updatedReplicas"))
+            if ready < want:
+                waiting.append(f"{name}: {ready} of {want} replicas ready")
         else:
-            want = int(status.get("desiredNumberScheduled", 0))
-            ready = min(status.get("numberReady", 0), status.get("updatedNumberScheduled", 0))
+            want = _count(status, "desiredNumberScheduled")
+            ready = min(_count(status, "numberReady"), _count(status, "updatedNumberScheduled"))
             if want == 0:
                 waiting.append(f"{name}: scheduled on no node yet")
             elif ready < want:
                 waiting.append(f"{name}: ready on {ready} of {want} nodes")
     return waiting
+
+
+def _field(obj: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``obj[key]`` when it is a mapping, else an empty one."""
+    value = obj.get(key)
+    return cast("dict[str, Any]", value) if isinstance(value, dict) else {}
+
+
+def _count(obj: Mapping[str, Any], key: str, default: int = 0) -> int:
+    value = obj.get(key, default)
+    return value if isinstance(value, int) else default

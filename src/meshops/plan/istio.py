@@ -35,6 +35,8 @@ from meshops.model.platform import Istio, Namespace, Platform
 
 __all__ = [
     "ISTIO_OPERATOR_API_VERSION",
+    "RELEASE_HUB",
+    "with_release_images",
     "hardened_policies",
     "istio_operator",
     "mesh_deny_policies",
@@ -94,6 +96,26 @@ def istio_operator(platform: Platform) -> Obj | None:
         "metadata": {"name": platform.name, "namespace": istio.namespace},
         "spec": spec,
     }
+
+
+#: Where Istio publishes its release images. The charts in the istio.io/istio Go module
+#: name its test registry and the tag ``latest`` (a release build rewrites them), so an
+#: istioctl built from the module needs hub and tag set to run a release.
+RELEASE_HUB = "docker.io/istio"
+
+
+def with_release_images(operator: Obj, release: str) -> Obj:
+    """``operator`` with Istio's release images of ``release`` where it names none.
+
+    Example:
+        >>> op = {"spec": {"profile": "ambient", "hub": "registry.local/istio"}}
+        >>> with_release_images(op, "1.30.3")["spec"]
+        {'profile': 'ambient', 'hub': 'registry.local/istio', 'tag': '1.30.3'}
+    """
+    spec = {**operator["spec"]}
+    spec.setdefault("hub", RELEASE_HUB)
+    spec.setdefault("tag", release)
+    return {**operator, "spec": spec}
 
 
 def hardened_policies(

@@ -52,7 +52,7 @@ def generated(charm_dir: Path, **config: Any) -> list[dict[str, Any]]:
     settings, problems = settings_from_config(config, MODEL)
     assert settings is not None, problems
     ctl = Istioctl(charm_dir / "bin" / "istioctl", cache_dir=charm_dir / ".istioctl-cache")
-    return ctl.manifest_generate(istio_operator(settings))
+    return ctl.manifest_generate(istio_operator(settings, ctl.version()))
 
 
 def keys(objects: Any) -> set[tuple[str, str]]:
@@ -107,6 +107,8 @@ def container(obj: dict[str, Any], name: str | None = None) -> dict[str, Any]:
 
 def test_install_applies_what_istioctl_generates(ctx: Any, cluster: Any, charm_dir: Path) -> None:
     out = ctx.run(ctx.on.install(), state())
+    image = container(cluster.get("apps/v1", "Deployment", "istiod", MODEL))["image"]
+    assert image == f"docker.io/istio/pilot:{VERSION}-distroless"  # Istio's release images
     want = keys(generated(charm_dir))
     assert {("Deployment", "istiod"), ("DaemonSet", "ztunnel")} <= want
     assert ("DaemonSet", "istio-cni-node") in want
@@ -204,14 +206,15 @@ def test_every_option_reaches_the_manifests(ctx: Any, fake: Any) -> None:
     }
     ctx.run(ctx.on.config_changed(), state(**config))
     istiod = container(fake.get("apps/v1", "Deployment", "istiod", MODEL), "discovery")
-    assert istiod["image"] == "registry.local:5000/istio/pilot:1.30.3-mirror"
+    # (Istio's ambient profile adds -distroless to every tag)
+    assert istiod["image"] == "registry.local:5000/istio/pilot:1.30.3-mirror-distroless"
     env = {e["name"]: e.get("value") for e in istiod["env"]}
     assert env["PILOT_AUTO_ALLOW_WAYPOINT_POLICY"] == "false"
     assert "--log_output_level=default:debug" in istiod["args"]
     for name in ("ztunnel", "istio-cni-node"):
         image = container(fake.get("apps/v1", "DaemonSet", name, MODEL))["image"]
         assert image.startswith("registry.local:5000/istio/")
-        assert image.endswith(":1.30.3-mirror")
+        assert image.endswith(":1.30.3-mirror-distroless")
     cni = fake.get("apps/v1", "DaemonSet", "istio-cni-node", MODEL)
     paths = {
         v["name"]: v.get("hostPath", {}).get("path")
@@ -402,4 +405,4 @@ def test_a_refresh_upgrades_in_place_and_deletes_what_the_new_release_dropped(
     assert upgraded["spec"]["versions"] == new["spec"]["versions"]
     assert ("ConfigMap", "istio-dropped-in-1-30") not in applied(fake)
     image = container(fake.get("apps/v1", "Deployment", "istiod", MODEL))["image"]
-    assert image.endswith(f":{VERSION}")
+    assert image == f"docker.io/istio/pilot:{VERSION}-distroless"
