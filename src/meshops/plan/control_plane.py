@@ -318,12 +318,29 @@ def foreign_crds(
                     f"CRD {name} is at {have[0] if have else 'an unknown version'} (installed "
                     f"by someone else), not {want[0]}: upgrade it to {want[0]} or remove it"
                 )
-        elif live.get("spec") != crd.get("spec"):
+        elif _definition(live) != _definition(crd):
             blocked.append(
                 f"CRD {name} was installed by someone else and differs from Istio's here: "
                 "remove it (or the Istio that installed it) so that istio-k8s installs its own"
             )
     return skip, blocked
+
+
+def _definition(crd: Mapping[str, Any]) -> object:
+    """What a CRD defines: group, kind, versions and their schemas.
+
+    Without what the API server adds to the spec (conversion strategy, defaults).
+    """
+    spec = _field(crd, "spec")
+    versions = spec.get("versions")
+    return (
+        spec.get("group"),
+        _field(spec, "names").get("kind"),
+        [
+            (v.get("name"), v.get("served"), v.get("storage"), v.get("schema"))
+            for v in cast("list[dict[str, Any]]", versions if isinstance(versions, list) else [])
+        ],
+    )
 
 
 def _bundle(crd: Mapping[str, Any]) -> tuple[str, str] | None:

@@ -36,10 +36,10 @@ from meshops.model.platform import Istio, Namespace, Platform
 __all__ = [
     "ISTIO_OPERATOR_API_VERSION",
     "RELEASE_HUB",
-    "with_release_images",
     "hardened_policies",
     "istio_operator",
     "mesh_deny_policies",
+    "with_release_images",
 ]
 
 Obj = dict[str, Any]
