@@ -39,6 +39,17 @@ def platform(tmp_path: Path, profile: str = "ambient", mesh: str = "ambient") ->
     return path
 
 
+@pytest.fixture(scope="session")
+def manifest_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the command caches what istioctl generates: one folder for the session."""
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_the_session(manifest_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(manifest_cache))
+
+
 @pytest.fixture(params=SERVERS)
 def cluster(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
     """An empty cluster: no CRDs on the fake; the upstream ones (others') on the real one."""

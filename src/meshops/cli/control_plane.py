@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from meshops.crds import gateway_api_crds
@@ -47,12 +49,17 @@ CRD_SERVED_TIMEOUT = 60.0
 
 
 def istioctl_from(args: argparse.Namespace) -> Istioctl:
-    """The istioctl ``args`` name (``--istioctl``, else PATH).
+    """The istioctl ``args`` name (``--istioctl``, else PATH), caching what it generates.
+
+    The cache (``$XDG_CACHE_HOME/meshops/manifests``, else ``~/.cache/...``) spares a
+    plan followed by an apply a second generation.
 
     Raises:
         IstioctlMissing: there is none.
     """
-    return Istioctl(find_istioctl(getattr(args, "istioctl", None)))
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    cache = Path(base) / "meshops" / "manifests"
+    return Istioctl(find_istioctl(getattr(args, "istioctl", None)), cache_dir=cache)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,11 +115,12 @@ def reconcile_control_plane(
     channel = "experimental" if tcp_routes else "standard"
     crds = Reconciler(api, owner=owner, scope="crds", kinds=[CRD], namespaces=None)
     owned = {key[2] for key in crds.owned()}
-    present = {k8s_objects.name(c) for c in api.list(CRD, None)}
+    candidates = [*plane.crds, *gateway_api_crds(channel)]
+    present: set[str] = set()
+    if any(k8s_objects.name(c) not in owned for c in candidates):  # one list, only then
+        present = {k8s_objects.name(c) for c in api.list(CRD, None)}
     wanted = [
-        c
-        for c in (*plane.crds, *gateway_api_crds(channel))
-        if k8s_objects.name(c) in owned or k8s_objects.name(c) not in present
+        c for c in candidates if k8s_objects.name(c) in owned or k8s_objects.name(c) not in present
     ]
     changes = list(
         crds.reconcile(wanted, keep=lambda _: True, dry_run=dry_run, progress=progress).changes
