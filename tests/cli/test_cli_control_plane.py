@@ -42,12 +42,12 @@ def platform(tmp_path: Path, profile: str = "ambient", mesh: str = "ambient") ->
 @pytest.fixture(scope="session")
 def manifest_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the command caches what istioctl generates: one folder for the session."""
-    return tmp_path_factory.mktemp("xdg-cache")
+    return tmp_path_factory.mktemp("manifests")
 
 
 @pytest.fixture(autouse=True)
 def _cache_in_the_session(manifest_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(manifest_cache))
+    monkeypatch.setenv("MESHOPS_MANIFEST_CACHE", str(manifest_cache))
 
 
 @pytest.fixture(params=SERVERS)

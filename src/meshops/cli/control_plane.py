@@ -51,14 +51,14 @@ CRD_SERVED_TIMEOUT = 60.0
 def istioctl_from(args: argparse.Namespace) -> Istioctl:
     """The istioctl ``args`` name (``--istioctl``, else PATH), caching what it generates.
 
-    The cache (``$XDG_CACHE_HOME/meshops/manifests``, else ``~/.cache/...``) spares a
-    plan followed by an apply a second generation.
+    The cache (``$MESHOPS_MANIFEST_CACHE``, else ``$XDG_CACHE_HOME/meshops/manifests``,
+    else ``~/.cache/...``) spares a plan followed by an apply a second generation.
 
     Raises:
         IstioctlMissing: there is none.
     """
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    cache = Path(base) / "meshops" / "manifests"
+    cache = Path(os.environ.get("MESHOPS_MANIFEST_CACHE") or Path(base) / "meshops" / "manifests")
     return Istioctl(find_istioctl(getattr(args, "istioctl", None)), cache_dir=cache)
 
 
