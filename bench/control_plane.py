@@ -89,7 +89,7 @@ def apply_figures(server: Any, istioctl: Path, folder: Path, apps: int) -> dict[
 
 
 def main_bench() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Benchmark the Istio control plane's install.")
     parser.add_argument("--apps", type=int, default=1000)
     add_server_option(parser)
     args = parser.parse_args()

@@ -37,10 +37,12 @@ AP = "security.istio.io/v1"
 APIEXT = "apiextensions.k8s.io/v1"
 
 
-def state(leader: bool = True, units: int = 1, **config: Any) -> testing.State:
+def state(
+    leader: bool = True, units: int = 1, config: dict[str, Any] | None = None
+) -> testing.State:
     return testing.State(
         leader=leader,
-        config=config,
+        config=config or {},
         planned_units=units,
         model=testing.Model(name=MODEL),
         relations=[testing.PeerRelation("peers")],
@@ -189,7 +191,7 @@ def test_non_leaders_show_the_leaders_outcome(ctx: Any, cluster: Any) -> None:
 def test_a_bad_value_blocks_and_applies_nothing(
     ctx: Any, fake: Any, option: str, value: str, message: str
 ) -> None:
-    out = ctx.run(ctx.on.config_changed(), state(**{option: value}))
+    out = ctx.run(ctx.on.config_changed(), state(config={option: value}))
     assert out.unit_status == testing.BlockedStatus(f"{message}: fix it with juju config")
     assert fake.writes == 0
 
@@ -204,7 +206,7 @@ def test_every_option_reaches_the_manifests(ctx: Any, fake: Any) -> None:
         "log-level": "debug",
         "auto-allow-waypoint-policy": False,
     }
-    ctx.run(ctx.on.config_changed(), state(**config))
+    ctx.run(ctx.on.config_changed(), state(config=config))
     istiod = container(fake.get("apps/v1", "Deployment", "istiod", MODEL), "discovery")
     # (Istio's ambient profile adds -distroless to every tag)
     assert istiod["image"] == "registry.local:5000/istio/pilot:1.30.3-mirror-distroless"
@@ -230,7 +232,7 @@ def test_every_option_reaches_the_manifests(ctx: Any, fake: Any) -> None:
 def test_hardened_mode_is_the_platform_files_deny_by_default(ctx: Any, cluster: Any) -> None:
     ctx.run(ctx.on.install(), state())
     mark_ready(cluster)
-    out = ctx.run(ctx.on.config_changed(), state(**{"hardened-mode": True}))
+    out = ctx.run(ctx.on.config_changed(), state(config={"hardened-mode": True}))
     assert out.unit_status == testing.ActiveStatus(
         f"Istio {VERSION} ambient, 1 istiod replica, hardened"
     )
@@ -242,7 +244,7 @@ def test_hardened_mode_is_the_platform_files_deny_by_default(ctx: Any, cluster: 
                  if p["metadata"]["namespace"] == MODEL]  # fmt: skip
     assert live == {p["metadata"]["name"]: p["spec"] for p in mesh_wide}
     assert set(live) == {f"{APP}-deny-all", f"{APP}-waypoint-deny-all"}
-    ctx.run(ctx.on.config_changed(), state(**{"hardened-mode": False}))
+    ctx.run(ctx.on.config_changed(), state(config={"hardened-mode": False}))
     assert cluster.list(AP, "AuthorizationPolicy", MODEL) == []
 
 
@@ -271,14 +273,14 @@ def test_crds_istios_and_the_gateway_apis_standard_channel(
 def test_the_experimental_channel_adds_tcproute_and_tlsroute(ctx: Any, fake: Any) -> None:
     ctx.run(ctx.on.install(), state())
     fake.clear_log()
-    ctx.run(ctx.on.config_changed(), state(**{"gateway-api-channel": "experimental"}))
+    ctx.run(ctx.on.config_changed(), state(config={"gateway-api-channel": "experimental"}))
     tls = fake.get(APIEXT, CRD.kind, "tlsroutes.gateway.networking.k8s.io")
     assert tls["metadata"]["annotations"]["gateway.networking.k8s.io/channel"] == "experimental"
     assert "tcproutes.gateway.networking.k8s.io" in crd_names(fake)
     assert fake.writes == 2  # TLSRoute's CRD updated in place, TCPRoute's created
     # back to standard: TLSRoute's CRD goes back too; TCPRoute's is kept (deleting it
     # would delete every TCPRoute in the cluster)
-    ctx.run(ctx.on.config_changed(), state(**{"gateway-api-channel": "standard"}))
+    ctx.run(ctx.on.config_changed(), state(config={"gateway-api-channel": "standard"}))
     assert "tcproutes.gateway.networking.k8s.io" in crd_names(fake)
 
 
@@ -313,9 +315,9 @@ def test_crds_others_installed_at_this_release_are_used_as_they_are(
 
 
 def test_removal_deletes_all_but_the_crds(ctx: Any, cluster: Any) -> None:
-    ctx.run(ctx.on.install(), state(**{"hardened-mode": True}))
+    ctx.run(ctx.on.install(), state(config={"hardened-mode": True}))
     crds_before = crd_names(cluster, owned=False)
-    ctx.run(ctx.on.remove(), state(units=0, **{"hardened-mode": True}))
+    ctx.run(ctx.on.remove(), state(units=0, config={"hardened-mode": True}))
     assert applied(cluster) == set()
     assert cluster.list(AP, "AuthorizationPolicy", MODEL) == []
     assert crd_names(cluster, owned=False) == crds_before
@@ -324,7 +326,7 @@ def test_removal_deletes_all_but_the_crds(ctx: Any, cluster: Any) -> None:
 def test_removal_deletes_the_crds_when_asked(ctx: Any, fake: Any) -> None:
     ctx.run(ctx.on.install(), state())
     assert crd_names(fake)
-    ctx.run(ctx.on.remove(), state(units=0, **{"delete-crds-on-remove": True}))
+    ctx.run(ctx.on.remove(), state(units=0, config={"delete-crds-on-remove": True}))
     assert crd_names(fake, owned=False) == set()
     assert applied(fake) == set()
 

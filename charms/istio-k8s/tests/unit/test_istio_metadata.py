@@ -43,11 +43,11 @@ class _Provider(ops.CharmBase):
         self.metadata.publish(root_namespace=MODEL)
 
 
-def ours(ctx: Any, *, leader: bool = True, **config: Any) -> dict[str, str]:
+def ours(ctx: Any, *, leader: bool = True, config: dict[str, Any] | None = None) -> dict[str, str]:
     relation = testing.Relation("istio-metadata", remote_app_name="beacon")
     state = testing.State(
         leader=leader,
-        config=config,
+        config=config or {},
         model=testing.Model(name=MODEL),
         relations=[relation, testing.PeerRelation("peers")],
     )
@@ -79,7 +79,7 @@ def test_the_databag_is_the_ecosystems_providers(ctx: Any, fake: Any) -> None:
 
 
 def test_a_blocked_charm_still_tells_the_root_namespace(ctx: Any, fake: Any) -> None:
-    assert ours(ctx, **{"log-level": "loud"}) == {"root_namespace": MODEL}
+    assert ours(ctx, config={"log-level": "loud"}) == {"root_namespace": MODEL}
 
 
 def test_only_the_leader_writes(ctx: Any, fake: Any) -> None:
