@@ -91,14 +91,18 @@ class Istioctl:
         text = json.dumps(operator, sort_keys=True)
         cached = self._cache_file(text)
         if cached is not None and cached.exists():
-            return _parse(cached.read_text(encoding="utf-8"), str(cached))
+            # kept as JSON: reading it back is ten times faster than parsing the YAML
+            try:
+                return _checked(json.loads(cached.read_text(encoding="utf-8")), str(cached))
+            except ValueError:
+                cached.unlink(missing_ok=True)  # a damaged entry: generate anew
         with tempfile.TemporaryDirectory(prefix="meshops-istioctl-") as tmp:
             spec = Path(tmp) / "operator.json"
             spec.write_text(text, encoding="utf-8")
             output = self._run("manifest", "generate", "-f", str(spec))
         objects = _parse(output, "istioctl manifest generate")
         if cached is not None:
-            self._store(cached, output)
+            self._store(cached, json.dumps(objects))
         return objects
 
     def version(self) -> str:
@@ -142,7 +146,7 @@ class Istioctl:
         stat = real.stat()
         identity = f"{real}\0{stat.st_size}\0{stat.st_mtime_ns}\0{key}"
         digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
-        return self.cache_dir / f"{digest}.yaml"
+        return self.cache_dir / f"{digest}.json"
 
     def _store(self, path: Path, text: str) -> None:
         """Write one cache entry (atomically), keeping only the newest entries."""
@@ -152,7 +156,7 @@ class Istioctl:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
             os.replace(tmp, path)
-            entries = sorted(path.parent.glob("*.yaml"), key=lambda p: p.stat().st_mtime_ns)
+            entries = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
             for old in entries[:-CACHE_ENTRIES]:
                 old.unlink(missing_ok=True)
         except OSError:
@@ -165,7 +169,14 @@ def _parse(text: str, source: str) -> list[Obj]:
         docs: list[object] = list(yaml.load_all(text, Loader=loader))
     except yaml.YAMLError as e:
         raise IstioctlError(f"{source}: not YAML: {e}") from e
-    objects = [cast("Obj", d) for d in docs if isinstance(d, dict) and d]
+    return _checked(docs, source)
+
+
+def _checked(docs: object, source: str) -> list[Obj]:
+    """The mapping documents of ``docs``, all of kinds a control plane holds."""
+    if not isinstance(docs, list):
+        raise IstioctlError(f"{source}: not a list of objects")
+    objects = [cast("Obj", d) for d in cast("list[object]", docs) if isinstance(d, dict) and d]
     unknown = sorted(
         {f"{o.get('apiVersion')}/{o.get('kind')}" for o in objects if not _control_plane_kind(o)}
     )
