@@ -185,7 +185,7 @@ class IstioK8sCharm(ops.CharmBase):
         return outcome
 
     def _report(self, outcome: Outcome, change: Change) -> None:
-        if change.kind == AUTHORIZATION_POLICY and "CRD" in change.error:
+        if change.kind == AUTHORIZATION_POLICY and change.error.startswith("CRD "):
             outcome.waiting.append(f"waiting for the API server to serve {change.kind.kind}")
         else:
             outcome.blocked.append(f"{change}"[:200])

@@ -125,7 +125,7 @@ def reconcile_control_plane(
     changes = list(
         crds.reconcile(wanted, keep=lambda _: True, dry_run=dry_run, progress=progress).changes
     )
-    created = [_crd_kind(c) for c in wanted if k8s_objects.name(c) not in present]
+    created = [_crd_kind(c) for c in wanted if k8s_objects.name(c) not in owned | present]
     if created and not dry_run:
         _wait_until_served(api, created)
     namespace = str(plane.operator["metadata"]["namespace"])
