@@ -287,7 +287,7 @@ def foreign_crds(
         >>> theirs = {"metadata": {"name": "gateways.gateway.networking.k8s.io",
         ...     "annotations": {"gateway.networking.k8s.io/bundle-version": "v1.6.0"}}}
         >>> skip, blocked = foreign_crds([ours], {"gateways.gateway.networking.k8s.io": theirs})
-        >>> print(blocked[0][:84])
+        >>> print(blocked[0][:86])
         CRD gateways.gateway.networking.k8s.io is at v1.6.0 (installed by someone else), newer
     """
     skip: set[str] = set()
