@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Build a charm: stage the meshops core into the charm's lib/ (which the charm's
 # dispatch puts on PYTHONPATH) and run `charmcraft pack` there.
-# Usage: charms/pack.sh istio-beacon-k8s | istio-ingress-k8s | gateway-api-integrator
+# (istio-k8s: also stage gotools/istio, from which its charmcraft part builds istioctl.)
+# Usage: charms/pack.sh istio-beacon-k8s | istio-ingress-k8s | gateway-api-integrator | istio-k8s
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-name=${1:?usage: charms/pack.sh istio-beacon-k8s | istio-ingress-k8s | gateway-api-integrator}
+name=${1:?usage: charms/pack.sh istio-beacon-k8s | istio-ingress-k8s | gateway-api-integrator | istio-k8s}
 charm="$here/$name"
 [ -f "$charm/charmcraft.yaml" ] || { echo "no charm at $charm" >&2; exit 2; }
 command -v charmcraft >/dev/null || { echo "charmcraft is not installed (snap install charmcraft --classic)" >&2; exit 2; }
@@ -13,4 +14,9 @@ mkdir -p "$charm/lib"
 cp -r "$here/../src/meshops" "$charm/lib/meshops"
 find "$charm/lib/meshops" -name __pycache__ -prune -exec rm -rf {} +
 rm -rf "$charm/lib/meshops/testing"
+# istio-k8s builds istioctl at pack time from the project's own Go module pin.
+if [ "$name" = istio-k8s ]; then
+    rm -rf "$charm/istioctl-src"
+    cp -r "$here/../gotools/istio" "$charm/istioctl-src"
+fi
 cd "$charm" && charmcraft pack

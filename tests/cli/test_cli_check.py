@@ -129,7 +129,7 @@ def test_the_shop(
             ["--from", "grafana", "--to", "frontend", "--path", "/"],
             1,
             "  1. waypoint shop/waypoint: denied: no rule of the ALLOW policies here "
-            "(shop/shop-waypoint-deny-all) matches",
+            "(istio-system/shop-waypoint-deny-all) matches",
             id="no accepts: nobody",
         ),
         pytest.param(

@@ -152,7 +152,7 @@ def test_help_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert "meshops render examples/shop.yaml" in out
     assert main(["render", "--help"]) == EXIT_OK
     out = capsys.readouterr().out
-    assert "usage: meshops render [-h] [--max-file-size MB] [-o DIR] FILE" in out
+    assert "usage: meshops render [-h] [--max-file-size MB] [-o DIR] [--istioctl PATH]" in out
     assert "meshops render examples/shop.yaml -o out/" in out
 
 

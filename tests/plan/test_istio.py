@@ -89,22 +89,26 @@ def test_hardened_policies() -> None:
         {
             "apiVersion": "security.istio.io/v1",
             "kind": "AuthorizationPolicy",
+            "metadata": {"name": "p-waypoint-deny-all", "namespace": "mesh"},
+            "spec": {
+                "targetRefs": [
+                    {
+                        "group": "gateway.networking.k8s.io",
+                        "kind": "GatewayClass",
+                        "name": "istio-waypoint",
+                    }
+                ]
+            },
+        },
+        {
+            "apiVersion": "security.istio.io/v1",
+            "kind": "AuthorizationPolicy",
             "metadata": {"name": "p-from-waypoint", "namespace": "shop"},
             "spec": {
                 "action": "ALLOW",
                 "rules": [
                     {"from": [{"source": {"principals": ["cluster.local/ns/shop/sa/waypoint"]}}]}
                 ],
-            },
-        },
-        {
-            "apiVersion": "security.istio.io/v1",
-            "kind": "AuthorizationPolicy",
-            "metadata": {"name": "p-waypoint-deny-all", "namespace": "shop"},
-            "spec": {
-                "targetRefs": [
-                    {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "waypoint"}
-                ]
             },
         },
     ]
@@ -125,8 +129,8 @@ def test_platform_objects_include_the_hardened_policies() -> None:
         ("Namespace", "", "web"),
         ("Gateway", "shop", "waypoint"),
         ("AuthorizationPolicy", "istio-system", "p-deny-all"),
+        ("AuthorizationPolicy", "istio-system", "p-waypoint-deny-all"),
         ("AuthorizationPolicy", "shop", "p-from-waypoint"),
-        ("AuthorizationPolicy", "shop", "p-waypoint-deny-all"),
     ]
 
 

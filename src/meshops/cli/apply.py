@@ -12,8 +12,10 @@ __all__ = ["add_parser", "run"]
 
 _DESCRIPTION = """\
 Server-side apply the objects the platform file asks for (those 'meshops
-render' prints, without the IstioOperator: install Istio with istioctl first),
-through the reconciler the charms use. Only objects that changed since the last
+render' prints), through the reconciler the charms use. With an istio section,
+the control plane comes first: istioctl (on PATH, or --istioctl PATH) generates
+it from the section, as the istio-k8s charm does, and the Gateway API CRDs the
+cluster lacks are installed; CRDs are never deleted. Only objects that changed since the last
 apply are written; each is printed as it is made, and a summary at the end.
 
 Every object written is labelled as the platform's. With --prune, the
@@ -27,7 +29,7 @@ Run 'meshops plan' first to see what will change. The cluster is the one
 kubeconfig names (--kubeconfig, else $KUBECONFIG, else ~/.kube/config;
 --context, else its current context). Exits 0 when the cluster took every
 object, 1 when it refused some, 2 when the file is invalid or no cluster can be
-reached (one line says why)."""
+reached or istioctl is missing (one line says why)."""
 
 _EPILOG = """\
 examples:

@@ -25,6 +25,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from meshops.cli.control_plane import (
+    ControlPlane,
+    generate,
+    istioctl_from,
+    reconcile_control_plane,
+)
 from meshops.cli.files import read_declaration
 from meshops.cli.output import write_json
 from meshops.cli.render import checked_objects
@@ -32,6 +38,7 @@ from meshops.k8s import objects as k8s_objects
 from meshops.k8s.api import Api, label_patch, owners_of_labels
 from meshops.k8s.deadline import Deadline
 from meshops.k8s.errors import Conflict, CrdMissing, KubernetesError
+from meshops.k8s.istioctl import IstioctlError, IstioctlMissing
 from meshops.k8s.kinds import (
     AUTHORIZATION_POLICY,
     DESTINATION_RULE,
@@ -47,6 +54,8 @@ from meshops.k8s.kinds import (
 )
 from meshops.k8s.reconciler import OWNER_LABEL, SCOPE_LABEL, Change, Reconciler
 from meshops.model.names import label_value
+from meshops.model.platform import Platform
+from meshops.plan.istio import istio_operator
 
 __all__ = [
     "ACTION_WORDS",
@@ -154,6 +163,7 @@ def reconcile(
     prune: bool,
     dry_run: bool,
     progress: Progress | None = None,
+    check: bool = True,
 ) -> Outcome:
     """Make the cluster hold the platform's objects (or, with ``dry_run``, say how).
 
@@ -166,6 +176,9 @@ def reconcile(
         dry_run: send every write as a server-side dry run (a plan).
         progress: called with each change as it is made, and whether only the labels of
             a Namespace that is not the platform's were written.
+        check: in a dry run, have the server check each object; False when it cannot
+            (the CRDs of their kinds are not installed yet): they are then listed as
+            they would be written.
 
     Raises:
         ClusterError: the cluster is unreachable, forbids us something, or lacks a CRD
@@ -190,14 +203,20 @@ def reconcile(
         rest = [
             o for o in desired if not (kind_of(o) is NAMESPACE and k8s_objects.name(o) in names)
         ]
-        result = reconciler.reconcile(
-            rest, keep=keep, dry_run=dry_run, progress=_whole_objects(progress)
-        )
+        if dry_run and not check:
+            changes = reconciler.diff(rest, keep=keep)
+            for change in changes:
+                if progress is not None:
+                    progress(change, False)
+        else:
+            changes = reconciler.reconcile(
+                rest, keep=keep, dry_run=dry_run, progress=_whole_objects(progress)
+            ).changes
     except CrdMissing as e:
         raise ClusterError(_INSTALL_HINTS.get(e.crd, e.message)) from None
     except KubernetesError as e:
         raise ClusterError(e.message) from None
-    return Outcome((*adopted, *result.changes), dry_run, frozenset(names))
+    return Outcome((*adopted, *changes), dry_run, frozenset(names))
 
 
 def _adopt_namespaces(
@@ -381,7 +400,27 @@ def run_against_cluster(
 
     platform = declaration.platform.name
     try:
+        plane = _control_plane(args, declaration.platform)
+    except (IstioctlMissing, IstioctlError) as e:
+        print(f"meshops {command}: {_istioctl_line(e)}", file=err)
+        return 2
+    try:
         api = connect(owner_of(platform), args.kubeconfig, args.context)
+        plane_changes: list[Change] = []
+        created: list[Any] = []
+        if plane is not None:
+            try:
+                plane_changes, created = reconcile_control_plane(
+                    api,
+                    owner_of(platform),
+                    plane,
+                    tcp_routes=any(o["kind"] == TCP_ROUTE.kind for o in objects),
+                    prune=args.prune,
+                    dry_run=dry_run,
+                    progress=_whole_objects(None if as_json else show),
+                )
+            except KubernetesError as e:
+                raise ClusterError(e.message) from None
         outcome = reconcile(
             api,
             platform,
@@ -389,7 +428,9 @@ def run_against_cluster(
             prune=args.prune,
             dry_run=dry_run,
             progress=None if as_json else show,
+            check=not created,
         )
+        outcome = dataclasses.replace(outcome, changes=(*plane_changes, *outcome.changes))
     except ClusterError as e:
         print(f"meshops {command}: {e}", file=err)
         return 2
@@ -398,6 +439,22 @@ def run_against_cluster(
     else:
         print(summary(outcome), file=out)
     return 0 if outcome.ok else 1
+
+
+def _control_plane(args: argparse.Namespace, platform: Platform) -> ControlPlane | None:
+    """The control plane istioctl generates for the file's istio section, if it has one."""
+    if istio_operator(platform) is None:
+        return None
+    return generate(platform, istioctl_from(args))
+
+
+def _istioctl_line(error: Exception) -> str:
+    if isinstance(error, IstioctlMissing):
+        return (
+            f"{error}: the file's istio section needs istioctl to generate the control "
+            "plane (install it, or give --istioctl PATH)"
+        )
+    return str(error)
 
 
 def _labels_only(change: Change, outcome: Outcome) -> bool:

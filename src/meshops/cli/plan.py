@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any, TextIO
 
 from meshops.cli.files import add_command
@@ -11,17 +12,19 @@ from meshops.cli.output import add_output_option
 __all__ = ["add_cluster_options", "add_parser", "run"]
 
 _DESCRIPTION = """\
-Compare the objects the platform file asks for (those 'meshops render' prints,
-without the IstioOperator) with what the cluster holds, and list what
-'meshops apply' would do to each: create, update, delete (with --prune), or
-keep. Every create, update and delete is sent to the API server as a
+Compare the objects the platform file asks for (those 'meshops render' prints:
+with an istio section, first the control plane istioctl generates from it, and
+the Gateway API CRDs the cluster lacks) with what the cluster holds, and list
+what 'meshops apply' would do to each: create, update, delete (with --prune),
+or keep. Every create, update and delete is sent to the API server as a
 server-side dry run, so the server's own checks (schemas, admission) run and
 nothing is stored. Objects already as the file wants them are only counted.
 
 The cluster is the one kubeconfig names (--kubeconfig, else $KUBECONFIG, else
 ~/.kube/config; --context, else its current context). Exits 0 when the
 cluster would take every object, 1 when it would refuse some, 2 when the file
-is invalid or no cluster can be reached (one line says why)."""
+is invalid, no cluster can be reached or istioctl is missing (one line says
+why)."""
 
 _EPILOG = """\
 examples:
@@ -45,7 +48,19 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="delete the platform's objects the file no longer asks for (never Namespaces)",
     )
+    add_istioctl_option(parser)
     add_output_option(parser)
+
+
+def add_istioctl_option(parser: argparse.ArgumentParser) -> None:
+    """``--istioctl PATH``: what generates the control plane of the file's istio section."""
+    parser.add_argument(
+        "--istioctl",
+        metavar="PATH",
+        type=Path,
+        help="the istioctl that generates the control plane of the file's istio section "
+        "(default: the one on PATH)",
+    )
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:

@@ -11,10 +11,12 @@ from typing import Any, TextIO
 from meshops import spec
 from meshops.cli.files import add_command, read_declaration
 from meshops.cli.output import objects_yaml
+from meshops.cli.plan import add_istioctl_option
 from meshops.plan.istio import istio_operator
 
 __all__ = [
     "APPLY_ORDER",
+    "CONTROL_PLANE_DIR",
     "ISTIO_FILE",
     "OBJECTS_DIR",
     "add_parser",
@@ -47,8 +49,10 @@ APPLY_ORDER = (
 
 _DESCRIPTION = """\
 Print, as multi-document YAML, everything the platform file asks for. First,
-when the file has an istio section, the IstioOperator that 'istioctl install -f'
-reads (it is not applied with kubectl). Then every Kubernetes object, in the
+when the file has an istio section, the IstioOperator istioctl reads (it is not
+applied with kubectl) and the control plane istioctl generates from it (with
+istioctl on PATH or given with --istioctl; without it, one line says so and
+only the IstioOperator is printed). Then every Kubernetes object, in the
 order to apply them: the Namespaces (those on the ambient mesh labelled for it),
 the Gateways (each namespace's waypoint, then the ingress gateway), the
 ReferenceGrants and routes of the ingress, its DestinationRules, then the
@@ -56,8 +60,9 @@ AuthorizationPolicies (the mesh's, hardened mode's deny-all in Istio's root
 namespace, the ingress gateway's). The TLS Secret the ingress names is not
 printed: it must already exist. The same file always gives the same bytes.
 
-With -o DIR, writes DIR/istio-operator.yaml (when there is an istio section)
-and DIR/objects/, one file per kind numbered in apply order, for
+With -o DIR, writes DIR/istio-operator.yaml and DIR/control-plane/ (when there
+is an istio section) and DIR/objects/, one file per kind numbered in apply
+order, for
 'kubectl apply -f DIR/objects/'. Files a previous render left there are
 replaced. Nothing is sent to a cluster. An invalid file prints one line per
 error, each with its file, line and column, and exits with status 2."""
@@ -66,13 +71,14 @@ _EPILOG = """\
 examples:
   meshops render examples/shop.yaml
   meshops render examples/shop.yaml -o out/
-  istioctl install -y -f out/istio-operator.yaml
-  kubectl apply --server-side -f out/objects/"""
+  kubectl apply --server-side -f out/control-plane/ -f out/objects/"""
 
 #: The file -o DIR writes the IstioOperator to.
 ISTIO_FILE = "istio-operator.yaml"
 #: The folder -o DIR writes the Kubernetes objects to.
 OBJECTS_DIR = "objects"
+#: The folder -o DIR writes the control plane istioctl generated to.
+CONTROL_PLANE_DIR = "control-plane"
 _OBJECT_FILE = re.compile(r"[0-9]{2}-[a-z]+\.yaml")
 
 
@@ -91,6 +97,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="DIR",
         help="write files into DIR instead of printing (DIR is created if needed)",
     )
+    add_istioctl_option(parser)
     parser.set_defaults(run=run)
     return parser
 
@@ -148,11 +155,18 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if objects is None:
         return 2
     operator = istio_operator(declaration.platform)
+    plane: list[dict[str, Any]] = []
+    if operator is not None:
+        found = _control_plane(args, declaration.platform, err)
+        if found is None:
+            return 2
+        plane = found
     if args.output_dir is None:
-        out.write(objects_yaml([operator, *objects] if operator is not None else objects))
+        head = [operator, *plane] if operator is not None else []
+        out.write(objects_yaml([*head, *objects]))
         return 0
     try:
-        written = write_dir(Path(args.output_dir), operator, objects)
+        written = write_dir(Path(args.output_dir), operator, objects, plane)
     except OSError as e:
         print(f"meshops render: cannot write {args.output_dir!r}: {e.strerror or e}", file=err)
         return 2
@@ -161,10 +175,44 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _control_plane(
+    args: argparse.Namespace, platform: Any, err: TextIO
+) -> list[dict[str, Any]] | None:
+    """What istioctl generates for the istio section ([] without istioctl, saying so).
+
+    None after one line saying why when it cannot (a given --istioctl missing, or failing).
+    """
+    # meshops.k8s loads lightkube: only for a file with an istio section
+    from meshops.cli.control_plane import generate, istioctl_from
+    from meshops.k8s.istioctl import IstioctlError, IstioctlMissing
+
+    try:
+        plane = generate(platform, istioctl_from(args))
+    except IstioctlMissing as e:
+        if args.istioctl is not None:
+            print(f"meshops render: {e}", file=err)
+            return None
+        print(
+            f"meshops render: {e}: the control plane is not rendered, only the "
+            "IstioOperator istioctl reads (give --istioctl PATH)",
+            file=err,
+        )
+        return []
+    except IstioctlError as e:
+        print(f"meshops render: {e}", file=err)
+        return None
+    return [] if plane is None else [*plane.crds, *plane.objects]
+
+
 def write_dir(
-    directory: Path, operator: Mapping[str, Any] | None, objects: Sequence[Mapping[str, Any]]
+    directory: Path,
+    operator: Mapping[str, Any] | None,
+    objects: Sequence[Mapping[str, Any]],
+    control_plane: Sequence[Mapping[str, Any]] = (),
 ) -> list[Path]:
-    """Write the IstioOperator and the objects (one file per kind) under ``directory``.
+    """Write the IstioOperator, the control plane and the objects under ``directory``.
+
+    One file per kind, numbered in apply order.
 
     Files an earlier render wrote there and that this one does not (a kind no longer
     asked for, an IstioOperator no longer described) are removed; nothing else is.
@@ -174,15 +222,21 @@ def write_dir(
     """
     folder = directory / OBJECTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    by_kind: dict[str, list[Mapping[str, Any]]] = {}
-    for obj in objects:
-        by_kind.setdefault(str(obj["kind"]), []).append(obj)
+    plane_folder = directory / CONTROL_PLANE_DIR
     files: dict[Path, str] = {}
     if operator is not None:
         files[directory / ISTIO_FILE] = objects_yaml([operator])
-    for i, (kind, group) in enumerate(by_kind.items(), start=1):
-        files[folder / f"{i:02d}-{kind.lower()}.yaml"] = objects_yaml(group)
+    for where, group in ((plane_folder, control_plane), (folder, objects)):
+        by_kind: dict[str, list[Mapping[str, Any]]] = {}
+        for obj in group:
+            by_kind.setdefault(str(obj["kind"]), []).append(obj)
+        for i, (kind, same) in enumerate(by_kind.items(), start=1):
+            files[where / f"{i:02d}-{kind.lower()}.yaml"] = objects_yaml(same)
+    if control_plane:
+        plane_folder.mkdir(parents=True, exist_ok=True)
     stale = [p for p in folder.iterdir() if _OBJECT_FILE.fullmatch(p.name)]
+    if plane_folder.is_dir():
+        stale += [p for p in plane_folder.iterdir() if _OBJECT_FILE.fullmatch(p.name)]
     stale.append(directory / ISTIO_FILE)
     for path in stale:
         if path not in files:

@@ -51,7 +51,15 @@ class Kind:
         return f"{self.kind}.{self.group or 'core'}/{self.version}"
 
 
-_BUILTIN_GROUPS = {"", "apps", "rbac.authorization.k8s.io", "apiextensions.k8s.io"}
+_BUILTIN_GROUPS = {
+    "",
+    "apps",
+    "rbac.authorization.k8s.io",
+    "apiextensions.k8s.io",
+    "policy",
+    "autoscaling",
+    "admissionregistration.k8s.io",
+}
 
 NAMESPACE = Kind("", "v1", "Namespace", "namespaces", namespaced=False)
 SERVICE_ACCOUNT = Kind("", "v1", "ServiceAccount", "serviceaccounts")
@@ -60,6 +68,41 @@ CONFIG_MAP = Kind("", "v1", "ConfigMap", "configmaps")
 SERVICE = Kind("", "v1", "Service", "services")
 POD = Kind("", "v1", "Pod", "pods")
 STATEFUL_SET = Kind("apps", "v1", "StatefulSet", "statefulsets")
+# What an Istio control plane is made of (``istioctl manifest generate``).
+CRD = Kind(
+    "apiextensions.k8s.io",
+    "v1",
+    "CustomResourceDefinition",
+    "customresourcedefinitions",
+    namespaced=False,
+)
+DEPLOYMENT = Kind("apps", "v1", "Deployment", "deployments")
+DAEMON_SET = Kind("apps", "v1", "DaemonSet", "daemonsets")
+CLUSTER_ROLE = Kind("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False)
+CLUSTER_ROLE_BINDING = Kind(
+    "rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False
+)
+ROLE = Kind("rbac.authorization.k8s.io", "v1", "Role", "roles")
+ROLE_BINDING = Kind("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings")
+POD_DISRUPTION_BUDGET = Kind("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets")
+HORIZONTAL_POD_AUTOSCALER = Kind(
+    "autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"
+)
+RESOURCE_QUOTA = Kind("", "v1", "ResourceQuota", "resourcequotas")
+MUTATING_WEBHOOK = Kind(
+    "admissionregistration.k8s.io",
+    "v1",
+    "MutatingWebhookConfiguration",
+    "mutatingwebhookconfigurations",
+    False,
+)
+VALIDATING_WEBHOOK = Kind(
+    "admissionregistration.k8s.io",
+    "v1",
+    "ValidatingWebhookConfiguration",
+    "validatingwebhookconfigurations",
+    False,
+)
 GATEWAY_CLASS = Kind("gateway.networking.k8s.io", "v1", "GatewayClass", "gatewayclasses", False)
 GATEWAY = Kind("gateway.networking.k8s.io", "v1", "Gateway", "gateways")
 HTTP_ROUTE = Kind("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes")
@@ -119,6 +162,72 @@ DELETE_ORDER: tuple[Kind, ...] = (
 #: Kinds whose objects meshops creates and owns.
 MANAGED: tuple[Kind, ...] = APPLY_ORDER
 
+#: Every kind an Istio control plane (as ``istioctl manifest generate`` makes it) may
+#: hold, in apply order: CRDs first, identities and permissions before the workloads
+#: that use them, the webhooks (which send requests to istiod) last.
+CONTROL_PLANE_KINDS: tuple[Kind, ...] = (
+    CRD,
+    SERVICE_ACCOUNT,
+    SECRET,
+    CONFIG_MAP,
+    RESOURCE_QUOTA,
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
+    ROLE,
+    ROLE_BINDING,
+    SERVICE,
+    DEPLOYMENT,
+    DAEMON_SET,
+    POD_DISRUPTION_BUDGET,
+    HORIZONTAL_POD_AUTOSCALER,
+    MUTATING_WEBHOOK,
+    VALIDATING_WEBHOOK,
+)
+
+# The full orders: the control plane's kinds around the mesh's.
+_FULL_APPLY_ORDER: tuple[Kind, ...] = (
+    CRD,
+    NAMESPACE,
+    SERVICE_ACCOUNT,
+    SECRET,
+    CONFIG_MAP,
+    RESOURCE_QUOTA,
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
+    ROLE,
+    ROLE_BINDING,
+    SERVICE,
+    DEPLOYMENT,
+    DAEMON_SET,
+    POD_DISRUPTION_BUDGET,
+    HORIZONTAL_POD_AUTOSCALER,
+    MUTATING_WEBHOOK,
+    VALIDATING_WEBHOOK,
+    *APPLY_ORDER[5:],
+)
+# Deletion: the webhooks first (they would send requests to an istiod that is going),
+# the CRDs last.
+_FULL_DELETE_ORDER: tuple[Kind, ...] = (
+    *DELETE_ORDER[:10],
+    VALIDATING_WEBHOOK,
+    MUTATING_WEBHOOK,
+    HORIZONTAL_POD_AUTOSCALER,
+    POD_DISRUPTION_BUDGET,
+    DAEMON_SET,
+    DEPLOYMENT,
+    SERVICE,
+    ROLE_BINDING,
+    ROLE,
+    CLUSTER_ROLE_BINDING,
+    CLUSTER_ROLE,
+    RESOURCE_QUOTA,
+    CONFIG_MAP,
+    SECRET,
+    SERVICE_ACCOUNT,
+    NAMESPACE,
+    CRD,
+)
+
 #: Ingress kinds a cluster may lack (TCPRoute is in the Gateway API's experimental
 #: channel only): a reconcile reports their objects failed, and goes on with the others.
 OPTIONAL_KINDS: tuple[Kind, ...] = (
@@ -130,7 +239,7 @@ OPTIONAL_KINDS: tuple[Kind, ...] = (
 )
 
 _BY_API_KIND: dict[tuple[str, str], Kind] = {
-    (k.api_version, k.kind): k for k in (*APPLY_ORDER, POD, STATEFUL_SET)
+    (k.api_version, k.kind): k for k in (*_FULL_APPLY_ORDER, POD, STATEFUL_SET)
 }
 
 
@@ -150,16 +259,24 @@ def kind_of(obj: Mapping[str, Any]) -> Kind:
 
 
 def delete_rank(kind: Kind) -> int:
-    """Position of ``kind`` in :data:`DELETE_ORDER` (unknown kinds go first)."""
+    """Position of ``kind`` in the delete order (unknown kinds go first).
+
+    :data:`DELETE_ORDER`, with the control plane's kinds after the gateways' (its
+    webhooks first, its CRDs last).
+    """
     try:
-        return DELETE_ORDER.index(kind)
+        return _FULL_DELETE_ORDER.index(kind)
     except ValueError:
         return -1
 
 
 def apply_rank(kind: Kind) -> int:
-    """Position of ``kind`` in :data:`APPLY_ORDER` (unknown kinds go last)."""
+    """Position of ``kind`` in the apply order (unknown kinds go last).
+
+    :data:`APPLY_ORDER`, with the control plane's kinds (:data:`CONTROL_PLANE_KINDS`)
+    around it: CRDs first, its workloads and webhooks before the Gateway API's kinds.
+    """
     try:
-        return APPLY_ORDER.index(kind)
+        return _FULL_APPLY_ORDER.index(kind)
     except ValueError:
-        return len(APPLY_ORDER)
+        return len(_FULL_APPLY_ORDER)

@@ -12,9 +12,11 @@ accepts only what some ALLOW rule matches:
 * ``<platform>-deny-all`` in Istio's root namespace, with an empty spec (an ALLOW
   policy with no rules): every pod on the mesh refuses every connection that no other
   policy allows. ztunnel enforces it.
-* per namespace on the mesh, ``<platform>-waypoint-deny-all`` attached to the
-  namespace's waypoint: the waypoint refuses every request that no app policy (attached
-  to the called Service) allows; an app that declares no accepts accepts nothing.
+* ``<platform>-waypoint-deny-all`` in Istio's root namespace, attached to the
+  ``istio-waypoint`` GatewayClass: every waypoint refuses every request that no app
+  policy (attached to the called Service) allows; an app that declares no accepts
+  accepts nothing. These two are :func:`mesh_deny_policies`, which the istio-k8s
+  charm's ``hardened-mode`` applies too.
 * per namespace on the mesh, ``<platform>-from-waypoint``: the pods accept what their
   waypoint forwards (the waypoint has decided already), so that the root deny-all
   leaves the waypoint's decision standing.
@@ -33,8 +35,11 @@ from meshops.model.platform import Istio, Namespace, Platform
 
 __all__ = [
     "ISTIO_OPERATOR_API_VERSION",
+    "RELEASE_HUB",
     "hardened_policies",
     "istio_operator",
+    "mesh_deny_policies",
+    "with_release_images",
 ]
 
 Obj = dict[str, Any]
@@ -93,6 +98,26 @@ def istio_operator(platform: Platform) -> Obj | None:
     }
 
 
+#: Where Istio publishes its release images. The charts in the istio.io/istio Go module
+#: name its test registry and the tag ``latest`` (a release build rewrites them), so an
+#: istioctl built from the module needs hub and tag set to run a release.
+RELEASE_HUB = "docker.io/istio"
+
+
+def with_release_images(operator: Obj, release: str) -> Obj:
+    """``operator`` with Istio's release images of ``release`` where it names none.
+
+    Example:
+        >>> op = {"spec": {"profile": "ambient", "hub": "registry.local/istio"}}
+        >>> with_release_images(op, "1.30.3")["spec"]
+        {'profile': 'ambient', 'hub': 'registry.local/istio', 'tag': '1.30.3'}
+    """
+    spec = {**operator["spec"]}
+    spec.setdefault("hub", RELEASE_HUB)
+    spec.setdefault("tag", release)
+    return {**operator, "spec": spec}
+
+
 def hardened_policies(
     platform: Platform, namespaces: Sequence[Namespace], waypoint: str
 ) -> list[Obj]:
@@ -110,26 +135,47 @@ def hardened_policies(
         >>> for o in hardened_policies(p, p.namespaces, "waypoint"):
         ...     print(o["metadata"]["namespace"], o["metadata"]["name"])
         istio-system p-deny-all
+        istio-system p-waypoint-deny-all
         shop p-from-waypoint
-        shop p-waypoint-deny-all
     """
     if not platform.hardened:
         return []
     name = platform.name
-    policies = [_policy(platform.root_namespace, f"{name}-deny-all", {})]
+    policies = mesh_deny_policies(name, platform.root_namespace)
     for ns in sorted((n for n in namespaces if n.on_mesh), key=lambda n: n.name):
         from_waypoint = {
             "action": "ALLOW",
             "rules": [{"from": [{"source": {"principals": [principal(ns.name, waypoint)]}}]}],
         }
-        at_waypoint = {"targetRefs": [_gateway_ref(waypoint)]}
         policies.append(_policy(ns.name, f"{name}-from-waypoint", from_waypoint))
-        policies.append(_policy(ns.name, f"{name}-waypoint-deny-all", at_waypoint))
     return policies
 
 
-def _gateway_ref(name: str) -> Obj:
-    return {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": name}
+def mesh_deny_policies(prefix: str, root_namespace: str) -> list[Obj]:
+    """Mesh-wide allow-nothing, at ztunnel and at every waypoint, in Istio's root namespace.
+
+    ``<prefix>-deny-all`` (an empty spec: every pod on the mesh refuses what no policy
+    allows) and ``<prefix>-waypoint-deny-all`` (attached to the ``istio-waypoint``
+    GatewayClass, which Istio allows from the root namespace only: every waypoint
+    refuses what no policy on the called Service allows).
+
+    Example:
+        >>> [p["metadata"]["name"] for p in mesh_deny_policies("shop", "istio-system")]
+        ['shop-deny-all', 'shop-waypoint-deny-all']
+    """
+    at_waypoints = {"targetRefs": [_gateway_class_ref(WAYPOINT_CLASS)]}
+    return [
+        _policy(root_namespace, f"{prefix}-deny-all", {}),
+        _policy(root_namespace, f"{prefix}-waypoint-deny-all", at_waypoints),
+    ]
+
+
+#: The GatewayClass Istio runs waypoints with.
+WAYPOINT_CLASS = "istio-waypoint"
+
+
+def _gateway_class_ref(name: str) -> Obj:
+    return {"group": "gateway.networking.k8s.io", "kind": "GatewayClass", "name": name}
 
 
 def _policy(namespace: str, name: str, spec: Obj) -> Obj:
