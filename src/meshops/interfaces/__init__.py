@@ -12,8 +12,8 @@ interface, so a charm moving to ours changes an import line, not its code.
   header modifiers as additive fields.
 * :mod:`meshops.interfaces.ingress`: the ``ingress`` interface, version 2, per app
   (traefik-k8s's ``ingress`` v2 library).
-* :mod:`meshops.interfaces.outcome`: not an interface; what a charm's leader found,
-  shared with its other units over the peer relation.
+* :mod:`meshops.interfaces.hooks`: the deadline a hook's Kubernetes requests share,
+  the libraries' and the charm's together.
 
 Import the submodule you need; this package imports nothing on its own.
 """
