@@ -170,8 +170,10 @@ def test_usage_errors_exit_2(
 ) -> None:
     assert main(argv) == EXIT_INVALID
     err = capsys.readouterr().err
-    assert err.startswith("usage: meshops")
+    assert err.count("\n") == 1, "one line"
+    assert err.startswith("meshops")
     assert expected in err
+    assert "(usage: meshops" in err
 
 
 def _script() -> str:

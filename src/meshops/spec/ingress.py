@@ -27,14 +27,13 @@ port, a hostname the gateway does not answer), so that it is said in the file's 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import ParamSpec, TypeVar
 
 from meshops.model import ingress as model
 from meshops.model.mesh import Method
-from meshops.model.problems import did_you_mean
+from meshops.model.problems import closest, did_you_mean
 from meshops.plan.ingress import IngressPlan, RouteSet
 from meshops.plan.platform import WAYPOINT
 from meshops.spec import schema
@@ -285,8 +284,8 @@ class _Builder:
         if same:
             return f"; did you mean {' or '.join(repr(s) for s in same)}?"
         there = sorted(n for ns, n in self.apps if ns == namespace)
-        close = difflib.get_close_matches(name, there, n=1, cutoff=0.6)
-        return f"; did you mean {namespace + '/' + close[0]!r}?" if close else ""
+        close = closest(name, there)
+        return f"; did you mean {namespace + '/' + close!r}?" if close is not None else ""
 
     def name(self, i: int, spec: schema.RouteSpec, app: schema.AppSpec | None) -> str | None:
         """The route's name, unique in the file (default: its app's name)."""

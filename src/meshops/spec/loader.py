@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import functools
 import gc
 import os
@@ -62,7 +61,7 @@ from meshops.model.platform import (
     Profile,
     Protocol,
 )
-from meshops.model.problems import Problem
+from meshops.model.problems import Problem, closest, did_you_mean
 from meshops.plan.ingress import IngressPlan, plan_ingress
 from meshops.plan.platform import platform_objects
 from meshops.spec import schema
@@ -346,19 +345,12 @@ def _model_in(annotation: Any) -> type[pydantic.BaseModel] | None:
 
 def _suggest(key: str, known: Sequence[str]) -> str:
     """``"; did you mean 'x'?"`` for the known key closest to ``key``, or ""."""
-    guess = _guess(key, known)
-    return f"; did you mean {guess!r}?" if guess is not None else ""
+    return did_you_mean(key, known)
 
 
 def _guess(key: str, known: Sequence[str]) -> str | None:
     """The known key ``key`` is most likely a misspelling of, if any is close."""
-
-    def norm(text: str) -> str:
-        return text.lower().replace("_", "").replace("-", "")
-
-    same = [k for k in known if norm(k) == norm(key)]
-    close = same or difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    return close[0] if close else None
+    return closest(key, known)
 
 
 # -- the file into the model ---------------------------------------------------------------
