@@ -134,8 +134,9 @@ def _error_json(line: str, prog: str) -> dict[str, Any]:
 
 
 def _report(text: str, as_json: bool, prog: str, status: int) -> None:
-    """Print errors: the lines as they are on stderr, or with ``--output json`` one JSON
-    object on stdout, where a program reads the answer (as a file's errors already are).
+    """Print errors: as lines on stderr, or with ``--output json`` as JSON on stdout.
+
+    JSON goes where a program reads the answer (as a file's errors already do).
 
     The JSON: ``{"command": "meshops check", "exit": 2, "errors": [{"message": ...}]}``,
     each error with ``file``, ``line`` and ``column`` when the line names them.
