@@ -350,8 +350,95 @@ def test_an_unknown_context(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     )
     assert main(["plan", str(EXAMPLE), "--kubeconfig", str(kubeconfig), "--context", "prod"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("meshops plan: no Kubernetes cluster configured: ")
-    assert err.count("\n") == 1
+    assert err == (
+        f"meshops plan: kubeconfig {kubeconfig}: no context 'prod' in the file "
+        "(it has no contexts)\n"
+    )
+
+
+CLUSTER = {"name": "c1", "cluster": {"server": "https://127.0.0.1:9"}}
+USER = {"name": "u1", "user": {"token": "t"}}
+CONTEXT = {"name": "ctx", "context": {"cluster": "c1", "user": "u1"}}
+
+
+def kubeconfig_of(**changes: object) -> dict[str, object]:
+    config: dict[str, object] = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [CLUSTER],
+        "users": [USER],
+        "contexts": [CONTEXT],
+        "current-context": "ctx",
+    }
+    config.update(changes)
+    return config
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("clusters: [\n  - {name: a\n", ":2:3: not valid YAML: expected the node content"),
+        (
+            "- a\n- b\n",
+            ": not a kubeconfig (a YAML mapping of clusters, users and contexts); it holds a list",
+        ),
+        (
+            "",
+            ": not a kubeconfig (a YAML mapping of clusters, users and contexts); it holds nothing",
+        ),
+        (
+            json.dumps(
+                kubeconfig_of(
+                    contexts=[{"name": "ctx", "context": {"cluster": "nope", "user": "u1"}}]
+                )
+            ),
+            ": context 'ctx' names cluster 'nope', which is not in the file (it has 'c1')",
+        ),
+        (
+            json.dumps(
+                kubeconfig_of(
+                    contexts=[{"name": "ctx", "context": {"cluster": "c1", "user": "who"}}]
+                )
+            ),
+            ": context 'ctx' names user 'who', which is not in the file (it has 'u1')",
+        ),
+        (
+            json.dumps(
+                kubeconfig_of(
+                    users=[
+                        {
+                            "name": "u1",
+                            "user": {
+                                "exec": {
+                                    "command": "no-such-login-plugin",
+                                    "apiVersion": "client.authentication.k8s.io/v1",
+                                    "installHint": "install it\nfrom its site",
+                                }
+                            },
+                        }
+                    ]
+                )
+            ),
+            ": user 'u1' logs in with the exec plugin 'no-such-login-plugin', which is not "
+            "installed (not found on PATH): install it from its site",
+        ),
+        (
+            json.dumps(kubeconfig_of(**{"current-context": ""})),
+            ": no current-context, and no context was given",
+        ),
+    ],
+)
+def test_a_bad_kubeconfig_is_one_line_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(text)
+    for command in ("plan", "apply"):
+        assert main([command, str(EXAMPLE), "--kubeconfig", str(kubeconfig)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.startswith(f"meshops {command}: kubeconfig {kubeconfig}{expected}")
+        assert captured.err.count("\n") == 1
 
 
 def test_an_invalid_file_never_reaches_the_cluster(
