@@ -384,7 +384,8 @@ def kubeconfig_of(**changes: object) -> dict[str, object]:
         ),
         (
             "",
-            ": not a kubeconfig (a YAML mapping of clusters, users and contexts); it holds nothing",
+            ": not a kubeconfig (a YAML mapping of clusters, users and contexts); "
+            "it holds nothing",
         ),
         (
             json.dumps(
