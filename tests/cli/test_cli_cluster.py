@@ -16,8 +16,11 @@ from typing import Any
 
 import httpx2
 import pytest
+import yaml
 
 from meshops.cli import main
+from meshops.k8s.api import Api
+from meshops.k8s.kinds import kind_of
 from meshops.testing import FakeKubernetes
 from meshops.testing.pytest_plugin import SERVERS, contract_server
 
@@ -459,3 +462,51 @@ def test_help_has_an_example(command: str, capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert f"meshops {command} examples/shop.yaml" in out
     assert "--kubeconfig PATH" in out and "--context NAME" in out and "--prune" in out
+
+
+def test_objects_applied_from_render_are_the_platforms(
+    fake: FakeKubernetes, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Kubectl apply --server-side -f out/objects/, then meshops apply: nothing refused."""
+    assert main(["render", str(EXAMPLE), "-o", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    rendered = [
+        doc
+        for path in sorted((tmp_path / "out" / "objects").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    ]
+    with fake.installed():
+        kubectl = Api.connect(field_manager="kubectl")
+        for obj in rendered:  # what kubectl apply --server-side sends: each as written
+            kubectl.apply(obj, kind_of(obj), field_manager="kubectl")
+    status, out = run(fake, capsys, "apply", str(EXAMPLE))
+    assert status == 0
+    assert out.splitlines()[-1] == "Applied: 0 created, 0 updated, 0 deleted, 17 unchanged."
+
+
+def test_a_hand_made_object_is_adopted_only_with_adopt(
+    fake: FakeKubernetes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    fake.add(
+        {
+            "apiVersion": "security.istio.io/v1",
+            "kind": "AuthorizationPolicy",
+            "metadata": {"name": "shop-cart-svc", "namespace": "shop"},
+            "spec": {"action": "DENY"},
+        }
+    )
+    status, out = run(fake, capsys, "plan", str(EXAMPLE), "--adopt")
+    assert status == 0
+    assert "would adopt   AuthorizationPolicy shop/shop-cart-svc" in out.splitlines()
+    status, out = run(fake, capsys, "apply", str(EXAMPLE), "--adopt")
+    assert status == 0
+    assert "adopted       AuthorizationPolicy shop/shop-cart-svc" in out.splitlines()
+    stored = fake.get("security.istio.io/v1", "AuthorizationPolicy", "shop-cart-svc", "shop")
+    assert stored is not None
+    assert stored["metadata"]["labels"]["meshops.io/owner"] == "meshops.shop"
+    assert stored["spec"]["action"] == "ALLOW"
+    status, out = run(fake, capsys, "apply", str(EXAMPLE))
+    assert status == 0
+    assert out.splitlines()[-1].endswith("17 unchanged.")

@@ -27,7 +27,7 @@ from typing import Any, TextIO
 
 from meshops.cli.files import read_declaration
 from meshops.cli.output import write_json
-from meshops.cli.render import checked_objects
+from meshops.cli.render import PLATFORM_SCOPE, checked_objects, platform_owner
 from meshops.k8s import objects as k8s_objects
 from meshops.k8s.api import Api, label_patch, owners_of_labels
 from meshops.k8s.deadline import Deadline
@@ -46,7 +46,7 @@ from meshops.k8s.kinds import (
     kind_of,
 )
 from meshops.k8s.reconciler import OWNER_LABEL, SCOPE_LABEL, Change, Reconciler
-from meshops.model.names import label_value
+from meshops.model.ownership import owner_labels
 
 __all__ = [
     "ACTION_WORDS",
@@ -69,7 +69,7 @@ Obj = dict[str, Any]
 Progress = Callable[[Change, bool], None]
 
 #: The scope of a platform's objects.
-SCOPE = "platform"
+SCOPE = PLATFORM_SCOPE
 #: Every kind a platform file renders.
 KINDS = (
     NAMESPACE,
@@ -123,7 +123,7 @@ class Outcome:
 
 def owner_of(platform: str) -> str:
     """The owner label value (and field manager) of a platform's objects."""
-    return label_value("meshops", platform)
+    return platform_owner(platform)
 
 
 def connect(owner: str, kubeconfig: str | Path | None, context: str | None) -> Api:
@@ -154,6 +154,7 @@ def reconcile(
     prune: bool,
     dry_run: bool,
     progress: Progress | None = None,
+    adopt: bool = False,
 ) -> Outcome:
     """Make the cluster hold the platform's objects (or, with ``dry_run``, say how).
 
@@ -166,6 +167,8 @@ def reconcile(
         dry_run: send every write as a server-side dry run (a plan).
         progress: called with each change as it is made, and whether only the labels of
             a Namespace that is not the platform's were written.
+        adopt: take over the objects (not Namespaces) of the platform's names that are
+            not its own, instead of refusing them.
 
     Raises:
         ClusterError: the cluster is unreachable, forbids us something, or lacks a CRD
@@ -191,7 +194,7 @@ def reconcile(
             o for o in desired if not (kind_of(o) is NAMESPACE and k8s_objects.name(o) in names)
         ]
         result = reconciler.reconcile(
-            rest, keep=keep, dry_run=dry_run, progress=_whole_objects(progress)
+            rest, keep=keep, dry_run=dry_run, progress=_whole_objects(progress), adopt=adopt
         )
     except CrdMissing as e:
         raise ClusterError(_INSTALL_HINTS.get(e.crd, e.message)) from None
@@ -218,7 +221,10 @@ def _adopt_namespaces(
         live = existing.get(name)
         if live is None or _ours(live, reconciler):
             continue
-        wanted = dict(k8s_objects.labels(obj))
+        # Only the mesh labels: the ownership marks render puts on it would make a
+        # Namespace that is not the platform's look like the platform's.
+        ownership = set(owner_labels(reconciler.owner, SCOPE))
+        wanted = {k: v for k, v in k8s_objects.labels(obj).items() if k not in ownership}
         current = k8s_objects.labels(live)
         manager = f"{reconciler.owner}-labels"
         taken = _labels_taken(live, wanted, manager)
@@ -282,6 +288,7 @@ ACTION_WORDS = {
     "kept": ("kept", "kept"),
     "refused": ("refused", "refused"),
     "failed": ("failed", "failed"),
+    "adopt": ("would adopt", "adopted"),
 }
 #: How the summary counts each action in a plan and after an apply.
 _SUMMARY_WORDS = {
@@ -389,6 +396,7 @@ def run_against_cluster(
             prune=args.prune,
             dry_run=dry_run,
             progress=None if as_json else show,
+            adopt=args.adopt,
         )
     except ClusterError as e:
         print(f"meshops {command}: {e}", file=err)
