@@ -510,3 +510,31 @@ def test_a_hand_made_object_is_adopted_only_with_adopt(
     status, out = run(fake, capsys, "apply", str(EXAMPLE))
     assert status == 0
     assert out.splitlines()[-1].endswith("17 unchanged.")
+
+
+TCP = """\
+apiVersion: meshops.io/v1alpha1
+kind: Platform
+metadata: {name: p}
+spec:
+  namespaces: [{name: shop}, {name: ingress, mesh: off}]
+  apps: [{name: db, namespace: shop, ports: [{port: 5432, protocol: tcp}]}]
+  ingress:
+    routes: [{app: db, protocol: tcp, port: 5432}]
+"""
+
+
+@pytest.mark.fake_only("the real server has every upstream CRD installed, TCPRoute's too")
+def test_a_missing_tcproute_crd_names_the_gateway_api(
+    fake: FakeKubernetes, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert "tcproutes.gateway.networking.k8s.io" not in CRDS
+    platform = tmp_path / "tcp.yaml"
+    platform.write_text(TCP)
+    status, out = run(fake, capsys, "apply", str(platform))
+    assert status == 1
+    failed = [line for line in out.splitlines() if line.startswith("failed")]
+    assert len(failed) == 1
+    assert failed[0].startswith("failed        TCPRoute shop/")
+    assert "it is the Kubernetes Gateway API's, in its experimental channel" in failed[0]
+    assert "Istio" not in failed[0]

@@ -23,6 +23,7 @@ from meshops.cli.output import objects_yaml
 from meshops.cli.render import APPLY_ORDER, file_objects
 from meshops.model.ownership import stamp
 from meshops.plan.ingress import plan_ingress
+from meshops.plan.istio import istio_operator
 from meshops.plan.platform import platform_objects
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "shop.yaml"
@@ -35,10 +36,12 @@ def test_render_prints_the_objects_as_yaml(capsys: pytest.CaptureFixture[str]) -
     assert err == ""
     objects, problems = file_objects(spec.read_file(EXAMPLE))
     assert problems == []
-    assert out == objects_yaml(objects)
+    operator = istio_operator(spec.load_file(EXAMPLE))  # the example has an istio section
+    assert operator is not None
+    assert out == objects_yaml([operator, *objects])
     assert out.startswith("---\n")
     assert out.endswith("\n")
-    assert list(yaml.safe_load_all(out)) == objects
+    assert list(yaml.safe_load_all(out)) == [operator, *objects]
     # Each object carries the marks meshops apply writes (kubectl and meshops agree).
     mesh = [
         stamp(o, "meshops.shop", "platform") for o in platform_objects(spec.load_file(EXAMPLE))[0]
@@ -55,6 +58,7 @@ def test_render_prints_the_objects_as_yaml(capsys: pytest.CaptureFixture[str]) -
     ]
     heads = [(o["kind"], o["metadata"].get("namespace", "")) for o in yaml.safe_load_all(out)]
     assert heads == [
+        ("IstioOperator", "istio-system"),  # for istioctl install -f
         ("Namespace", ""),  # ingress
         ("Namespace", ""),  # monitoring
         ("Namespace", ""),  # shop

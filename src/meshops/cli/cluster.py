@@ -87,8 +87,9 @@ KINDS = (
 _INSTALL_HINTS = {
     AUTHORIZATION_POLICY.crd: "Istio is not installed: install it first "
     "(meshops render FILE -o DIR; istioctl install -f DIR/istio-operator.yaml)",
-    GATEWAY.crd: "the Gateway API CRDs are not installed: install them first "
-    "(kubectl apply -f standard-install.yaml from the Gateway API release)",
+    GATEWAY.crd: "the Kubernetes Gateway API CRDs are not installed: install them first "
+    "(kubectl apply --server-side -f standard-install.yaml of the kubernetes-sigs/"
+    "gateway-api release; experimental-install.yaml for TCPRoute)",
 }
 
 
