@@ -111,3 +111,29 @@ def test_one_rule_for_did_you_mean() -> None:
     assert closest("grpc", ["GRPCRoute", "grpc"]) == "grpc"
     assert closest("xyz", ["validate", "render"]) is None
     assert did_you_mean("carts", ["cart", "frontend"]) == "; did you mean 'cart'?"
+
+
+def test_a_namespace_typo_is_reported_first_and_as_such(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    lines = Path(EXAMPLE).read_text().splitlines(keepends=True)
+    first_app = next(i for i, line in enumerate(lines) if line == "      namespace: shop\n")
+    lines[first_app] = "      namespace: shpo\n"  # the frontend's namespace, misspelt
+    route = next(i for i, line in enumerate(lines) if line.startswith("      - app: frontend"))
+    lines[route] = lines[route].replace("app: frontend", "app: shop/frontend", 1)
+    typo = tmp_path / "shop.yaml"
+    typo.write_text("".join(lines))
+    status, out, err = run(capsys, "validate", str(typo))
+    assert (status, out) == (EXIT_INVALID, "")
+    errors = err.splitlines()
+    assert errors[0] == (
+        f"{typo}:{first_app + 1}:18: spec.apps[0].namespace: namespace 'shpo' is not "
+        "declared in namespaces; did you mean 'shop'?"
+    )
+    # Every reference to the app points at that cause, never at the typo as a fix.
+    assert len(errors) > 1
+    for line in errors[1:]:
+        assert (
+            "unknown app 'shop/frontend': app 'frontend' is declared in namespace 'shpo'" in line
+        )
+        assert "did you mean 'shpo/frontend'" not in line

@@ -281,6 +281,14 @@ class _Builder:
     def suggest(self, namespace: str, name: str) -> str:
         """``"; did you mean ...?"``: the app of that name elsewhere, or a close one there."""
         same = sorted(f"{ns}/{n}" for ns, n in self.apps if n == name)
+        strays = sorted({ns for ns, n in self.apps if n == name and ns not in self.namespaces})
+        if same and len(strays) == len(same):
+            # The reference is likely right and the app's namespace the typo: say so.
+            where = ", ".join(repr(ns) for ns in strays)
+            return (
+                f": app {name!r} is declared in namespace {where}, which is not declared "
+                "in namespaces (see that app's namespace)"
+            )
         if same:
             return f"; did you mean {' or '.join(repr(s) for s in same)}?"
         there = sorted(n for ns, n in self.apps if ns == namespace)

@@ -231,7 +231,7 @@ def _read(text: str, file: str) -> Declaration:
     platform = _platform(doc, spec, errors)
     ingress = build_ingress(doc, spec, errors) if spec.spec.ingress is not None else None
     if platform is None or errors:
-        raise PlatformFileError(errors)
+        raise PlatformFileError([*_stray_apps(doc, spec, errors), *errors])
     declaration = Declaration(platform, ingress)
     errors = [problem_error(doc, p) for p in declaration.mesh_plan[1]]
     if ingress is not None and declaration.ingress_plan is not None:
@@ -247,6 +247,29 @@ def problem_error(doc: Document, problem: Problem) -> SpecError:
     if path is None:
         return SpecError(doc.file, message=str(problem))
     return doc.error(("spec", *path), problem.message)
+
+
+def _stray_apps(
+    doc: Document, spec: schema.PlatformFile, errors: Sequence[SpecError]
+) -> list[SpecError]:
+    """Root causes the plan would report, when other errors stop the file before it.
+
+    An app in a namespace that is not declared makes every reference to it an "unknown
+    app" (the ingress section's included, which are checked first): the namespace is
+    reported too, and first, so that the fix is the app's namespace, not the reference.
+    """
+    declared = sorted({ns.name for ns in spec.spec.namespaces})
+    found: list[SpecError] = []
+    for i, app in enumerate(spec.spec.apps):
+        if app.namespace in declared:
+            continue
+        message = f"namespace {app.namespace!r} is not declared in namespaces" + did_you_mean(
+            app.namespace, declared
+        )
+        error = doc.error(("spec", "apps", i, "namespace"), message)
+        if error not in errors:
+            found.append(error)
+    return found
 
 
 # -- the schema's errors -----------------------------------------------------------------
