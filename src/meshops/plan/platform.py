@@ -253,9 +253,7 @@ def _check_sources(
         if source in seen:
             report(field, f"app {str(source)!r} is listed twice")
         elif source not in apps:
-            report(
-                field, f"unknown app {str(source)!r}" + _suggest_app(source, apps, namespaces)
-            )
+            report(field, f"unknown app {str(source)!r}" + _suggest_app(source, apps, namespaces))
         elif namespace is not None and not namespace.on_mesh:
             report(
                 field,
