@@ -21,7 +21,7 @@ import shutil
 import threading
 from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 import lightkube
@@ -243,18 +243,20 @@ def load_config(kubeconfig: str | Path | None, context: str | None) -> SingleCon
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise ConfigError(f"kubeconfig {where}: not valid YAML: {problem}") from None
     if not isinstance(data, dict):
-        held = "nothing" if data is None else f"a {type(data).__name__}"
+        held = "nothing" if data is None else f"a {type(cast(object, data)).__name__}"
         raise ConfigError(
             f"kubeconfig {path}: not a kubeconfig (a YAML mapping of clusters, users and "
             f"contexts); it holds {held}"
         )
+    data = cast("dict[str, Any]", data)
     name = context or data.get("current-context")
     if not name:
         raise ConfigError(f"kubeconfig {path}: no current-context, and no context was given")
     entry = _named(data, "contexts", str(name), path, "context")
-    body = entry.get("context")
+    body: object = entry.get("context")
     if not isinstance(body, dict):
         raise ConfigError(f"kubeconfig {path}: context {name!r} has no cluster and user")
+    body = cast("dict[str, Any]", body)
     cluster = body.get("cluster")
     _named(data, "clusters", str(cluster), path, f"context {name!r} names cluster")
     user = body.get("user")
@@ -262,7 +264,9 @@ def load_config(kubeconfig: str | Path | None, context: str | None) -> SingleCon
         found = _named(data, "users", str(user), path, f"context {name!r} names user")
         _check_exec(found.get("user"), str(user), path)
     try:
-        config = KubeConfig.from_dict(data, fname=str(path)).get(context_name=str(name))
+        # (lightkube types the mapping as a bare Dict)
+        loaded = KubeConfig.from_dict(data, fname=str(path))  # pyright: ignore[reportUnknownMemberType]
+        config = loaded.get(context_name=str(name))
     except (ConfigError, KeyError, TypeError, ValueError, AttributeError) as e:
         raise ConfigError(f"kubeconfig {path}: cannot be used: {e!r}") from None
     if config is None:  # pragma: no cover - the context was found above
@@ -274,12 +278,15 @@ def _named(
     data: Mapping[str, Any], section: str, name: str, path: Path, what: str
 ) -> dict[str, Any]:
     """The entry of ``data[section]`` called ``name``, or a ConfigError naming the others."""
-    entries = data.get(section) or []
+    entries: object = data.get(section) or []
     if not isinstance(entries, list):
         raise ConfigError(f"kubeconfig {path}: {section} must be a list")
     names: list[str] = []
-    for entry in entries:
-        if isinstance(entry, dict) and "name" in entry:
+    for item in cast("list[object]", entries):
+        if isinstance(item, dict):
+            entry = cast("dict[str, Any]", item)
+            if "name" not in entry:
+                continue
             if str(entry["name"]) == name:
                 return entry
             names.append(str(entry["name"]))
@@ -293,14 +300,15 @@ def _check_exec(user: object, name: str, path: Path) -> None:
     """Refuse a user whose exec credential plugin is not installed, naming it."""
     if not isinstance(user, dict):
         return
-    plugin = user.get("exec")
+    plugin: object = cast("dict[str, Any]", user).get("exec")
     if not isinstance(plugin, dict):
         return
-    command = plugin.get("command")
+    plugin = cast("dict[str, Any]", plugin)
+    command: object = plugin.get("command")
     if not isinstance(command, str) or not command:
         raise ConfigError(f"kubeconfig {path}: user {name!r} has an exec plugin with no command")
     if shutil.which(command) is None:
-        hint = plugin.get("installHint")
+        hint: object = plugin.get("installHint")
         extra = f": {' '.join(str(hint).split())}" if hint else ""
         raise ConfigError(
             f"kubeconfig {path}: user {name!r} logs in with the exec plugin {command!r}, "
