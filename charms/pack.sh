@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build a charm: stage the meshops core into the charm's lib/ (which the charm's
-# dispatch puts on PYTHONPATH) and run `charmcraft pack` there.
+# Build a charm: stage into the charm's lib/ (which the charm's dispatch puts on
+# PYTHONPATH) the meshops modules the charm imports, and only those (charms/stage.py
+# traces them), then run `charmcraft pack` there.
 # (istio-k8s: also stage gotools/istio, from which its charmcraft part builds istioctl.)
 # Usage: charms/pack.sh istio-beacon-k8s | istio-ingress-k8s | gateway-api-integrator | istio-k8s
 set -euo pipefail
@@ -9,11 +10,7 @@ name=${1:?usage: charms/pack.sh istio-beacon-k8s | istio-ingress-k8s | gateway-a
 charm="$here/$name"
 [ -f "$charm/charmcraft.yaml" ] || { echo "no charm at $charm" >&2; exit 2; }
 command -v charmcraft >/dev/null || { echo "charmcraft is not installed (snap install charmcraft --classic)" >&2; exit 2; }
-rm -rf "$charm/lib/meshops"
-mkdir -p "$charm/lib"
-cp -r "$here/../src/meshops" "$charm/lib/meshops"
-find "$charm/lib/meshops" -name __pycache__ -prune -exec rm -rf {} +
-rm -rf "$charm/lib/meshops/testing"
+python3 "$here/stage.py" "$charm" >/dev/null
 # istio-k8s builds istioctl at pack time from the project's own Go module pin.
 if [ "$name" = istio-k8s ]; then
     rm -rf "$charm/istioctl-src"

@@ -5,7 +5,8 @@ The package is layered (see ``ARCHITECTURE.md`` beside the repository):
 * :mod:`meshops.model` holds the domain types, validated once at the edge;
 * :mod:`meshops.plan` turns them into the Kubernetes objects we want, purely;
 * :mod:`meshops.k8s` reconciles those objects against a cluster;
-* :mod:`meshops.interfaces` holds the Juju relation libraries;
+* :mod:`meshops.interfaces` holds the Juju relation libraries, and
+  :mod:`meshops.charm` what the project's own charms share beside them;
 * :mod:`meshops.spec` and :mod:`meshops.cli` are the ``meshops`` command;
 * :mod:`meshops.testing` holds the in-process Kubernetes API fake.
 """

@@ -389,8 +389,20 @@ def analyze_platform(judge: Judge, text: str) -> Analysis:
 
 
 def with_spec(text: str, **keys: Any) -> str:
-    """The platform file with ``keys`` added to its ``spec`` (the file's last section)."""
-    return text + textwrap.indent(yaml.safe_dump(keys, sort_keys=False), "  ")
+    """The platform file with ``keys`` added to its ``spec`` (the file's last section).
+
+    A key the file has already (``istio`` in examples/shop.yaml) is taken out first.
+    """
+    lines = text.splitlines(keepends=True)
+    for key in keys:
+        start = next((i for i, line in enumerate(lines) if line == f"  {key}:\n"), None)
+        if start is None:
+            continue
+        end = start + 1
+        while end < len(lines) and (lines[end].startswith("    ") or not lines[end].strip()):
+            end += 1
+        del lines[start:end]
+    return "".join(lines) + textwrap.indent(yaml.safe_dump(keys, sort_keys=False), "  ")
 
 
 #: What the analysis in a cluster says of each example's namespaces off the mesh.

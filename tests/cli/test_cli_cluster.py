@@ -16,8 +16,11 @@ from typing import Any
 
 import httpx2
 import pytest
+import yaml
 
 from meshops.cli import main
+from meshops.k8s.api import Api
+from meshops.k8s.kinds import kind_of
 from meshops.testing import FakeKubernetes
 from meshops.testing.pytest_plugin import SERVERS, contract_server
 
@@ -350,8 +353,96 @@ def test_an_unknown_context(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     )
     assert main(["plan", str(EXAMPLE), "--kubeconfig", str(kubeconfig), "--context", "prod"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("meshops plan: no Kubernetes cluster configured: ")
-    assert err.count("\n") == 1
+    assert err == (
+        f"meshops plan: kubeconfig {kubeconfig}: no context 'prod' in the file "
+        "(it has no contexts)\n"
+    )
+
+
+CLUSTER = {"name": "c1", "cluster": {"server": "https://127.0.0.1:9"}}
+USER = {"name": "u1", "user": {"token": "t"}}
+CONTEXT = {"name": "ctx", "context": {"cluster": "c1", "user": "u1"}}
+
+
+def kubeconfig_of(**changes: object) -> dict[str, object]:
+    config: dict[str, object] = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [CLUSTER],
+        "users": [USER],
+        "contexts": [CONTEXT],
+        "current-context": "ctx",
+    }
+    config.update(changes)
+    return config
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("clusters: [\n  - {name: a\n", ":2:3: not valid YAML: expected the node content"),
+        (
+            "- a\n- b\n",
+            ": not a kubeconfig (a YAML mapping of clusters, users and contexts); it holds a list",
+        ),
+        (
+            "",
+            ": not a kubeconfig (a YAML mapping of clusters, users and contexts); "
+            "it holds nothing",
+        ),
+        (
+            json.dumps(
+                kubeconfig_of(
+                    contexts=[{"name": "ctx", "context": {"cluster": "nope", "user": "u1"}}]
+                )
+            ),
+            ": context 'ctx' names cluster 'nope', which is not in the file (it has 'c1')",
+        ),
+        (
+            json.dumps(
+                kubeconfig_of(
+                    contexts=[{"name": "ctx", "context": {"cluster": "c1", "user": "who"}}]
+                )
+            ),
+            ": context 'ctx' names user 'who', which is not in the file (it has 'u1')",
+        ),
+        (
+            json.dumps(
+                kubeconfig_of(
+                    users=[
+                        {
+                            "name": "u1",
+                            "user": {
+                                "exec": {
+                                    "command": "no-such-login-plugin",
+                                    "apiVersion": "client.authentication.k8s.io/v1",
+                                    "installHint": "install it\nfrom its site",
+                                }
+                            },
+                        }
+                    ]
+                )
+            ),
+            ": user 'u1' logs in with the exec plugin 'no-such-login-plugin', which is not "
+            "installed (not found on PATH): install it from its site",
+        ),
+        (
+            json.dumps(kubeconfig_of(**{"current-context": ""})),
+            ": no current-context, and no context was given",
+        ),
+    ],
+)
+def test_a_bad_kubeconfig_is_one_line_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(text)
+    for command in ("plan", "apply"):
+        assert main([command, str(EXAMPLE), "--kubeconfig", str(kubeconfig)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.startswith(f"meshops {command}: kubeconfig {kubeconfig}{expected}")
+        assert captured.err.count("\n") == 1
 
 
 def test_an_invalid_file_never_reaches_the_cluster(
@@ -371,3 +462,79 @@ def test_help_has_an_example(command: str, capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert f"meshops {command} examples/shop.yaml" in out
     assert "--kubeconfig PATH" in out and "--context NAME" in out and "--prune" in out
+
+
+def test_objects_applied_from_render_are_the_platforms(
+    fake: FakeKubernetes, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Kubectl apply --server-side -f out/objects/, then meshops apply: nothing refused."""
+    assert main(["render", str(EXAMPLE), "-o", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    rendered = [
+        doc
+        for path in sorted((tmp_path / "out" / "objects").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    ]
+    with fake.installed():
+        kubectl = Api.connect(field_manager="kubectl")
+        for obj in rendered:  # what kubectl apply --server-side sends: each as written
+            kubectl.apply(obj, kind_of(obj), field_manager="kubectl")
+    status, out = run(fake, capsys, "apply", str(EXAMPLE))
+    assert status == 0
+    assert out.splitlines()[-1] == "Applied: 0 created, 0 updated, 0 deleted, 17 unchanged."
+
+
+def test_a_hand_made_object_is_adopted_only_with_adopt(
+    fake: FakeKubernetes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    fake.add(
+        {
+            "apiVersion": "security.istio.io/v1",
+            "kind": "AuthorizationPolicy",
+            "metadata": {"name": "shop-cart-svc", "namespace": "shop"},
+            "spec": {"action": "DENY"},
+        }
+    )
+    status, out = run(fake, capsys, "plan", str(EXAMPLE), "--adopt")
+    assert status == 0
+    assert "would adopt   AuthorizationPolicy shop/shop-cart-svc" in out.splitlines()
+    status, out = run(fake, capsys, "apply", str(EXAMPLE), "--adopt")
+    assert status == 0
+    assert "adopted       AuthorizationPolicy shop/shop-cart-svc" in out.splitlines()
+    stored = fake.get("security.istio.io/v1", "AuthorizationPolicy", "shop-cart-svc", "shop")
+    assert stored is not None
+    assert stored["metadata"]["labels"]["meshops.io/owner"] == "meshops.shop"
+    assert stored["spec"]["action"] == "ALLOW"
+    status, out = run(fake, capsys, "apply", str(EXAMPLE))
+    assert status == 0
+    assert out.splitlines()[-1].endswith("17 unchanged.")
+
+
+TCP = """\
+apiVersion: meshops.io/v1alpha1
+kind: Platform
+metadata: {name: p}
+spec:
+  namespaces: [{name: shop}, {name: ingress, mesh: off}]
+  apps: [{name: db, namespace: shop, ports: [{port: 5432, protocol: tcp}]}]
+  ingress:
+    routes: [{app: db, protocol: tcp, port: 5432}]
+"""
+
+
+@pytest.mark.fake_only("the real server has every upstream CRD installed, TCPRoute's too")
+def test_a_missing_tcproute_crd_names_the_gateway_api(
+    fake: FakeKubernetes, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert "tcproutes.gateway.networking.k8s.io" not in CRDS
+    platform = tmp_path / "tcp.yaml"
+    platform.write_text(TCP)
+    status, out = run(fake, capsys, "apply", str(platform))
+    assert status == 1
+    failed = [line for line in out.splitlines() if line.startswith("failed")]
+    assert len(failed) == 1
+    assert failed[0].startswith("failed        TCPRoute shop/")
+    assert "it is the Kubernetes Gateway API's, in its experimental channel" in failed[0]
+    assert "Istio" not in failed[0]

@@ -517,3 +517,28 @@ def test_help_has_a_description_and_examples(capsys: pytest.CaptureFixture[str])
 def test_the_output_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["graph", str(EXAMPLE)]) == EXIT_INVALID
     assert "the following arguments are required: -o" in capsys.readouterr().err
+
+
+def test_drawing_writes_nothing_on_stderr(tmp_path: Path) -> None:
+    """No Fontconfig warnings (pygraphviz's fontconfig reading a newer system's files)."""
+    import subprocess
+
+    command = "import sys; from meshops.cli import main; sys.exit(main())"
+    for name in ("shop.svg", "shop.png"):
+        proc = subprocess.run(
+            [sys.executable, "-c", command, "graph", str(EXAMPLE), "-o", str(tmp_path / name)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_edge_labels_are_drawn_on_a_white_ground() -> None:
+    """An edge or a namespace border laid out under a label is hidden, not drawn through it."""
+    source = dot_source(describe(spec.read_file(EXAMPLE)))
+    labelled = [line for line in source.splitlines() if " -> " in line and "label=" in line]
+    assert labelled
+    for line in labelled:
+        assert 'label=<<TABLE BORDER="0" CELLBORDER="0" CELLPADDING="1" BGCOLOR="white">' in line

@@ -21,7 +21,9 @@ from meshops import __version__, spec
 from meshops.cli import EXIT_INVALID, EXIT_OK, main
 from meshops.cli.output import objects_yaml
 from meshops.cli.render import APPLY_ORDER, file_objects
+from meshops.model.ownership import stamp
 from meshops.plan.ingress import plan_ingress
+from meshops.plan.istio import istio_operator
 from meshops.plan.platform import platform_objects
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "shop.yaml"
@@ -34,20 +36,29 @@ def test_render_prints_the_objects_as_yaml(capsys: pytest.CaptureFixture[str]) -
     assert err == ""
     objects, problems = file_objects(spec.read_file(EXAMPLE))
     assert problems == []
-    assert out == objects_yaml(objects)
+    operator = istio_operator(spec.load_file(EXAMPLE))  # the example has an istio section
+    assert operator is not None
+    assert out == objects_yaml([operator, *objects])
     assert out.startswith("---\n")
     assert out.endswith("\n")
-    assert list(yaml.safe_load_all(out)) == objects
-    mesh, _ = platform_objects(spec.load_file(EXAMPLE))
+    assert list(yaml.safe_load_all(out)) == [operator, *objects]
+    # Each object carries the marks meshops apply writes (kubectl and meshops agree).
+    mesh = [
+        stamp(o, "meshops.shop", "platform") for o in platform_objects(spec.load_file(EXAMPLE))[0]
+    ]
     assert [o for o in objects if o in mesh] == mesh  # the mesh's objects, in their order
     ingress = spec.read_file(EXAMPLE).ingress
     assert ingress is not None
     plan = plan_ingress(ingress.gateway, ingress.route_sets, ingress.waypoints)
     assert [o for o in objects if o not in mesh] == [  # then the ingress's, by kind
-        o for kind in APPLY_ORDER for o in plan.objects if o["kind"] == kind
+        stamp(o, "meshops.shop", "platform")
+        for kind in APPLY_ORDER
+        for o in plan.objects
+        if o["kind"] == kind
     ]
     heads = [(o["kind"], o["metadata"].get("namespace", "")) for o in yaml.safe_load_all(out)]
     assert heads == [
+        ("IstioOperator", "istio-system"),  # for istioctl install -f
         ("Namespace", ""),  # ingress
         ("Namespace", ""),  # monitoring
         ("Namespace", ""),  # shop
@@ -170,8 +181,10 @@ def test_usage_errors_exit_2(
 ) -> None:
     assert main(argv) == EXIT_INVALID
     err = capsys.readouterr().err
-    assert err.startswith("usage: meshops")
+    assert err.count("\n") == 1, "one line"
+    assert err.startswith("meshops")
     assert expected in err
+    assert "(usage: meshops" in err
 
 
 def _script() -> str:

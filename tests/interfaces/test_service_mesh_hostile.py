@@ -127,8 +127,8 @@ def test_mutations_are_caught_where_the_domain_says_so() -> None:
     # A few fixed mutations, as a sanity check of the strategy's building blocks.
     for place, value in [
         ((0, "endpoints", 0, "ports", 0), True),
-        ((0, "endpoints", 0, "ports", 0), "8080"),
-        ((0, "endpoints", 0, "ports", 0), 8080.0),
+        ((0, "endpoints", 0, "ports", 0), "8080a"),
+        ((0, "endpoints", 0, "ports", 0), 8080.5),
         ((1, "target_type"), "pod"),
         ((0, "source_app_name"), "a\x00b"),
         ((0, "endpoints", 0, "paths"), ["\ud800"]),

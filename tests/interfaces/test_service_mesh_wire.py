@@ -1,6 +1,7 @@
 """The service_mesh wire models: defaults, strictness, and conversion to and from the domain.
 
-Covers the ecosystem's fields and defaults, strict ports (``True`` is not port 1),
+Covers the ecosystem's fields and defaults, ports as the ecosystem converts them (but
+``True`` is not port 1),
 unknown keys ignored on read but refused in declarations, the deprecated ``Policy``,
 ``to_model()`` naming the bad field, ``from_model()`` round trips, and the pure readers
 for provider and cross-model data.
@@ -78,12 +79,23 @@ def test_defaults() -> None:
     assert sm.UnitPolicy(relation="r").ports is None
 
 
-@pytest.mark.parametrize("port", [True, False, "80", 80.0, None, [80]])
-def test_ports_are_strict_integers(port: object) -> None:
+@pytest.mark.parametrize("port", [True, False, 80.5, "80a", "", None, [80]])
+def test_ports_that_are_no_integers_are_refused(port: object) -> None:
     with pytest.raises(pydantic.ValidationError, match="valid integer"):
         sm.Endpoint(ports=[port])  # type: ignore[list-item]
     with pytest.raises(pydantic.ValidationError, match="valid integer"):
         sm.UnitPolicy(relation="r", ports=[port])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("port", ["9090", 8080.0, 443, " 80 "])
+def test_ports_convert_as_the_ecosystem_converts_them(port: object) -> None:
+    import charmlibs.interfaces.service_mesh as eco
+
+    theirs = eco.Endpoint(ports=[port]).ports  # type: ignore[list-item]
+    assert sm.Endpoint(ports=[port]).ports == theirs  # type: ignore[list-item]
+    assert sm.UnitPolicy(relation="r", ports=[port]).ports == theirs  # type: ignore[list-item]
+    assert theirs is not None
+    assert all(type(p) is int for p in theirs)
 
 
 def test_methods_accept_values_and_members() -> None:

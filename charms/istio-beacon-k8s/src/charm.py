@@ -19,8 +19,8 @@ from typing import Any
 
 import ops
 
+from meshops.charm.outcome import Outcome, add_statuses, share, shared
 from meshops.interfaces.hooks import hook_deadline
-from meshops.interfaces.outcome import Outcome, add_statuses, share, shared
 from meshops.interfaces.service_mesh import ServiceMeshProvider, cmr_data
 from meshops.k8s import (
     Api,

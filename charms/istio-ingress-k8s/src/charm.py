@@ -25,12 +25,12 @@ from charmlibs.interfaces.tls_certificates import (
     TLSCertificatesRequiresV4,
 )
 
-from meshops.interfaces.certificates import provider_problem
+from meshops.charm.certificates import provider_problem
+from meshops.charm.outcome import Outcome, add_statuses, share, shared
+from meshops.charm.placement import locate, requirers
 from meshops.interfaces.hooks import hook_deadline
 from meshops.interfaces.ingress import IngressPerAppProvider, IngressRequest
 from meshops.interfaces.istio_ingress_route import IstioIngressRouteProvider
-from meshops.interfaces.outcome import Outcome, add_statuses, share, shared
-from meshops.interfaces.placement import locate, requirers
 from meshops.interfaces.service_mesh import ServiceMeshConsumer
 from meshops.k8s import Api, KubernetesError, Reconciler, objects
 from meshops.k8s.kinds import (

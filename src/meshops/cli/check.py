@@ -13,6 +13,8 @@ from meshops.cli.files import add_command, read_declaration
 from meshops.cli.output import add_output_option, write_json
 from meshops.cli.render import checked_objects
 from meshops.model.ingress import GatewayConfig
+from meshops.model.mesh import Method, check_method
+from meshops.model.paths import check_path
 from meshops.model.platform import App, Platform
 from meshops.model.problems import did_you_mean
 from meshops.semantics.authz import Call, Decision, Jwt, Policies, Workload
@@ -183,8 +185,8 @@ def _call(declaration: spec.Declaration, args: argparse.Namespace) -> tuple[Call
             destination=_workload(callee),
             service=None if args.direct else callee.name,
             port=port,
-            method=args.method.upper() if args.method else ("GET" if http else None),
-            path=args.path or ("/" if http else None),
+            method=_method(args.method) if args.method is not None else ("GET" if http else None),
+            path=_path(args.path) if args.path is not None else ("/" if http else None),
             host=args.host,
             from_ingress=(
                 gateway is not None
@@ -242,6 +244,22 @@ def _token_claims(path: Path, option: str) -> object:
         return jwt.decode(token, options={"verify_signature": False})
     except jwt.InvalidTokenError as e:
         raise _UsageError(f"{option} holds no valid JWT: {e}") from None
+
+
+def _method(text: str) -> str:
+    """``--method``: an HTTP method, in any case (``post`` is POST), or a usage error."""
+    try:
+        return check_method(text.upper(), "--method").value
+    except ValueError as e:
+        raise _UsageError(f"{e}{did_you_mean(text, [m.value for m in Method])}") from None
+
+
+def _path(text: str) -> str:
+    """``--path``: a path by the one rule for paths (as routes and policies), or a usage error."""
+    try:
+        return check_path(text, "--path")
+    except ValueError as e:
+        raise _UsageError(str(e)) from None
 
 
 def _app(platform: Platform, ref: str, option: str, gateway: GatewayConfig | None = None) -> App:

@@ -33,7 +33,7 @@ from meshops.cli.control_plane import (
 )
 from meshops.cli.files import read_declaration
 from meshops.cli.output import write_json
-from meshops.cli.render import checked_objects
+from meshops.cli.render import PLATFORM_SCOPE, checked_objects, platform_owner
 from meshops.k8s import objects as k8s_objects
 from meshops.k8s.api import Api, label_patch, owners_of_labels
 from meshops.k8s.deadline import Deadline
@@ -56,6 +56,7 @@ from meshops.k8s.reconciler import OWNER_LABEL, SCOPE_LABEL, Change, Reconciler
 from meshops.model.names import label_value
 from meshops.model.platform import Platform
 from meshops.plan.istio import istio_operator
+from meshops.model.ownership import owner_labels
 
 __all__ = [
     "ACTION_WORDS",
@@ -78,7 +79,7 @@ Obj = dict[str, Any]
 Progress = Callable[[Change, bool], None]
 
 #: The scope of a platform's objects.
-SCOPE = "platform"
+SCOPE = PLATFORM_SCOPE
 #: Every kind a platform file renders.
 KINDS = (
     NAMESPACE,
@@ -96,8 +97,9 @@ KINDS = (
 _INSTALL_HINTS = {
     AUTHORIZATION_POLICY.crd: "Istio is not installed: install it first "
     "(meshops render FILE -o DIR; istioctl install -f DIR/istio-operator.yaml)",
-    GATEWAY.crd: "the Gateway API CRDs are not installed: install them first "
-    "(kubectl apply -f standard-install.yaml from the Gateway API release)",
+    GATEWAY.crd: "the Kubernetes Gateway API CRDs are not installed: install them first "
+    "(kubectl apply --server-side -f standard-install.yaml of the kubernetes-sigs/"
+    "gateway-api release; experimental-install.yaml for TCPRoute)",
 }
 
 
@@ -132,7 +134,7 @@ class Outcome:
 
 def owner_of(platform: str) -> str:
     """The owner label value (and field manager) of a platform's objects."""
-    return label_value("meshops", platform)
+    return platform_owner(platform)
 
 
 def connect(owner: str, kubeconfig: str | Path | None, context: str | None) -> Api:
@@ -164,6 +166,7 @@ def reconcile(
     dry_run: bool,
     progress: Progress | None = None,
     check: bool = True,
+    adopt: bool = False,
 ) -> Outcome:
     """Make the cluster hold the platform's objects (or, with ``dry_run``, say how).
 
@@ -179,6 +182,8 @@ def reconcile(
         check: in a dry run, have the server check each object; False when it cannot
             (the CRDs of their kinds are not installed yet): they are then listed as
             they would be written.
+        adopt: take over the objects (not Namespaces) of the platform's names that are
+            not its own, instead of refusing them.
 
     Raises:
         ClusterError: the cluster is unreachable, forbids us something, or lacks a CRD
@@ -210,7 +215,11 @@ def reconcile(
                     progress(change, False)
         else:
             changes = reconciler.reconcile(
-                rest, keep=keep, dry_run=dry_run, progress=_whole_objects(progress)
+                rest,
+                keep=keep,
+                dry_run=dry_run,
+                progress=_whole_objects(progress),
+                adopt=adopt,
             ).changes
     except CrdMissing as e:
         raise ClusterError(_INSTALL_HINTS.get(e.crd, e.message)) from None
@@ -237,7 +246,10 @@ def _adopt_namespaces(
         live = existing.get(name)
         if live is None or _ours(live, reconciler):
             continue
-        wanted = dict(k8s_objects.labels(obj))
+        # Only the mesh labels: the ownership marks render puts on it would make a
+        # Namespace that is not the platform's look like the platform's.
+        ownership = set(owner_labels(reconciler.owner, SCOPE))
+        wanted = {k: v for k, v in k8s_objects.labels(obj).items() if k not in ownership}
         current = k8s_objects.labels(live)
         manager = f"{reconciler.owner}-labels"
         taken = _labels_taken(live, wanted, manager)
@@ -301,6 +313,7 @@ ACTION_WORDS = {
     "kept": ("kept", "kept"),
     "refused": ("refused", "refused"),
     "failed": ("failed", "failed"),
+    "adopt": ("would adopt", "adopted"),
 }
 #: How the summary counts each action in a plan and after an apply.
 _SUMMARY_WORDS = {
@@ -429,6 +442,7 @@ def run_against_cluster(
             dry_run=dry_run,
             progress=None if as_json else show,
             check=not created,
+            adopt=args.adopt,
         )
         outcome = dataclasses.replace(outcome, changes=(*plane_changes, *outcome.changes))
     except ClusterError as e:

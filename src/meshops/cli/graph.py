@@ -43,10 +43,14 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import enum
 import html
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import sys
+import tempfile
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
@@ -492,7 +496,8 @@ def dot_source(graph: Graph) -> str:
                     "rankdir": "LR",
                     "newrank": "true",
                     "nodesep": "0.3",
-                    "ranksep": "0.8",
+                    # room between ranks for the edge labels dot places there
+                    "ranksep": "1.1",
                     "pad": "0.3",
                     "fontsize": "13",
                     "labelloc": "t",
@@ -534,7 +539,13 @@ def dot_source(graph: Graph) -> str:
         attrs = dict(_EDGE_STYLE[edge.kind])
         if edge.title or edge.lines:
             colour = attrs.get("fontcolor", _DIM)
-            attrs["label"] = _label(edge.title, [_Line(line, colour) for line in edge.lines])
+            label = _label(edge.title, [_Line(line, colour) for line in edge.lines])
+            # On a white ground: an edge or a namespace border that dot lays out under
+            # a label is hidden behind it, never drawn through its text.
+            attrs["label"] = _Html(
+                '<TABLE BORDER="0" CELLBORDER="0" CELLPADDING="1" BGCOLOR="white">'
+                f"<TR><TD>{label}</TD></TR></TABLE>"
+            )
         out.append(f"  {_quote(edge.tail)} -> {_quote(edge.head)} [{_attrs(attrs)}];")
     out.append("}")
     return "\n".join(out) + "\n"
@@ -645,6 +656,31 @@ def _agraph(source: str) -> _Drawable:
         raise DrawingError(f"Graphviz could not read the graph: {e}") from None
 
 
+@contextlib.contextmanager
+def _without_fontconfig_warnings() -> Generator[None, None, None]:
+    """Keep fontconfig's warnings about the system's configuration off stderr.
+
+    pygraphviz's wheel carries its own fontconfig, older than the system's, and that one
+    warns on stderr (from C, so no Python setting reaches it) about every element of the
+    system's configuration files it does not know (``<reset-dirs>``), at every drawing;
+    it reads them whatever ``FONTCONFIG_FILE`` says. What Graphviz or fontconfig write to
+    stderr meanwhile is kept, and passed on but for those warnings.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode("utf-8", "replace").splitlines():
+                if not line.startswith("Fontconfig warning:"):
+                    print(line, file=sys.stderr)
+
+
 def draw(graph: Graph, path: str | Path, format: str) -> None:
     """Lay ``graph`` out with Graphviz's ``dot`` and write it to ``path`` as ``format``.
 
@@ -659,9 +695,9 @@ def draw(graph: Graph, path: str | Path, format: str) -> None:
     """
     if format not in FORMATS:
         raise DrawingError(f"format {format!r} is not one of {', '.join(FORMATS)}")
-    agraph = _agraph(dot_source(graph))
     try:
-        data = agraph.draw(format=format, prog="dot")
+        with _without_fontconfig_warnings():
+            data = _agraph(dot_source(graph)).draw(format=format, prog="dot")
     except (ValueError, OSError) as e:
         raise DrawingError(f"Graphviz could not draw the graph: {e}") from None
     if not data:  # pragma: no cover - pygraphviz returns the bytes when given no path

@@ -49,6 +49,14 @@ def add_cluster_options(parser: argparse.ArgumentParser) -> None:
         help="delete the platform's objects the file no longer asks for (never Namespaces)",
     )
     add_istioctl_option(parser)
+    parser.add_argument(
+        "--adopt",
+        action="store_true",
+        help="take over objects of the platform's names that are not its own (made by "
+        "hand or another tool): apply over them and label them the platform's; without "
+        "it they are refused and left as they are (Namespaces are never taken over: "
+        "only their mesh labels are written)",
+    )
     add_output_option(parser)
 
 

@@ -12,6 +12,8 @@ from meshops import spec
 from meshops.cli.files import add_command, read_declaration
 from meshops.cli.output import objects_yaml
 from meshops.cli.plan import add_istioctl_option
+from meshops.model.names import label_value
+from meshops.model.ownership import stamp
 from meshops.plan.istio import istio_operator
 
 __all__ = [
@@ -125,7 +127,24 @@ def file_objects(declaration: spec.Declaration) -> tuple[list[dict[str, Any]], l
         problems += [str(p) for p in plan.problems] + [str(c) for c in plan.conflicts]
     rank = {kind: i for i, kind in enumerate(APPLY_ORDER)}
     objects.sort(key=lambda o: rank.get(str(o.get("kind")), len(APPLY_ORDER)))
-    return objects, problems
+    # Marked as meshops apply marks them, so that objects applied from render's output
+    # (kubectl apply --server-side -f DIR/objects/) are the platform's to meshops apply.
+    owner = platform_owner(declaration.platform.name)
+    return [stamp(o, owner, PLATFORM_SCOPE) for o in objects], problems
+
+
+#: The scope label value of a platform's objects.
+PLATFORM_SCOPE = "platform"
+
+
+def platform_owner(platform: str) -> str:
+    """The owner label value (and field manager) of a platform's objects.
+
+    Example:
+        >>> platform_owner("shop")
+        'meshops.shop'
+    """
+    return label_value("meshops", platform)
 
 
 def checked_objects(

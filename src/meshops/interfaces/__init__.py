@@ -16,8 +16,8 @@ interface, so a charm moving to ours changes an import line, not its code.
   provider side (the ecosystem's gateway-api-integrator ``gateway_route`` library).
 * :mod:`meshops.interfaces.dns_record`: the ``dns_record`` interface, version 0,
   requirer side (the bind charm's ``dns_record`` library).
-* :mod:`meshops.interfaces.outcome`: not an interface; what a charm's leader found,
-  shared with its other units over the peer relation.
+* :mod:`meshops.interfaces.hooks`: the deadline a hook's Kubernetes requests share,
+  the libraries' and the charm's together.
 
 Import the submodule you need; this package imports nothing on its own.
 """

@@ -17,14 +17,22 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shutil
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
+from typing import Any, cast
 
 import httpx2
 import lightkube
+import yaml
 from lightkube.config.client_adapter import verify_cluster
-from lightkube.config.kubeconfig import KubeConfig, SingleConfig
+from lightkube.config.kubeconfig import (
+    DEFAULT_KUBECONFIG,
+    SERVICE_ACCOUNT,
+    KubeConfig,
+    SingleConfig,
+)
 from lightkube.config.models import Cluster, User
 from lightkube.core.exceptions import ConfigError
 
@@ -164,7 +172,9 @@ def connect(
         timeout: each request's timeout, asked for as it is sent; default: lightkube's.
 
     Raises:
-        Unavailable: no configuration for a cluster could be found.
+        Unavailable: no configuration for a cluster could be found, or the kubeconfig
+            cannot be used; the message names the file and what is wrong in one line
+            (see :func:`load_config`).
     """
     transport = getattr(_override, "transport", None)
     if transport is not None:
@@ -179,24 +189,131 @@ def connect(
         context,
     )
     try:
-        if kubeconfig is not None:
-            config = KubeConfig.from_file(kubeconfig).get(context_name=context)
-        elif context is not None:
-            config = KubeConfig.from_env().get(context_name=context)
-        else:
-            config = KubeConfig.from_env().get()
-        if config is None:
-            raise ConfigError("no current context")
+        config = load_config(kubeconfig, context)
         with _transports_lock:
             inner = _transports.get(key)
             if inner is None:
                 inner = _transports[key] = _https(config)
-    except (ConfigError, OSError, KeyError, ValueError) as e:
+    except ConfigError as e:
+        raise Unavailable(str(e)) from None
+    except (OSError, KeyError, ValueError) as e:
         raise Unavailable(f"no Kubernetes cluster configured: {e}") from e
     transport = inner if timeout is None else TimeoutTransport(inner, timeout)
     return lightkube.Client(
         config, namespace=namespace, field_manager=field_manager, transport=transport
     )
+
+
+def load_config(kubeconfig: str | Path | None, context: str | None) -> SingleConfig:
+    """The configuration of ``context`` (default: the current one) of a kubeconfig.
+
+    Without ``kubeconfig``: the pod's service account when there is one, else the file
+    ``KUBECONFIG`` names (the first, if it lists several), else ``~/.kube/config``, as
+    lightkube looks. The file is read here rather than by lightkube so that what is wrong
+    with it is said in one line naming the file: YAML that does not parse (with its line),
+    a document that is no mapping, a context, cluster or user that the file does not
+    define (which one, and which it does), or an exec credential plugin that is not
+    installed.
+
+    Raises:
+        ConfigError: saying what is wrong, naming the file.
+    """
+    if kubeconfig is None:
+        if Path(SERVICE_ACCOUNT, "token").exists():
+            config = KubeConfig.from_service_account().get(context_name=context)
+            if config is None:  # pragma: no cover - a service account always has one
+                raise ConfigError("the service account's configuration has no context")
+            return config
+        listed = os.environ.get("KUBECONFIG", "").split(os.pathsep)
+        kubeconfig = next((p for p in listed if p), DEFAULT_KUBECONFIG)
+    path = Path(kubeconfig).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no Kubernetes cluster configured: kubeconfig {path}: no such file"
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"kubeconfig {path}: cannot be read: {e}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"kubeconfig {where}: not valid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        held = "nothing" if data is None else f"a {type(cast(object, data)).__name__}"
+        raise ConfigError(
+            f"kubeconfig {path}: not a kubeconfig (a YAML mapping of clusters, users and "
+            f"contexts); it holds {held}"
+        )
+    data = cast("dict[str, Any]", data)
+    name = context or data.get("current-context")
+    if not name:
+        raise ConfigError(f"kubeconfig {path}: no current-context, and no context was given")
+    entry = _named(data, "contexts", str(name), path, "context")
+    body: object = entry.get("context")
+    if not isinstance(body, dict):
+        raise ConfigError(f"kubeconfig {path}: context {name!r} has no cluster and user")
+    body = cast("dict[str, Any]", body)
+    cluster = body.get("cluster")
+    _named(data, "clusters", str(cluster), path, f"context {name!r} names cluster")
+    user = body.get("user")
+    if user is not None:
+        found = _named(data, "users", str(user), path, f"context {name!r} names user")
+        _check_exec(found.get("user"), str(user), path)
+    try:
+        # (lightkube types the mapping as a bare Dict)
+        loaded = KubeConfig.from_dict(data, fname=str(path))  # pyright: ignore[reportUnknownMemberType]
+        config = loaded.get(context_name=str(name))
+    except (ConfigError, KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ConfigError(f"kubeconfig {path}: cannot be used: {e!r}") from None
+    if config is None:  # pragma: no cover - the context was found above
+        raise ConfigError(f"kubeconfig {path}: no context {name!r}")
+    return config
+
+
+def _named(
+    data: Mapping[str, Any], section: str, name: str, path: Path, what: str
+) -> dict[str, Any]:
+    """The entry of ``data[section]`` called ``name``, or a ConfigError naming the others."""
+    entries: object = data.get(section) or []
+    if not isinstance(entries, list):
+        raise ConfigError(f"kubeconfig {path}: {section} must be a list")
+    names: list[str] = []
+    for item in cast("list[object]", entries):
+        if isinstance(item, dict):
+            entry = cast("dict[str, Any]", item)
+            if "name" not in entry:
+                continue
+            if str(entry["name"]) == name:
+                return entry
+            names.append(str(entry["name"]))
+    has = f"it has {', '.join(repr(n) for n in names)}" if names else f"it has no {section}"
+    if what == "context":
+        raise ConfigError(f"kubeconfig {path}: no context {name!r} in the file ({has})")
+    raise ConfigError(f"kubeconfig {path}: {what} {name!r}, which is not in the file ({has})")
+
+
+def _check_exec(user: object, name: str, path: Path) -> None:
+    """Refuse a user whose exec credential plugin is not installed, naming it."""
+    if not isinstance(user, dict):
+        return
+    plugin: object = cast("dict[str, Any]", user).get("exec")
+    if not isinstance(plugin, dict):
+        return
+    plugin = cast("dict[str, Any]", plugin)
+    command: object = plugin.get("command")
+    if not isinstance(command, str) or not command:
+        raise ConfigError(f"kubeconfig {path}: user {name!r} has an exec plugin with no command")
+    if shutil.which(command) is None:
+        hint: object = plugin.get("installHint")
+        extra = f": {' '.join(str(hint).split())}" if hint else ""
+        raise ConfigError(
+            f"kubeconfig {path}: user {name!r} logs in with the exec plugin {command!r}, "
+            f"which is not installed (not found on PATH){extra}"
+        )
 
 
 def _https(config: SingleConfig) -> httpx2.HTTPTransport:

@@ -38,6 +38,39 @@ class NotFound(KubernetesError):
     """The object, or its namespace, does not exist (404)."""
 
 
+#: The Gateway API release whose CRDs the project carries and renders for.
+GATEWAY_API_VERSION = "v1.5.1"
+#: Gateway API kinds only its experimental channel has (TCPRoute, UDPRoute...).
+_EXPERIMENTAL = ("tcproutes", "udproutes", "xbackendtrafficpolicies", "xmeshes")
+
+
+def install_hint(crd: str) -> str:
+    """How to install the CRD ``crd``, naming the project that publishes it.
+
+    Example:
+        >>> install_hint("tcproutes.gateway.networking.k8s.io").split(":")[0]
+        "it is the Kubernetes Gateway API's, in its experimental channel"
+        >>> install_hint("authorizationpolicies.security.istio.io").split(":")[0]
+        "it is Istio's"
+    """
+    plural, _, group = crd.partition(".")
+    if group.endswith("gateway.networking.k8s.io") or group.endswith(
+        "gateway.networking.x-k8s.io"
+    ):
+        channel = "experimental" if plural in _EXPERIMENTAL else "standard"
+        return (
+            f"it is the Kubernetes Gateway API's, in its {channel} channel: install the "
+            f"Gateway API {GATEWAY_API_VERSION} CRDs (kubectl apply --server-side -f "
+            f"{channel}-install.yaml of the kubernetes-sigs/gateway-api release)"
+        )
+    if group.endswith("istio.io"):
+        return (
+            "it is Istio's: install Istio (istioctl install -f the IstioOperator meshops "
+            "render -o DIR writes, or the istio-k8s charm)"
+        )
+    return "install the project that defines it"
+
+
 class CrdMissing(NotFound):
     """The kind is not served: its CustomResourceDefinition is not installed.
 
@@ -46,7 +79,7 @@ class CrdMissing(NotFound):
     """
 
     def __init__(self, crd: str, hint: str = "") -> None:
-        how = hint or "install it (for Istio: istioctl install, or the istio-k8s charm)"
+        how = hint or install_hint(crd)
         super().__init__(f"CRD {crd} is not installed; {how}", code=404, reason="NotFound")
         self.crd = crd
 

@@ -36,8 +36,6 @@ object).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
@@ -48,25 +46,24 @@ from meshops.k8s.errors import Conflict, CrdMissing, KubernetesError, NotFound
 from meshops.k8s.kinds import Kind, apply_rank, delete_rank, kind_of
 from meshops.model.names import valid_label_value
 
+# The ownership marks live in meshops.model.ownership (render stamps objects with them);
+# they are re-exported here, where the reconciler's users have always found them.
+from meshops.model.ownership import HASH_ANNOTATION as HASH_ANNOTATION
+from meshops.model.ownership import MANAGED_BY as MANAGED_BY
+from meshops.model.ownership import MANAGED_BY_LABEL as MANAGED_BY_LABEL
+from meshops.model.ownership import OWNER_LABEL as OWNER_LABEL
+from meshops.model.ownership import SCOPE_LABEL as SCOPE_LABEL
+from meshops.model.ownership import content_hash as content_hash
+from meshops.model.ownership import owner_labels, stamp
+
 log = logging.getLogger(__name__)
 
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-MANAGED_BY = "meshops"
-OWNER_LABEL = "meshops.io/owner"
-SCOPE_LABEL = "meshops.io/scope"
-HASH_ANNOTATION = "meshops.io/applied-hash"
 
 Obj = dict[str, Any]
 Key = tuple[Kind, str, str]  # kind, namespace ("" when cluster-scoped), name
-Action = Literal["create", "update", "delete", "unchanged", "kept", "refused", "failed"]
+Action = Literal["create", "update", "delete", "unchanged", "kept", "refused", "failed", "adopt"]
 #: Why an object was refused: it exists, and it is not ours.
 NOT_OURS = "an object of that name exists and is not ours"
-
-
-def content_hash(obj: Mapping[str, Any]) -> str:
-    """A hash of an object's content, independent of key order."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,7 +170,7 @@ class Reconciler:
     @property
     def labels(self) -> dict[str, str]:
         """The labels every object of this owner and scope carries."""
-        return {MANAGED_BY_LABEL: MANAGED_BY, OWNER_LABEL: self.owner, SCOPE_LABEL: self.scope}
+        return owner_labels(self.owner, self.scope)
 
     def prepare(self, obj: Mapping[str, Any]) -> tuple[Key, Obj]:
         """The object as it will be applied (ownership labels and hash added) and its key.
@@ -200,12 +197,7 @@ class Reconciler:
                 )
         elif "namespace" in meta:
             del meta["namespace"]
-        meta["labels"] = {**(meta.get("labels") or {}), **self.labels}
-        annotations = dict(meta.get("annotations") or {})
-        annotations.pop(HASH_ANNOTATION, None)
-        meta["annotations"] = annotations
-        annotations[HASH_ANNOTATION] = content_hash(out)
-        return (kind, namespace, name), out
+        return (kind, namespace, name), stamp(out, self.owner, self.scope)
 
     def owned(self) -> dict[Key, Obj]:
         """The live objects of this owner and scope, by key (one list per kind and namespace).
@@ -242,6 +234,7 @@ class Reconciler:
         keep: Callable[[Obj], bool] | None = None,
         dry_run: bool = False,
         progress: Callable[[Change], None] | None = None,
+        adopt: bool = False,
     ) -> ReconcileResult:
         """Make the cluster hold exactly ``desired`` for this owner and scope.
 
@@ -255,6 +248,9 @@ class Reconciler:
                 create cannot be checked (the namespace does not exist yet): it is
                 reported as it would be written.
             progress: called with each change as soon as it is made (or checked).
+            adopt: take over a desired object that exists and is not ours (made by
+                hand, say): force-apply ours over it, with our labels, reported as
+                ``adopt``. Without it such an object is refused and left as it was.
 
         Raises:
             KubernetesError: a failure that stops the whole reconcile (API unreachable,
@@ -271,7 +267,10 @@ class Reconciler:
         for key, obj in wanted.items():
             change = self._compare(key, obj, live)
             if change.action == "create" and key[2] in self._unowned_names(key, foreign):
-                change = dataclasses.replace(change, action="refused", error=NOT_OURS)
+                if adopt:
+                    change = self._adopt(change, obj, dry_run=dry_run)
+                else:
+                    change = dataclasses.replace(change, action="refused", error=NOT_OURS)
             if change.action in ("create", "update"):
                 if not (dry_run and change.namespace in created):
                     # (the server cannot check an object in a namespace that a dry run
@@ -376,6 +375,18 @@ class Reconciler:
                 raise
             log.warning("%s: %s", change, e)
             return dataclasses.replace(change, action="failed", error=e.message)
+
+    def _adopt(self, change: Change, obj: Obj, *, dry_run: bool) -> Change:
+        """Force-apply ``obj`` over an object of its name that is not ours (``adopt``)."""
+        adopted = dataclasses.replace(change, action="adopt")
+        try:
+            self.api.apply(obj, change.kind, force=True, dry_run=dry_run)
+        except KubernetesError as e:
+            if e.temporary or e.code in (0, 401, 403):
+                raise
+            log.warning("%s: %s", adopted, e)
+            return dataclasses.replace(adopted, action="failed", error=e.message)
+        return adopted
 
     def _create(self, change: Change, obj: Obj, *, dry_run: bool) -> Change:
         """Apply an object we do not have, without force; refuse it if it was there."""

@@ -11,7 +11,11 @@ import dataclasses
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["Problem", "did_you_mean"]
+__all__ = ["SUGGESTION_CUTOFF", "Problem", "closest", "did_you_mean"]
+
+#: How alike a misspelling and a candidate must be to be suggested: difflib's ratio
+#: (2 * matching characters / both lengths) of their normalised forms.
+SUGGESTION_CUTOFF = 0.6
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -36,12 +40,41 @@ class Problem:
         return f"{where}: {self.message}"
 
 
+def _normal(text: str) -> str:
+    return text.lower().replace("-", "").replace("_", "")
+
+
+def closest(value: str, candidates: Iterable[str]) -> str | None:
+    """The candidate ``value`` is most likely a misspelling of, or None if none is close.
+
+    The one rule for every "did you mean" of the project (subcommands, keys, values,
+    methods, apps): case, ``-`` and ``_`` do not count (a candidate equal to ``value``
+    but for them wins), then difflib's closest match of the normalised forms at
+    :data:`SUGGESTION_CUTOFF`; among equals, the first candidate given.
+
+    Example:
+        >>> closest("PSOT", ["GET", "POST", "PUT"]), closest("post", ["GET", "POST"])
+        ('POST', 'POST')
+        >>> closest("backend_port", ["backendPort", "port"]), closest("zzz", ["cart"])
+        ('backendPort', None)
+    """
+    options = list(dict.fromkeys(candidates))
+    normal: dict[str, str] = {}
+    for option in options:
+        normal.setdefault(_normal(option), option)
+    wanted = _normal(value)
+    if wanted in normal:
+        return normal[wanted]
+    close = difflib.get_close_matches(wanted, list(normal), n=1, cutoff=SUGGESTION_CUTOFF)
+    return normal[close[0]] if close else None
+
+
 def did_you_mean(value: str, candidates: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` for the candidate closest to ``value``, or "" if none is.
+    """``"; did you mean 'x'?"`` for the :func:`closest` candidate, or "" if none is close.
 
     Example:
         >>> did_you_mean("fronted", ["frontend", "cart"])
         "; did you mean 'frontend'?"
     """
-    close = difflib.get_close_matches(value, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    guess = closest(value, candidates)
+    return f"; did you mean {guess!r}?" if guess is not None else ""

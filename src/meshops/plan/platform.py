@@ -27,7 +27,7 @@ each kind sorted by namespace and name.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from meshops.model.mesh import Endpoint, MeshPolicy, TargetType
@@ -253,7 +253,7 @@ def _check_sources(
         if source in seen:
             report(field, f"app {str(source)!r} is listed twice")
         elif source not in apps:
-            report(field, f"unknown app {str(source)!r}" + _suggest_app(source, apps))
+            report(field, f"unknown app {str(source)!r}" + _suggest_app(source, apps, namespaces))
         elif namespace is not None and not namespace.on_mesh:
             report(
                 field,
@@ -343,8 +343,23 @@ def _problem(platform: Platform, field: str, message: str, app: App | None = Non
     return Problem(f"platform {platform.name}", field, message, app=str(app.ref) if app else "")
 
 
-def _suggest_app(ref: AppRef, apps: dict[AppRef, App]) -> str:
-    same_name = sorted(str(r) for r in apps if r.name == ref.name)
+def _suggest_app(
+    ref: AppRef, apps: dict[AppRef, App], namespaces: Mapping[str, Namespace] | None = None
+) -> str:
+    """The app most likely meant; first, the root cause when that app's namespace is a typo.
+
+    An app declared in a namespace that is not declared (reported at its ``namespace``)
+    is not offered as what a reference meant: the reference is likely right and the
+    app's namespace wrong, so the message points there.
+    """
+    same_name = sorted(r for r in apps if r.name == ref.name)
+    strays = [r for r in same_name if namespaces is not None and r.namespace not in namespaces]
+    if strays and len(strays) == len(same_name):
+        where = ", ".join(repr(r.namespace) for r in strays)
+        return (
+            f": app {ref.name!r} is declared in namespace {where}, which is not declared "
+            "in namespaces (see that app's namespace)"
+        )
     if same_name:
-        return f"; did you mean {' or '.join(repr(s) for s in same_name)}?"
+        return f"; did you mean {' or '.join(repr(str(s)) for s in same_name)}?"
     return did_you_mean(str(ref), sorted(str(r) for r in apps))

@@ -27,14 +27,13 @@ port, a hostname the gateway does not answer), so that it is said in the file's 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import ParamSpec, TypeVar
 
 from meshops.model import ingress as model
 from meshops.model.mesh import Method
-from meshops.model.problems import did_you_mean
+from meshops.model.problems import closest, did_you_mean
 from meshops.plan.ingress import IngressPlan, RouteSet
 from meshops.plan.platform import WAYPOINT
 from meshops.spec import schema
@@ -282,11 +281,19 @@ class _Builder:
     def suggest(self, namespace: str, name: str) -> str:
         """``"; did you mean ...?"``: the app of that name elsewhere, or a close one there."""
         same = sorted(f"{ns}/{n}" for ns, n in self.apps if n == name)
+        strays = sorted({ns for ns, n in self.apps if n == name and ns not in self.namespaces})
+        if same and len(strays) == len(same):
+            # The reference is likely right and the app's namespace the typo: say so.
+            where = ", ".join(repr(ns) for ns in strays)
+            return (
+                f": app {name!r} is declared in namespace {where}, which is not declared "
+                "in namespaces (see that app's namespace)"
+            )
         if same:
             return f"; did you mean {' or '.join(repr(s) for s in same)}?"
         there = sorted(n for ns, n in self.apps if ns == namespace)
-        close = difflib.get_close_matches(name, there, n=1, cutoff=0.6)
-        return f"; did you mean {namespace + '/' + close[0]!r}?" if close else ""
+        close = closest(name, there)
+        return f"; did you mean {namespace + '/' + close!r}?" if close is not None else ""
 
     def name(self, i: int, spec: schema.RouteSpec, app: schema.AppSpec | None) -> str | None:
         """The route's name, unique in the file (default: its app's name)."""

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import functools
 import gc
 import os
@@ -62,7 +61,7 @@ from meshops.model.platform import (
     Profile,
     Protocol,
 )
-from meshops.model.problems import Problem
+from meshops.model.problems import Problem, closest, did_you_mean
 from meshops.plan.ingress import IngressPlan, plan_ingress
 from meshops.plan.platform import platform_objects
 from meshops.spec import schema
@@ -232,7 +231,7 @@ def _read(text: str, file: str) -> Declaration:
     platform = _platform(doc, spec, errors)
     ingress = build_ingress(doc, spec, errors) if spec.spec.ingress is not None else None
     if platform is None or errors:
-        raise PlatformFileError(errors)
+        raise PlatformFileError([*_stray_apps(doc, spec, errors), *errors])
     declaration = Declaration(platform, ingress)
     errors = [problem_error(doc, p) for p in declaration.mesh_plan[1]]
     if ingress is not None and declaration.ingress_plan is not None:
@@ -248,6 +247,29 @@ def problem_error(doc: Document, problem: Problem) -> SpecError:
     if path is None:
         return SpecError(doc.file, message=str(problem))
     return doc.error(("spec", *path), problem.message)
+
+
+def _stray_apps(
+    doc: Document, spec: schema.PlatformFile, errors: Sequence[SpecError]
+) -> list[SpecError]:
+    """Root causes the plan would report, when other errors stop the file before it.
+
+    An app in a namespace that is not declared makes every reference to it an "unknown
+    app" (the ingress section's included, which are checked first): the namespace is
+    reported too, and first, so that the fix is the app's namespace, not the reference.
+    """
+    declared = sorted({ns.name for ns in spec.spec.namespaces})
+    found: list[SpecError] = []
+    for i, app in enumerate(spec.spec.apps):
+        if app.namespace in declared:
+            continue
+        message = f"namespace {app.namespace!r} is not declared in namespaces" + did_you_mean(
+            app.namespace, declared
+        )
+        error = doc.error(("spec", "apps", i, "namespace"), message)
+        if error not in errors:
+            found.append(error)
+    return found
 
 
 # -- the schema's errors -----------------------------------------------------------------
@@ -346,19 +368,12 @@ def _model_in(annotation: Any) -> type[pydantic.BaseModel] | None:
 
 def _suggest(key: str, known: Sequence[str]) -> str:
     """``"; did you mean 'x'?"`` for the known key closest to ``key``, or ""."""
-    guess = _guess(key, known)
-    return f"; did you mean {guess!r}?" if guess is not None else ""
+    return did_you_mean(key, known)
 
 
 def _guess(key: str, known: Sequence[str]) -> str | None:
     """The known key ``key`` is most likely a misspelling of, if any is close."""
-
-    def norm(text: str) -> str:
-        return text.lower().replace("_", "").replace("-", "")
-
-    same = [k for k in known if norm(k) == norm(key)]
-    close = same or difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    return close[0] if close else None
+    return closest(key, known)
 
 
 # -- the file into the model ---------------------------------------------------------------

@@ -15,7 +15,6 @@ values (``PathPrefix``, ``urlRewrite``, ``replacePrefixMatch``, ``statusCode``).
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, get_args
@@ -25,6 +24,7 @@ from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag
 
 import meshops
 from meshops.model import ingress, mesh, paths
+from meshops.model.problems import did_you_mean
 from meshops.spec.errors import quote
 
 __all__ = [
@@ -127,9 +127,7 @@ def check_http_method(value: str) -> str:
     try:
         return mesh.check_method(value, "").value
     except ValueError as e:
-        hint = ""
-        if value.upper() in {m.value for m in mesh.Method}:
-            hint = f"; did you mean {value.upper()!r}?"
+        hint = did_you_mean(value, [m.value for m in mesh.Method])
         raise ValueError(str(e).removeprefix(": ") + hint) from None
 
 
@@ -146,10 +144,7 @@ def _choice(choices: tuple[Any, ...], what: str) -> Callable[[Any], Any]:
             return value
         hint = ""
         if isinstance(value, str):
-            names = [c for c in choices if isinstance(c, str)]
-            same = [c for c in names if c.lower() == value.lower()]
-            close = same or difflib.get_close_matches(value.lower(), names, n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(value, [c for c in choices if isinstance(c, str)])
         known = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{what} {quote(value)} must be one of {known}{hint}")
 

@@ -9,8 +9,10 @@ and the classes keep its names, signatures and events, so a charm moves to this
 library by changing its import line. What goes on the wire (every value JSON-encoded):
 
 * requirer app databag (leader): ``model``, ``name``, ``port``, and, when not at their
-  defaults, ``strip-prefix`` (``true``), ``redirect-https`` (``true``), ``scheme``
-  (``"https"`` or ``"h2c"``): ``{"model": '"prod"', "name": '"shop"', "port": '8080'}``;
+  defaults, ``is_port_open`` (``true``), ``healthcheck_params`` (a JSON object of what
+  differs from the defaults: ``{"path": "/healthz"}``), ``strip-prefix`` (``true``),
+  ``redirect-https`` (``true``), ``scheme`` (``"https"`` or ``"h2c"``):
+  ``{"model": '"prod"', "name": '"shop"', "port": '8080'}``;
 * requirer unit databag (every unit): ``host`` and, when known, ``ip``:
   ``{"host": '"shop-0.shop-endpoints.prod.svc.cluster.local"', "ip": '"10.1.2.3"'}``;
 * provider app databag: ``ingress``: ``{"ingress": '{"url": "http://gw/prod-shop"}'}``.
@@ -80,6 +82,7 @@ from meshops.interfaces.ingress._wire import (
     DEFAULT_RELATION_NAME,
     RELATION_INTERFACE,
     SCHEMES,
+    IngressHealthCheck,
     IngressProviderAppData,
     IngressRequirerAppData,
     IngressRequirerData,
@@ -95,6 +98,7 @@ __all__ = [
     "SCHEMES",
     "DataValidationError",
     "IngressError",
+    "IngressHealthCheck",
     "IngressPerAppDataProvidedEvent",
     "IngressPerAppDataRemovedEvent",
     "IngressPerAppProvider",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Callable, Iterable, Mapping
-from typing import cast
+from typing import Any, cast
 
 import ops
 import pydantic
@@ -15,6 +15,7 @@ from meshops.interfaces.ingress._read import read_url
 from meshops.interfaces.ingress._wire import (
     DEFAULT_RELATION_NAME,
     UNIT_KEYS,
+    IngressHealthCheck,
     IngressRequirerAppData,
     IngressRequirerUnitData,
 )
@@ -59,6 +60,17 @@ def _validation_message(error: pydantic.ValidationError) -> str:
         message = detail["msg"].removeprefix("Value error, ")
         parts.append(f"{where}: {message}, got {detail['input']!r}"[:300])
     return "; ".join(parts)
+
+
+def _healthcheck(params: Mapping[str, Any] | None) -> IngressHealthCheck | None:
+    if not params:
+        return None
+    try:
+        return IngressHealthCheck.model_validate(dict(params))
+    except pydantic.ValidationError as e:
+        raise DataValidationError(
+            f"invalid healthcheck_params: {_validation_message(e)}"
+        ) from None
 
 
 class IngressPerAppReadyEvent(ops.RelationEvent):
@@ -108,9 +120,14 @@ class IngressPerAppRequirer(ops.Object):
 
     Given a ``port``, the library publishes the request by itself on the relation's
     created, joined, changed and departed events, on leader election and on upgrade:
-    the leader writes the app databag (``model``, ``name``, ``port`` and the non-default
-    options), every unit its own ``host`` and ``ip``. Without a ``port``, call
-    :meth:`provide_ingress_requirements` when the charm knows it.
+    the leader writes the app databag (``model``, ``name``, ``port``, ``is_port_open``
+    when the unit has opened that port, and the non-default options), every unit its own
+    ``host`` and ``ip``. Without a ``port``, call :meth:`provide_ingress_requirements`
+    when the charm knows it.
+
+    The arguments are checked here; the model and application names, which come from
+    Juju, when the request is published (so a charm's ops.testing tests, whose model
+    names are random and not DNS labels, construct it without error).
 
     ``on.ready`` fires when the provider publishes a URL or changes it (``event.url``);
     ``on.revoked`` when the relation is broken, or when a URL this unit had seen is
@@ -130,10 +147,15 @@ class IngressPerAppRequirer(ops.Object):
         redirect_https: ask the provider to redirect plain HTTP to HTTPS.
         scheme: how the provider talks to this app (``http``, ``https``, ``h2c``), or a
             callable returning it when it is only known later.
+        healthcheck_params: how the provider should check the app's health, as the
+            traefik library takes it: ``path`` (required), and optionally ``scheme``,
+            ``hostname``, ``port``, ``interval`` (default ``"30s"``) and ``timeout``
+            (``"5s"``). Published for providers that check health; the istio-ingress-k8s
+            charm does not yet, and ignores it.
 
     Raises:
-        DataValidationError: ``port``, ``scheme``, ``host`` or ``ip`` is invalid (the
-            message quotes it).
+        DataValidationError: ``port``, ``scheme``, ``healthcheck_params``, ``host`` or
+            ``ip`` is invalid (the message quotes it).
     """
 
     on = IngressPerAppRequirerEvents()
@@ -150,6 +172,7 @@ class IngressPerAppRequirer(ops.Object):
         strip_prefix: bool = False,
         redirect_https: bool = False,
         scheme: str | Callable[[], str] = "http",
+        healthcheck_params: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(charm, relation_name)
         self.charm = charm
@@ -160,9 +183,10 @@ class IngressPerAppRequirer(ops.Object):
         self._strip_prefix = strip_prefix
         self._redirect_https = redirect_https
         self._scheme = scheme
+        self._healthcheck = _healthcheck(healthcheck_params)
         self._stored.set_default(current_url=None)
-        if port is not None:  # fail early on what can be checked now
-            self._app_data(port, scheme if isinstance(scheme, str) else "http")
+        if port is not None:  # fail early on what can be checked now (not Juju's names)
+            self._app_data(port, scheme if isinstance(scheme, str) else "http", names=False)
         if host or ip:
             self._unit_data(host or "localhost", ip or None, None)
         events = charm.on[relation_name]
@@ -206,15 +230,20 @@ class IngressPerAppRequirer(ops.Object):
 
     # -- publishing ------------------------------------------------------------------
 
-    def _app_data(self, port: int, scheme: str | None) -> IngressRequirerAppData:
+    def _app_data(
+        self, port: int, scheme: str | None, *, names: bool = True
+    ) -> IngressRequirerAppData:
+        """The app databag's model; with ``names=False`` a stand-in for Juju's names."""
         if not scheme:
             scheme = self._scheme() if callable(self._scheme) else self._scheme
         try:
             return IngressRequirerAppData.model_validate(
                 {
-                    "model": self.model.name,
-                    "name": self.model.app.name,
+                    "model": self.model.name if names else "model",
+                    "name": self.model.app.name if names else "app",
                     "port": port,
+                    "is_port_open": names and self._port_open(port),
+                    "healthcheck_params": self._healthcheck,
                     "strip_prefix": self._strip_prefix,
                     "redirect_https": self._redirect_https,
                     "scheme": scheme,
@@ -224,6 +253,13 @@ class IngressPerAppRequirer(ops.Object):
             raise DataValidationError(
                 f"invalid ingress requirements: {_validation_message(e)}"
             ) from None
+
+    def _port_open(self, port: int) -> bool:
+        try:
+            return any(p.port == port for p in self.model.unit.opened_ports())
+        except ops.ModelError as e:
+            log.warning("cannot learn whether port %s is open: %s", port, e)
+            return False
 
     def _unit_data(
         self, host: str | None, ip: str | None, relation: ops.Relation | None

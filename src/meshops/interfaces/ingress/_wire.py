@@ -1,8 +1,10 @@
 """The ingress v2 wire: databag keys, value checks, and the models that write databags.
 
 Every databag value is JSON-encoded. The requirer's app databag holds ``model``,
-``name`` and ``port``, plus ``strip-prefix``, ``redirect-https`` and ``scheme`` when
-they differ from their defaults (``false``, ``false``, ``"http"``); each of its units
+``name`` and ``port``, plus ``is_port_open``, ``healthcheck_params``, ``strip-prefix``,
+``redirect-https`` and ``scheme`` when they differ from their defaults (``false``, none,
+``false``, ``false``, ``"http"``; in ``healthcheck_params`` too, only what differs from
+the defaults is written); each of its units
 writes ``host`` and, when known, ``ip``. The provider's app databag holds ``ingress``,
 a JSON object ``{"url": ...}``.
 
@@ -30,6 +32,7 @@ __all__ = [
     "DEFAULT_RELATION_NAME",
     "RELATION_INTERFACE",
     "SCHEMES",
+    "IngressHealthCheck",
     "IngressProviderAppData",
     "IngressRequirerAppData",
     "IngressRequirerData",
@@ -51,11 +54,15 @@ SCHEMES: tuple[Scheme, ...] = ("http", "https", "h2c")
 MODEL_KEY = "model"
 NAME_KEY = "name"
 PORT_KEY = "port"
+IS_PORT_OPEN_KEY = "is_port_open"
+HEALTHCHECK_KEY = "healthcheck_params"
 STRIP_PREFIX_KEY = "strip-prefix"
 REDIRECT_HTTPS_KEY = "redirect-https"
 SCHEME_KEY = "scheme"
 APP_KEYS = (MODEL_KEY, NAME_KEY, PORT_KEY, STRIP_PREFIX_KEY, REDIRECT_HTTPS_KEY, SCHEME_KEY)
-"""The requirer app databag's keys, in the order the traefik library writes them."""
+"""The requirer app databag's keys a provider reads (one of them present: a request)."""
+OPTIONAL_APP_KEYS = (IS_PORT_OPEN_KEY, HEALTHCHECK_KEY)
+"""Keys the traefik library also writes, which the istio-ingress-k8s charm does not act on."""
 HOST_KEY = "host"
 IP_KEY = "ip"
 UNIT_KEYS = (HOST_KEY, IP_KEY)
@@ -123,6 +130,33 @@ def _dump(model: pydantic.BaseModel) -> dict[str, str]:
     return {key: json.dumps(value) for key, value in dumped.items()}
 
 
+class IngressHealthCheck(pydantic.BaseModel):
+    """How the proxy checks the app's health, as the traefik library's ``healthcheck_params``.
+
+    Attributes:
+        path: the path to request (required).
+        scheme: the scheme to check with, instead of the app's.
+        hostname: the Host header of the check.
+        port: the port to check, instead of the app's.
+        interval: how often to check, as a duration (``"30s"``).
+        timeout: how long a check may take (``"5s"``).
+
+    Example:
+        >>> IngressHealthCheck(path="/healthz").model_dump(exclude_defaults=True)
+        {'path': '/healthz'}
+    """
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    scheme: str | None = None
+    hostname: str | None = None
+    # A lax int, as the traefik library's: "8080" and 8080.0 are port 8080.
+    port: Annotated[int, pydantic.Field(ge=1, le=65535)] | None = None
+    interval: str = "30s"
+    timeout: str = "5s"
+
+
 class IngressRequirerAppData(pydantic.BaseModel):
     """The requirer's app databag: which app wants ingress, and how.
 
@@ -130,6 +164,8 @@ class IngressRequirerAppData(pydantic.BaseModel):
         model: the requirer's model (the namespace of its Service).
         name: the requirer's application name (its Service's name).
         port: the port of its Service to route to.
+        is_port_open: whether the unit has opened ``port`` (``ops.Unit.opened_ports``).
+        healthcheck_params: how the proxy should check the app's health.
         strip_prefix: strip the ``/<model>-<name>`` path prefix before forwarding.
         redirect_https: redirect plain HTTP requests to HTTPS.
         scheme: how the proxy talks to the backend.
@@ -144,6 +180,8 @@ class IngressRequirerAppData(pydantic.BaseModel):
     model: str
     name: str
     port: Port
+    is_port_open: Flag = False
+    healthcheck_params: IngressHealthCheck | None = None
     strip_prefix: Flag = pydantic.Field(default=False, alias=STRIP_PREFIX_KEY)
     redirect_https: Flag = pydantic.Field(default=False, alias=REDIRECT_HTTPS_KEY)
     scheme: Scheme = "http"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import ops
 
@@ -132,6 +132,13 @@ class ServiceMeshConsumer(ops.Object):
             which callers in other models tell us theirs (skipped if the charm lacks it).
         policies: who may call this app, per relation endpoint.
         auto_join: label this app's Pods and Service with the provider's labels.
+        lightkube_client: a ``lightkube.Client`` to set the labels with, as the
+            ecosystem's library takes (its field manager is replaced by ours, since
+            server-side apply tracks our labels by it); default: one for the configured
+            cluster, sharing the hook's deadline.
+        label_configmap_name_template: taken for the ecosystem's signature, whose
+            library keeps the labels it set in a ConfigMap of this name; this one keeps
+            no ConfigMap (the field manager is the record), so the name is not used.
 
     Attributes:
         join_error: why the last attempt to set the mesh labels failed, or None.
@@ -148,6 +155,9 @@ class ServiceMeshConsumer(ops.Object):
         cross_model_mesh_provides_name: str = "provide-cmr-mesh",
         policies: Sequence[AppPolicy | UnitPolicy] | None = None,
         auto_join: bool = True,
+        # A lightkube.Client; typed loosely so that this layer does not import lightkube.
+        lightkube_client: Any = None,
+        label_configmap_name_template: str | None = None,
     ) -> None:
         super().__init__(charm, mesh_relation_name)
         self._charm = charm
@@ -155,6 +165,8 @@ class ServiceMeshConsumer(ops.Object):
         self._cmr_provides_name = cross_model_mesh_provides_name
         self._policies: list[AppPolicy | UnitPolicy] = list(policies or [])
         self._api: k8s_api.Api | None = None
+        self._lightkube_client: Any = lightkube_client
+        del label_configmap_name_template  # see the docstring: no ConfigMap is kept
         self._provider_cache: dict[tuple[tuple[str, str], ...], _ProviderRead] = {}
         self._cmr_requirer: CrossModelMeshRequirer | None = None
         self.join_error: str | None = None
@@ -312,6 +324,12 @@ class ServiceMeshConsumer(ops.Object):
         return not errors
 
     def _k8s(self) -> k8s_api.Api:
+        if self._api is None and self._lightkube_client is not None:
+            self._api = k8s_api.Api(
+                self._lightkube_client,
+                field_manager=_labels.labels_field_manager(self._charm.app.name),
+                deadline=hook_deadline(self._charm),
+            )
         if self._api is None:
             self._api = k8s_api.Api.connect(
                 field_manager=_labels.labels_field_manager(self._charm.app.name),

@@ -3,8 +3,10 @@
 The models keep the ecosystem library's field names, order and defaults, so that
 ``json.dumps([p.model_dump() for p in policies])`` produces the very bytes the ecosystem
 writes. They are frozen; they ignore unknown keys, since the other side of the relation
-may be a newer library. Ports are strict integers: ``True``, ``"80"`` and ``80.0`` are
-not ports (the ecosystem's lax ``int`` would turn ``True`` into port 1).
+may be a newer library. Ports are read as the ecosystem's models read them, pydantic's
+lax ``int``: ``"9090"`` is port 9090 and ``8080.0`` port 8080 (``8080.5`` and ``"80a"``
+are no ports), except that a boolean is refused where the ecosystem's ``int`` would
+turn ``True`` into port 1.
 
 :meth:`MeshPolicy.to_model` turns a wire policy into the validated domain type
 :class:`meshops.model.MeshPolicy`, raising :class:`ValueError` whose message starts with
@@ -34,7 +36,15 @@ _WIRE = pydantic.ConfigDict(frozen=True, extra="ignore")
 # (``UnitPolicy(relation="x", port=[80])`` would otherwise allow every port).
 _DECLARED = pydantic.ConfigDict(frozen=True, extra="forbid")
 
-Port = Annotated[int, pydantic.Strict()]
+
+def _not_a_bool(value: object) -> object:
+    """Refuse ``True``/``False`` as a port, which pydantic's lax ``int`` takes as 1/0."""
+    if isinstance(value, bool):
+        raise ValueError(f"Input should be a valid integer, got {value!r}")
+    return value
+
+
+Port = Annotated[int, pydantic.BeforeValidator(_not_a_bool)]
 
 
 class MeshType(str, enum.Enum):

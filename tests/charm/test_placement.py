@@ -1,4 +1,4 @@
-"""meshops.interfaces.placement against the in-process API fake holding Juju's models.
+"""meshops.charm.placement against the in-process API fake holding Juju's models.
 
 Covers finding a model's namespace by its UUID (Juju's label, or its annotation on
 namespaces labelled before label version 2), reading Services' applications, the
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from meshops.interfaces.placement import locate, model_namespaces, service_apps
+from meshops.charm.placement import locate, model_namespaces, service_apps
 from meshops.k8s import Api, make_client
 from meshops.model.ingress import Backend, Protocol, Route
 from meshops.plan.ingress import RouteSet

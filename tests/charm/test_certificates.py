@@ -1,4 +1,4 @@
-"""meshops.interfaces.certificates: a tls-certificates provider's databag, checked first.
+"""meshops.charm.certificates: a tls-certificates provider's databag, checked first.
 
 What the ecosystem's TLS library reads without raising is no problem; everything else is
 one line naming the key or field and quoting the value.
@@ -17,7 +17,7 @@ from charmlibs.interfaces.tls_certificates import (
     PrivateKey,
 )
 
-from meshops.interfaces.certificates import MAX_DEPTH, check_provider_data
+from meshops.charm.certificates import MAX_DEPTH, check_provider_data
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,15 @@
+"""What the project's own charms share beside the interface libraries.
+
+Not a library for other charms (those import :mod:`meshops.interfaces` alone, which
+the ``meshops-interfaces`` distribution carries); this package is packed into each of
+the project's charms that imports it.
+
+* :mod:`meshops.charm.outcome`: what a charm's leader found, shared with its other
+  units over the peer relation, and the statuses it gives.
+* :mod:`meshops.charm.placement`: where a requirer of the ingress lives (its namespace
+  and Services, from what Juju and the cluster say).
+* :mod:`meshops.charm.certificates`: a tls-certificates provider's databag, checked
+  before the TLS library reads it.
+
+Import the submodule you need; this package imports nothing on its own.
+"""
