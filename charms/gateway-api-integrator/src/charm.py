@@ -21,7 +21,7 @@ from typing import Any
 import ops
 from charmlibs.interfaces.tls_certificates import Mode, TLSCertificatesRequiresV4
 
-from meshops.interfaces.certificates import (
+from meshops.charm.certificates import (
     certificate_for,
     certificate_request,
     issued_secrets,
@@ -31,8 +31,8 @@ from meshops.interfaces.dns_record import DNSRecordRequirer, a_record
 from meshops.interfaces.gateway_route import GatewayRouteProvider
 from meshops.interfaces.hooks import hook_deadline
 from meshops.interfaces.ingress import IngressPerAppProvider
-from meshops.interfaces.outcome import Outcome, add_statuses, share, shared
-from meshops.interfaces.placement import claimants, hostname_sets, locate, requirers
+from meshops.charm.outcome import Outcome, add_statuses, share, shared
+from meshops.charm.placement import claimants, hostname_sets, locate, requirers
 from meshops.k8s import Api, CrdMissing, KubernetesError, Reconciler, objects
 from meshops.k8s.kinds import (
     AUTHORIZATION_POLICY,
@@ -77,7 +77,7 @@ class GatewayApiIntegratorCharm(ops.CharmBase):
             self._external_hostname(), (h for r in self._routes.requests() for h in r.hostnames)
         )
         # The TLS library raises in observers of its own on some of what a provider may
-        # write: with such data it is not loaded this time (see meshops.interfaces.certificates).
+        # write: with such data it is not loaded this time (see meshops.charm.certificates).
         self._certs_problem = provider_problem(self.model.get_relation(CERTS_RELATION))
         self._certs: TLSCertificatesRequiresV4 | None = None
         if self._certs_problem is None:
