@@ -208,7 +208,7 @@ def test_rendered_objects_validate_against_the_upstream_crds(
         path.write_text(EVERYTHING + extra.get(source, ""))
     objects = rendered(path, capsys)
     fake, client = api
-    if source in ("everything-hardened", "example"):
+    if source == "everything-hardened":
         operator = objects.pop(0)  # for istioctl, not the API server
         assert operator["kind"] == "IstioOperator"
     if source == "everything-hardened":

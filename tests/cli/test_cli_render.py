@@ -36,12 +36,11 @@ def test_render_prints_the_objects_as_yaml(capsys: pytest.CaptureFixture[str]) -
     assert err == ""
     objects, problems = file_objects(spec.read_file(EXAMPLE))
     assert problems == []
-    operator = istio_operator(spec.load_file(EXAMPLE))  # the example has an istio section
-    assert operator is not None
-    assert out == objects_yaml([operator, *objects])
+    assert istio_operator(spec.load_file(EXAMPLE)) is None  # its istio section is a comment
+    assert out == objects_yaml(objects)
     assert out.startswith("---\n")
     assert out.endswith("\n")
-    assert list(yaml.safe_load_all(out)) == [operator, *objects]
+    assert list(yaml.safe_load_all(out)) == objects
     # Each object carries the marks meshops apply writes (kubectl and meshops agree).
     mesh = [
         stamp(o, "meshops.shop", "platform") for o in platform_objects(spec.load_file(EXAMPLE))[0]
@@ -58,7 +57,6 @@ def test_render_prints_the_objects_as_yaml(capsys: pytest.CaptureFixture[str]) -
     ]
     heads = [(o["kind"], o["metadata"].get("namespace", "")) for o in yaml.safe_load_all(out)]
     assert heads == [
-        ("IstioOperator", "istio-system"),  # for istioctl install -f
         ("Namespace", ""),  # ingress
         ("Namespace", ""),  # monitoring
         ("Namespace", ""),  # shop
