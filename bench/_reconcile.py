@@ -12,6 +12,7 @@ import contextlib
 import functools
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Generator, Iterable
@@ -61,13 +62,44 @@ def open_server(which: str, crd_names: Iterable[str]) -> Generator[Any]:
 
 #: The model backend's methods that run a hook tool under Juju (ops.model._ModelBackend).
 HOOK_TOOLS = (
-    "action_fail action_get action_log action_set add_metrics application_version_set "
-    "close_port config_get credential_get is_leader juju_log network_get open_port "
-    "opened_ports planned_units pod_spec_set reboot relation_get relation_ids relation_list "
-    "relation_model_get relation_remote_app_name relation_set resource_get secret_add "
-    "secret_get secret_grant secret_info_get secret_remove secret_revoke secret_set "
-    "status_get status_set storage_add storage_get storage_list"
-).split()
+    "action_fail",
+    "action_get",
+    "action_log",
+    "action_set",
+    "add_metrics",
+    "application_version_set",
+    "close_port",
+    "config_get",
+    "credential_get",
+    "is_leader",
+    "juju_log",
+    "network_get",
+    "open_port",
+    "opened_ports",
+    "planned_units",
+    "pod_spec_set",
+    "reboot",
+    "relation_get",
+    "relation_ids",
+    "relation_list",
+    "relation_model_get",
+    "relation_remote_app_name",
+    "relation_set",
+    "resource_get",
+    "secret_add",
+    "secret_get",
+    "secret_grant",
+    "secret_info_get",
+    "secret_remove",
+    "secret_revoke",
+    "secret_set",
+    "status_get",
+    "status_set",
+    "storage_add",
+    "storage_get",
+    "storage_list",
+)
+VERBOSE = bool(os.environ.get("BENCH_HOOK_TOOLS"))
 #: Juju's default logging-config records INFO and above.
 RECORDED_LEVELS = frozenset({"INFO", "WARNING", "ERROR", "CRITICAL"})
 
@@ -90,6 +122,8 @@ def hook_tools() -> Generator[Callable[[], int]]:
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
             if depth[0] == 0 and not (name == "is_leader" and id(self) in asked_leader):
                 count[0] += 1
+                if VERBOSE:
+                    print("hook tool:", name, args[:2], file=sys.stderr)
                 if name == "is_leader":
                     asked_leader.add(id(self))
             depth[0] += 1

@@ -26,7 +26,7 @@ from typing import Any
 from _reconcile import add_server_option, measure, open_server, report
 from ops import testing
 
-from meshops.testing import charm
+from meshops.testing import charm, istiod
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "bench"
@@ -89,10 +89,14 @@ def main() -> None:
     charm = load_charm()
     ctx = testing.Context(charm, app_name="istio-beacon-k8s")
     state = testing.State(
-        leader=True, relations=relations(args.apps, args.policies), model=testing.Model(name=MODEL)
+        leader=True,
+        relations=[*relations(args.apps, args.policies), testing.PeerRelation("beacon-peers")],
+        model=testing.Model(name=MODEL),
     )
     with open_server(args.server, CRD_NAMES) as server:
         prepare(server)
+        if args.server == "fake":  # istiod programs the waypoint as soon as it is made
+            istiod.program_later(server, 0, "istio-beacon-k8s-waypoint", MODEL)
         _, figures = measure(ctx, state, server)
         policies = len(server.list("security.istio.io/v1", "AuthorizationPolicy", MODEL))
     # one on each app's Service; one on its pods when it has unit (odd-numbered) policies

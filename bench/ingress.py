@@ -127,7 +127,10 @@ def main() -> None:
     charm = load_charm()
     ctx = testing.Context(charm, app_name=APP)
     model = testing.Model(name=MODEL, uuid=model_uuid(MODEL))
-    state = testing.State(leader=True, relations=relations(args.apps, args.routes), model=model)
+    peers = testing.PeerRelation("ingress-peers")
+    state = testing.State(
+        leader=True, relations=[*relations(args.apps, args.routes), peers], model=model
+    )
     with open_server(args.server, KINDS) as server:
         prepare(server, args.apps)
         out, figures = measure(ctx, state, server)

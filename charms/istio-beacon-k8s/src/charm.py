@@ -15,20 +15,19 @@ it checks the cluster against what the last reconcile left
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import ops
 
+from meshops.interfaces import leader
 from meshops.interfaces.hooks import hook_deadline
-from meshops.interfaces.memory import Memory, digest, fingerprint, recall, remember
-from meshops.interfaces.outcome import Outcome, add_statuses, share, shared
+from meshops.interfaces.memory import Memory, digest, fingerprint
+from meshops.interfaces.outcome import Outcome, add_statuses, shared
 from meshops.interfaces.service_mesh import ServiceMeshProvider, cmr_data
 from meshops.k8s import (
     Api,
     KubernetesError,
     NotFound,
     Reconciler,
-    gathered,
     hold_labels,
     objects,
 )
@@ -61,7 +60,9 @@ class IstioBeaconCharm(ops.CharmBase):
             waypoint_name(self.app.name),
             namespace_on_mesh=bool(self.config["model-on-mesh"]),
         )
-        self._mesh = ServiceMeshProvider(self, labels=labels, mesh_type="istio", auto_publish=False)
+        self._mesh = ServiceMeshProvider(
+            self, labels=labels, mesh_type="istio", auto_publish=False
+        )
         on = self.on
         for event in (
             on.install,
@@ -102,33 +103,16 @@ class IstioBeaconCharm(ops.CharmBase):
     # -- events --------------------------------------------------------------------------
 
     def _on_event(self, event: ops.EventBase) -> None:
-        if not self.unit.is_leader():
-            return
-        memory = recall(self.model, PEER_RELATION) or Memory()
-        with gathered() as requests:
-            quiet = isinstance(event, ops.UpdateStatusEvent) and self._quiet(memory)
-            if not quiet:
-                self._outcome = self._reconcile(memory)
-        if quiet:
-            log.debug("update-status: nothing changed (%s)", "; ".join(requests))
-            return
-        share(self.model, PEER_RELATION, self._outcome or Outcome())
-        remember(self.model, PEER_RELATION, memory)
-        if requests:
-            log.debug("Kubernetes requests: %s", "; ".join(requests))
+        outcome = leader.run(self, event, PEER_RELATION, self._reconcile, self._unchanged)
+        self._outcome = outcome or self._outcome
 
-    def _quiet(self, memory: Memory) -> bool:
-        """Whether the cluster is as the last reconcile, finished, left it (no event needed)."""
-        if not memory.complete:
-            return False
-        try:
-            api = self._api()
-            if fingerprint(self._reconciler(api).owned().values()) != memory.objects:
-                return False  # an object edited or deleted by hand
-            return self._cluster(api, memory.facts.get("services") == "read") == memory.cluster
-        except KubernetesError as e:
-            log.debug("update-status: the cluster cannot be read (%s); reconciling", e)
-            return False
+    def _unchanged(self, memory: Memory) -> bool:
+        """Whether the cluster is as the last reconcile left it (no event needed)."""
+        api = self._api()
+        services = memory.facts.get("services") == "read"
+        return leader.objects_unchanged(self._reconciler(api), memory) and (
+            self._cluster(api, services) == memory.cluster
+        )
 
     def _cluster(self, api: Api, services: bool) -> str:
         """A digest of what the plan read from the cluster: namespace labels, Services."""
@@ -166,6 +150,7 @@ class IstioBeaconCharm(ops.CharmBase):
                 *(len(result.of(a)) for a in ("create", "update", "delete", "unchanged")),
                 len(inputs.consumers) + len(inputs.refused),
             )
+            memory.wrote = bool(result.writes)
             if changed := result.of("create", "update", "delete"):
                 log.debug("changes: %s", "; ".join(map(str, changed)))
             for change in result.problems:
@@ -176,7 +161,7 @@ class IstioBeaconCharm(ops.CharmBase):
             # watched for (bounded) when it is not yet.
             waypoint = result.live.get((GATEWAY, self.model.name, plan.waypoint))
             programmed = waypoint is not None and objects.condition_true(waypoint, "Programmed")
-            if not programmed and plan.namespace_labels:
+            if not programmed:
                 _, programmed = api.wait_for(
                     GATEWAY,
                     plan.waypoint,

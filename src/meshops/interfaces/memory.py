@@ -73,10 +73,13 @@ class Memory:
     published: dict[str, str] = dataclasses.field(default_factory=dict[str, str])
     cluster: str = ""
     facts: dict[str, str] = dataclasses.field(default_factory=dict[str, str])
+    wrote: bool = dataclasses.field(default=False, compare=False)
+    """Whether this hook's reconcile wrote to the cluster (not kept)."""
 
     def to_json(self) -> str:
         """The memory as JSON (sorted keys: the same memory is the same bytes)."""
-        return json.dumps({"v": _VERSION, **dataclasses.asdict(self)}, sort_keys=True)
+        kept = {k: v for k, v in dataclasses.asdict(self).items() if k != "wrote"}
+        return json.dumps({"v": _VERSION, **kept}, sort_keys=True)
 
     @classmethod
     def from_json(cls, raw: str) -> Memory:

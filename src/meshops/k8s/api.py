@@ -193,9 +193,11 @@ class Api:
         namespace: str | None,
         condition: Callable[[Obj], bool],
         *,
-        seconds: float = WAIT_SECONDS,
+        seconds: float | None = None,
     ) -> tuple[Obj | None, bool]:
         """Watch one object until ``condition`` holds on it, for at most ``seconds``.
+
+        ``seconds`` defaults to :data:`WAIT_SECONDS` (read at each call).
 
         Returns as soon as the condition holds (at once when it already does), with
         the object as last seen and whether the condition held. Bounded as well by
@@ -210,7 +212,8 @@ class Api:
             >>> api.wait_for(GATEWAY, "waypoint", "m", programmed)  # doctest: +SKIP
             ({...}, True)
         """
-        budget = min(seconds, self.deadline.remaining() - WAIT_MARGIN)
+        wanted = WAIT_SECONDS if seconds is None else seconds
+        budget = min(wanted, self.deadline.remaining() - WAIT_MARGIN)
         if budget <= 0:
             return self.get(kind, name, namespace), False  # no time to watch: just look
         bound = Deadline(budget, request_timeout=budget)

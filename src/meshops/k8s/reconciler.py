@@ -311,7 +311,6 @@ class Reconciler:
             if progress is not None:
                 progress(change)
         result = ReconcileResult(tuple(changes), live, dict(self._stored))
-        log.debug("reconciled %s/%s: %d writes", self.owner, self.scope, result.writes)
         return result
 
     def delete_all(self) -> ReconcileResult:
@@ -454,7 +453,9 @@ class Reconciler:
         """A forced apply of ``obj`` that the server refuses unless ``current`` is live."""
         version = objects.metadata(current).get("resourceVersion")
         meta = {**obj["metadata"], "resourceVersion": version} if version else obj["metadata"]
-        stored = self.api.apply({**obj, "metadata": meta}, change.kind, force=True, dry_run=dry_run)
+        stored = self.api.apply(
+            {**obj, "metadata": meta}, change.kind, force=True, dry_run=dry_run
+        )
         self._stored[(change.kind, change.namespace, change.name)] = stored
 
     def _ours(self, obj: Mapping[str, Any]) -> bool:

@@ -113,7 +113,9 @@ class ServiceMeshProvider(ops.Object):
         if not self._charm.unit.is_leader():
             return
         content = self._data.databag()
-        chosen = self._charm.model.relations[self._relation_name] if relations is None else relations
+        chosen = (
+            self._charm.model.relations[self._relation_name] if relations is None else relations
+        )
         for relation in chosen:
             bag = relation.data[self._charm.app]
             changed = {k: v for k, v in content.items() if bag.get(k) != v}

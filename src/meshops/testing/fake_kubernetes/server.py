@@ -811,9 +811,7 @@ class FakeKubernetes:
             return self._delete(target, content, dry_run)
         raise StatusError.method_not_allowed(method, path)
 
-    def _watch(
-        self, request: httpx2.Request, path: str, query: dict[str, str]
-    ) -> httpx2.Response:
+    def _watch(self, request: httpx2.Request, path: str, query: dict[str, str]) -> httpx2.Response:
         """A watch of a collection (see :mod:`.watch`)."""
         segments = [s for s in path.split("/") if s]
         if segments[:1] == ["api"] and len(segments) >= 3:
