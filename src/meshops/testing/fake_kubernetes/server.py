@@ -606,6 +606,14 @@ class FakeKubernetes:
         with self._lock:
             self._timeline.later(seconds, action)
 
+    def pass_time(self, seconds: float) -> None:
+        """Let ``seconds`` of :attr:`time` pass, running the :meth:`later` actions due."""
+        with self._lock:
+            end = self.time.now() + max(seconds, 0.0)
+            while self._timeline.run_until(end):
+                pass
+            self.time.advance(end - self.time.now())
+
     def disconnect_next(self, method: str, path_contains: str, times: int = 1) -> None:
         """Refuse the connection of the next ``times`` matching requests.
 
