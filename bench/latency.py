@@ -16,11 +16,12 @@ Prints one JSON line per charm and X:
     {"charm": ..., "programmed_after_s": X, "published_after_s": Y, "same_hook": ...}
 
 A first run of each charm, not printed, warms the process up (the fake compiles
-the upstream CRDs' schemas on first use). Y counts the fake's time (which passes at once while the charm watches: nothing
-really waits) plus the wall time the hooks took, from the start of the first hook to
-the end of the one that published; ``same_hook`` says whether that was the first. The
-fake's time is that of the Kubernetes API: a hook that read the status once, before it
-applied, would see the gateway programmed only at the next event.
+the upstream CRDs' schemas on first use). Y counts the fake's time (which passes at
+once while the charm watches: nothing really waits) plus the wall time the hooks took,
+from the start of the first hook to the end of the one that published; ``same_hook``
+says whether that was the first. The fake's time is that of the Kubernetes API: a hook
+that read the status once, before it applied, sees the gateway programmed only at the
+next event.
 
 Usage: .venv/bin/python bench/latency.py [--after 0 0.5 5] [--charms DIR]
 """

@@ -214,8 +214,9 @@ class Api:
         """
         wanted = WAIT_SECONDS if seconds is None else seconds
         budget = min(wanted, self.deadline.remaining() - WAIT_MARGIN)
-        if budget <= 0:
-            return self.get(kind, name, namespace), False  # no time to watch: just look
+        if budget <= 0:  # no time to watch: just look
+            found = self.get(kind, name, namespace)
+            return found, found is not None and condition(found)
         bound = Deadline(budget, request_timeout=budget)
         client = self._connect(bound.remaining) if self._connect is not None else self.client
         res = _resource(kind)

@@ -83,7 +83,7 @@ class Timeline:
         Returns whether an action ran; without one due by ``moment``, the time is left
         where it is.
         """
-        if self.next_at > moment:
+        if not self._actions or self.next_at > moment:
             return False
         due = self.next_at
         self.clock.advance(due - self.clock.now())
