@@ -49,8 +49,11 @@ PROBLEMS_SHOWN = 3
 class IstioBeaconCharm(ops.CharmBase):
     """The istio-beacon-k8s charm."""
 
+    _stored = ops.StoredState()  # what the leader remembers (meshops.interfaces.memory)
+
     def __init__(self, framework: ops.Framework) -> None:
         super().__init__(framework)
+        self._stored.set_default(memory="")
         self._outcome: Outcome | None = None  # set when this dispatch reconciled
         # Consumers are told their labels by the reconcile alone (only those told
         # something else: it never reads back what it wrote), once it has checked the
@@ -103,7 +106,9 @@ class IstioBeaconCharm(ops.CharmBase):
     # -- events --------------------------------------------------------------------------
 
     def _on_event(self, event: ops.EventBase) -> None:
-        outcome = leader.run(self, event, PEER_RELATION, self._reconcile, self._unchanged)
+        outcome = leader.run(
+            self, event, PEER_RELATION, self._stored, self._reconcile, self._unchanged
+        )
         self._outcome = outcome or self._outcome
 
     def _unchanged(self, memory: Memory) -> bool:
@@ -114,11 +119,12 @@ class IstioBeaconCharm(ops.CharmBase):
             self._cluster(api, services) == memory.cluster
         )
 
-    def _cluster(self, api: Api, services: bool) -> str:
+    def _cluster(self, api: Api, services: bool, labels: dict[str, str] | None = None) -> str:
         """A digest of what the plan read from the cluster: namespace labels, Services."""
-        namespace = api.get(NAMESPACE, self.model.name)
-        labels = objects.labels(namespace) if namespace is not None else None
-        return digest(labels, self._service_apps(api) if services else None)
+        if labels is None:
+            namespace = api.get(NAMESPACE, self.model.name)
+            labels = objects.labels(namespace) if namespace is not None else {}
+        return digest(dict(labels), self._service_apps(api) if services else None)
 
     def _reconcile(self, memory: Memory) -> Outcome:
         """Make the cluster hold what the plan wants; return what needs reporting.
@@ -180,11 +186,11 @@ class IstioBeaconCharm(ops.CharmBase):
                 )
             labelled = bool(plan.namespace_labels) and held.held == plan.namespace_labels
             self._publish(plan.labels_for_consumers(namespace_labelled=labelled), memory)
-            if self.model.get_relation(PEER_RELATION) is not None:  # else nowhere to keep it
-                memory.objects = fingerprint(result.left())
-                services = inputs.service_apps is not None
-                memory.facts = {"services": "read" if services else ""}
-                memory.cluster = self._cluster(api, services)
+            memory.objects = fingerprint(result.left())
+            services = inputs.service_apps is not None
+            memory.facts = {"services": "read" if services else ""}
+            # (as read for the plan, and the namespace's labels as hold_labels left them)
+            memory.cluster = digest(dict(held.labels), inputs.service_apps)
             complete = not (outcome.blocked or outcome.waiting)
         except KubernetesError as e:
             outcome.blocked, outcome.waiting = [], []

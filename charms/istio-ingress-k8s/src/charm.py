@@ -36,18 +36,7 @@ from meshops.interfaces.memory import Memory, fingerprint
 from meshops.interfaces.outcome import Outcome, add_statuses, shared
 from meshops.interfaces.service_mesh import ServiceMeshConsumer
 from meshops.k8s import Api, KubernetesError, Reconciler, objects
-from meshops.k8s.kinds import (
-    AUTHORIZATION_POLICY,
-    DESTINATION_RULE,
-    GATEWAY,
-    GRPC_ROUTE,
-    HTTP_ROUTE,
-    OPTIONAL_KINDS,
-    REFERENCE_GRANT,
-    SECRET,
-    TCP_ROUTE,
-    TLS_ROUTE,
-)
+from meshops.k8s.kinds import OPTIONAL_KINDS
 from meshops.model import dns_label, label_value
 from meshops.plan import ingress_report as report
 from meshops.plan.placement import parse_namespaces
@@ -63,32 +52,26 @@ SCOPE = "ingress"
 ALLOWED_NAMESPACES = "allowed-requirer-namespaces"
 #: Peer app data: the gateway's last seen LoadBalancer address (for the certificate).
 ADDRESS_KEY = "address"
-KINDS = (
-    SECRET,
-    GATEWAY,
-    REFERENCE_GRANT,
-    HTTP_ROUTE,
-    GRPC_ROUTE,
-    TLS_ROUTE,
-    TCP_ROUTE,
-    DESTINATION_RULE,
-    AUTHORIZATION_POLICY,
-)
 
 
 class IstioIngressCharm(ops.CharmBase):
     """The istio-ingress-k8s charm."""
 
+    _stored = ops.StoredState()  # what the leader remembers (meshops.interfaces.memory)
+
     def __init__(self, framework: ops.Framework) -> None:
         super().__init__(framework)
+        self._stored.set_default(memory="")
         self._outcome: Outcome | None = None  # set when this dispatch reconciled
         self._routes = IstioIngressRouteProvider(self, ROUTE_RELATION)
         self._ingress = IngressPerAppProvider(self, INGRESS_RELATION)
-        self._cert_requests = self._certificate_requests()
+        certs = self.model.get_relation(CERTS_RELATION)
+        # (no certificate without the relation: the peer address is not even read)
+        self._cert_requests = self._certificate_requests() if certs is not None else []
         # The TLS library raises, in observers of its own, on some of what a provider
         # may write (a PEM that does not load, JSON nested too deeply): with such data
-        # it is not loaded at all this time, and _tls_secret says why.
-        self._certs_problem = provider_problem(self.model.get_relation(CERTS_RELATION))
+        # it is not loaded at all this time, and gateway_tls says why.
+        self._certs_problem = provider_problem(certs)
         self._certs: TLSCertificatesRequiresV4 | None = None
         if self._certs_problem is None:
             self._certs = TLSCertificatesRequiresV4(
@@ -141,7 +124,7 @@ class IstioIngressCharm(ops.CharmBase):
             api,
             owner=self._owner,
             scope=SCOPE,
-            kinds=KINDS,
+            kinds=gateway_relations.KINDS,
             namespaces=None,  # routes go to the requirers' namespaces
             optional_kinds=OPTIONAL_KINDS,
         )
@@ -149,19 +132,24 @@ class IstioIngressCharm(ops.CharmBase):
     # -- events --------------------------------------------------------------------------
 
     def _on_event(self, event: ops.EventBase) -> None:
-        outcome = leader.run(self, event, PEER_RELATION, self._reconcile, self._unchanged)
+        outcome = leader.run(
+            self, event, PEER_RELATION, self._stored, self._reconcile, self._unchanged
+        )
         self._outcome = outcome or self._outcome
 
     def _unchanged(self, memory: Memory) -> bool:
         """Whether the cluster is as the last reconcile left it (no event needed)."""
         api = self._api()
-        return leader.objects_unchanged(self._reconciler(api), memory) and (
-            self._cluster(api, memory.facts.get("namespaces", "").split()) == memory.cluster
+        if not leader.objects_unchanged(self._reconciler(api), memory):
+            return False
+        namespaces, services = gateway_relations.read_cluster(
+            api,
+            namespaces=memory.facts.get("listed") == "yes",
+            wanted=memory.facts.get("namespaces", "").split(),
         )
-
-    def _cluster(self, api: Api, namespaces: list[str]) -> str:
-        service = f"{self.app.name}-istio"
-        return gateway_relations.cluster_digest(api, namespaces, service, self.model.name)
+        service = f"{self.app.name}-istio" if memory.facts.get("address") == "yes" else None
+        address = gateway_relations.address(api, service, self.model.name)
+        return gateway_relations.cluster_digest(namespaces, services, address) == memory.cluster
 
     def _reconcile(self, memory: Memory) -> Outcome:
         """Make the cluster hold what the plan wants; tell requirers; say what happened.
@@ -188,9 +176,7 @@ class IstioIngressCharm(ops.CharmBase):
                 namespace=self.model.name,
                 owner=self._owner,
             )
-            outcome.blocked += [tls.blocked] if tls.blocked else []
-            outcome.waiting += [tls.waiting] if tls.waiting else []
-            outcome.notes += [tls.note] if tls.note else []
+            tls.report(outcome)
             secret, kept = tls.secret, tls.kept
             if secret is not None or kept:
                 gateway = dataclasses.replace(gateway, tls_secret=self._secret_name)
@@ -201,6 +187,7 @@ class IstioIngressCharm(ops.CharmBase):
                 routes=self._routes,
                 ingress=self._ingress,
                 allowed=allowed,
+                models=memory.models,
             )
             plan, placement, refused = planned.plan, planned.placement, set(planned.refused)
             result = self._reconciler(api).reconcile(
@@ -219,7 +206,15 @@ class IstioIngressCharm(ops.CharmBase):
             for change in result.problems:
                 where = f"{change.namespace}/{change.name}"
                 outcome.blocked.append(f"{change.kind.kind} {where} not applied: {change.error}")
-            host = gateway.hostname or self._wait_for_address(api)
+            address = None
+            if not gateway.hostname:
+                service = f"{self.app.name}-istio"
+                address = gateway_relations.wait_for_address(api, service, self.model.name)
+                if address != (memory.facts.get("peer-address") or None):
+                    gateway_relations.share_address(
+                        self.model, PEER_RELATION, ADDRESS_KEY, address
+                    )
+            host = gateway.hostname or address
             untold: tuple[str, ...] = ()
             if host is None:
                 outcome.waiting.append("waiting for the gateway's LoadBalancer address")
@@ -240,11 +235,16 @@ class IstioIngressCharm(ops.CharmBase):
                 )
                 untold = told.untold
             outcome.notes.extend(report.notes(plan, placement.problems, refused, untold))
-            if self.model.get_relation(PEER_RELATION) is not None:  # else nowhere to keep it
-                memory.objects = fingerprint(result.left())
-                namespaces = sorted({s.namespace for s in placement.route_sets})
-                memory.facts["namespaces"] = " ".join(namespaces)
-                memory.cluster = self._cluster(api, namespaces)
+            memory.objects, memory.models = fingerprint(result.left()), dict(planned.models)
+            memory.facts = {
+                "listed": "yes" if planned.namespaces is not None else "",
+                "namespaces": " ".join(sorted(planned.services)),
+                "address": "" if gateway.hostname else "yes",
+                "peer-address": address or "",
+            }
+            memory.cluster = gateway_relations.cluster_digest(
+                planned.namespaces, planned.services, address
+            )
             complete = not (outcome.blocked or outcome.waiting)
         except KubernetesError as e:
             outcome.blocked, outcome.waiting = [], []
@@ -261,19 +261,6 @@ class IstioIngressCharm(ops.CharmBase):
             log.error("could not remove everything this gateway created: %s", e)
 
     # -- steps -----------------------------------------------------------------------------
-
-    def _wait_for_address(self, api: Api) -> str | None:
-        """The gateway's address, watched for; kept in peer data for the certificate."""
-        address = gateway_relations.wait_for_address(
-            api, f"{self.app.name}-istio", self.model.name
-        )
-        peers = self.model.get_relation(PEER_RELATION)
-        if peers is not None and peers.data[self.app].get(ADDRESS_KEY, "") != (address or ""):
-            if address:
-                peers.data[self.app][ADDRESS_KEY] = address
-            else:
-                del peers.data[self.app][ADDRESS_KEY]
-        return address
 
     def _certificate_requests(self) -> list[CertificateRequestAttributes]:
         """One certificate, for the external hostname or else the LoadBalancer address."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ops
@@ -36,9 +36,22 @@ from charmlibs.interfaces.tls_certificates import (
 from meshops.interfaces.ingress import IngressPerAppProvider, IngressRequest
 from meshops.interfaces.istio_ingress_route import IstioIngressRouteProvider
 from meshops.interfaces.memory import Memory, digest
-from meshops.interfaces.placement import locate, requirers
+from meshops.interfaces.outcome import Outcome
+from meshops.interfaces.placement import locate, requirers, service_apps
 from meshops.k8s import Api, objects
-from meshops.k8s.kinds import NAMESPACE, SECRET, SERVICE
+from meshops.k8s.kinds import (
+    AUTHORIZATION_POLICY,
+    DESTINATION_RULE,
+    GATEWAY,
+    GRPC_ROUTE,
+    HTTP_ROUTE,
+    NAMESPACE,
+    REFERENCE_GRANT,
+    SECRET,
+    SERVICE,
+    TCP_ROUTE,
+    TLS_ROUTE,
+)
 from meshops.k8s.reconciler import OWNER_LABEL
 from meshops.model import Problem, label_value
 from meshops.model.ingress import GatewayConfig
@@ -47,17 +60,47 @@ from meshops.plan.ingress_report import Told, certificate_subject, load_balancer
 from meshops.plan.placement import Placement
 
 __all__ = [
+    "KINDS",
     "GatewayTLS",
     "Planned",
+    "address",
     "certificate_requests",
     "cluster_digest",
     "gateway_tls",
     "plan_requirers",
+    "read_cluster",
+    "share_address",
     "tell",
     "wait_for_address",
 ]
 
 log = logging.getLogger(__name__)
+#: Every kind an ingress gateway charm's reconciler manages.
+KINDS = (
+    SECRET,
+    GATEWAY,
+    REFERENCE_GRANT,
+    HTTP_ROUTE,
+    GRPC_ROUTE,
+    TLS_ROUTE,
+    TCP_ROUTE,
+    DESTINATION_RULE,
+    AUTHORIZATION_POLICY,
+)
+
+
+class _NoRelationYet(logging.Filter):
+    """Drops the TLS library's "TLS relation not created yet.".
+
+    It is a juju-log on every hook of a gateway without a certificates relation, and
+    says nothing a user needs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != "TLS relation not created yet."
+
+
+logging.getLogger(TLSCertificatesRequiresV4.__module__).addFilter(_NoRelationYet())
 
 
 def certificate_requests(host: str) -> list[CertificateRequestAttributes]:
@@ -99,6 +142,12 @@ class GatewayTLS:
     blocked: str = ""
     waiting: str = ""
     note: str = ""
+
+    def report(self, outcome: Outcome) -> None:
+        """Add what this says to ``outcome``."""
+        outcome.blocked += [self.blocked] if self.blocked else []
+        outcome.waiting += [self.waiting] if self.waiting else []
+        outcome.notes += [self.note] if self.note else []
 
 
 def gateway_tls(
@@ -204,6 +253,9 @@ class Planned:
         refused: the requirers whose input was refused.
         keeps: for each refused requirer's source label value, the namespaces where it
             keeps the objects it had.
+        namespaces: the namespaces read to place the requirers (None: none read).
+        services: the Services' applications read, by namespace.
+        models: each relation's remote model UUID, by relation id (as Juju said).
     """
 
     plan: IngressPlan
@@ -213,6 +265,9 @@ class Planned:
     problems: tuple[Problem, ...]
     refused: frozenset[str]
     keeps: Mapping[str, frozenset[str]]
+    namespaces: tuple[Mapping[str, Any], ...] | None
+    services: Mapping[str, Mapping[str, str]]
+    models: Mapping[str, str]
 
     def keep(self, obj: Mapping[str, Any]) -> bool:
         """Whether an owned object no longer wanted is kept (a refused requirer's)."""
@@ -228,13 +283,18 @@ def plan_requirers(
     routes: IstioIngressRouteProvider,
     ingress: IngressPerAppProvider,
     allowed: frozenset[str],
+    models: Mapping[str, str] | None = None,
 ) -> Planned:
     """Read every requirer once, place it in its namespace and plan the gateway for all.
 
     Each problem (bad input, a namespace it may not use, a conflict) is logged once.
+    ``models``: remote model UUIDs known already, by relation id (not asked of Juju
+    again: a relation's remote model never changes).
     """
     ingress_requests = ingress.requests()
-    asked = requirers(model, routes=routes.requests(), ingress=ingress_requests)
+    asked = requirers(
+        model, routes=routes.requests(), ingress=ingress_requests, known_models=models
+    )
     found = locate(api, asked.requirers, model=model.name, model_uuid=model.uuid, allowed=allowed)
     placement = found.placement
     plan = plan_ingress(gateway, placement.route_sets, found.waypoints)
@@ -252,7 +312,25 @@ def plan_requirers(
         problems,
         frozenset(refused),
         keeps,
+        found.namespaces,
+        found.services,
+        {r.source.rsplit(":", 1)[1]: r.model_uuid for r in asked.requirers if r.model_uuid},
     )
+
+
+def address(api: Api, service: str | None, namespace: str) -> str | None:
+    """The LoadBalancer address of ``service`` now (None for no Service, or no address)."""
+    return load_balancer_address(api.get(SERVICE, service, namespace)) if service else None
+
+
+def share_address(model: ops.Model, peer_relation: str, key: str, address: str | None) -> None:
+    """Keep the gateway's address in the peer relation (the certificate is asked for it)."""
+    peers = model.get_relation(peer_relation)
+    if peers is not None and peers.data[model.app].get(key, "") != (address or ""):
+        if address:
+            peers.data[model.app][key] = address
+        else:
+            del peers.data[model.app][key]
 
 
 def wait_for_address(api: Api, service: str, namespace: str) -> str | None:
@@ -263,17 +341,27 @@ def wait_for_address(api: Api, service: str, namespace: str) -> str | None:
     return load_balancer_address(found)
 
 
-def cluster_digest(api: Api, namespaces: list[str], service: str, namespace: str) -> str:
+def cluster_digest(
+    namespaces: Sequence[Mapping[str, Any]] | None,
+    services: Mapping[str, Mapping[str, str]],
+    address: str | None,
+) -> str:
     """A digest of what a plan read from the cluster besides its own objects.
 
-    The namespaces (their names, labels and annotations: where each model is), the
-    Services of ``namespaces`` (the requirers') with their labels, and the address of
-    the gateway's ``service``: what changes without a Juju event.
+    The namespaces (names, labels and annotations: where each model is; None when
+    none were read), the applications of the Services in the namespaces requirers may
+    use, and the gateway's address: what changes without a Juju event.
     """
-    listed = api.list(NAMESPACE, None) if namespaces else []
-    seen = [(objects.name(n), objects.labels(n), objects.annotations(n)) for n in listed]
-    services = [
-        sorted((objects.name(s), objects.labels(s)) for s in api.list(SERVICE, ns))
-        for ns in namespaces
-    ]
-    return digest(seen, services, load_balancer_address(api.get(SERVICE, service, namespace)))
+    seen = [(objects.name(n), objects.labels(n), objects.annotations(n)) for n in namespaces or ()]
+    return digest(namespaces is not None, seen, sorted(services.items()), address)
+
+
+def read_cluster(
+    api: Api, *, namespaces: bool, wanted: Sequence[str]
+) -> tuple[list[dict[str, Any]] | None, dict[str, dict[str, str]]]:
+    """Read again what :func:`meshops.interfaces.placement.locate` read.
+
+    The namespaces (if ``namespaces``) and the Services' applications of ``wanted``.
+    """
+    listed = api.list(NAMESPACE, None) if namespaces else None
+    return listed, {ns: service_apps(api.list(SERVICE, ns)) for ns in wanted}

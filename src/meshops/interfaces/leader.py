@@ -9,7 +9,9 @@ that calls :func:`run`:
   charm's ``unchanged`` check of the cluster finds nothing different from what it left,
   nothing but that check: no relation is read;
 * otherwise the charm's ``reconcile``, then the outcome is shared with the other units
-  and the memory kept, each written only if it changed.
+  (written only if it changed) and the memory kept in the unit's state.
+
+The memory is forgotten on leader-elected: another leader may have written since.
 
 Logging: the reconcile logs its one summary line (and a line per problem); the
 Kubernetes requests it made are gathered (:func:`meshops.k8s.gathered`) and logged as
@@ -17,7 +19,9 @@ one DEBUG line, when it wrote something; a quiet update-status logs one DEBUG li
 
 Example:
     >>> def _on_event(self, event):  # doctest: +SKIP
-    ...     self._outcome = leader.run(self, event, "peers", self._reconcile, self._unchanged)
+    ...     self._outcome = leader.run(
+    ...         self, event, "peers", self._stored, self._reconcile, self._unchanged
+    ...     )
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from collections.abc import Callable
 
 import ops
 
-from meshops.interfaces.memory import Memory, fingerprint, recall, remember
+from meshops.interfaces.memory import Memory, fingerprint, forget, recall, remember
 from meshops.interfaces.outcome import Outcome, share
 from meshops.k8s import KubernetesError, Reconciler, gathered
 
@@ -45,6 +49,7 @@ def run(
     charm: ops.CharmBase,
     event: ops.EventBase,
     peer_relation: str,
+    stored: ops.StoredState,
     reconcile: Callable[[Memory], Outcome],
     unchanged: Callable[[Memory], bool],
 ) -> Outcome | None:
@@ -53,7 +58,8 @@ def run(
     Args:
         charm: the charm.
         event: the event being handled.
-        peer_relation: the peer relation the memory and the outcome are kept in.
+        peer_relation: the peer relation the outcome is shared in.
+        stored: the charm's ``ops.StoredState``, where the memory is kept.
         reconcile: the charm's reconcile; it updates the memory it is given to what it
             leaves (setting ``complete`` only when nothing is left to do).
         unchanged: whether the cluster is as the memory says the last reconcile left
@@ -64,7 +70,9 @@ def run(
     """
     if not charm.unit.is_leader():
         return None
-    memory = recall(charm.model, peer_relation) or Memory()
+    if isinstance(event, ops.LeaderElectedEvent):
+        forget(stored)
+    memory = recall(stored) or Memory()
     if isinstance(event, ops.RelationEvent):
         # a library may have written to this relation itself: it is told afresh
         memory.published.pop(str(event.relation.id), None)
@@ -79,8 +87,11 @@ def run(
                 log.debug("update-status: nothing changed (%s)", "; ".join(requests))
                 return None
         outcome = reconcile(memory)
-    share(charm.model, peer_relation, outcome)
-    remember(charm.model, peer_relation, memory)
+    if outcome.to_json() != memory.shared:
+        share(charm.model, peer_relation, outcome)
+        peers = charm.model.get_relation(peer_relation)
+        memory.shared = outcome.to_json() if peers is not None else ""
+    remember(stored, memory)
     if requests and memory.wrote:
         log.debug("Kubernetes requests: %s", "; ".join(requests))
     return outcome

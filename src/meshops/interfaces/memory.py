@@ -3,8 +3,10 @@
 Every hook-tool call (relation-get, relation-set, ...) is a process exec in a unit. A
 charm that re-read every relation on every update-status, or read back its own app
 databags to see whether they changed, would pay for it on every hook. The leader
-keeps a :class:`Memory` in the peer relation's application databag instead (one
-relation-get to read, one relation-set when it changed):
+keeps a :class:`Memory` in its unit's own state instead (``ops.StoredState``, a file
+of the unit: no hook tool to read or write it). Only the leader uses it, and it is
+forgotten whenever this unit is elected leader (another leader may have written
+since) or cannot be read: a memory that is missing only costs a full reconcile.
 
 * ``complete``: whether the last reconcile finished with nothing left to do (no
   Kubernetes failure, nothing waiting, every object applied); if not, the next event,
@@ -16,7 +18,10 @@ relation-get to read, one relation-set when it changed):
   reconcile writes only what changed and never reads back what it wrote;
 * ``cluster``: a digest of what the reconcile read from the cluster besides its own
   objects (namespaces, Services, addresses), which update-status reads again;
-* ``facts``: small values a charm needs to compare (an address, a flag).
+* ``models``: each relation's remote model UUID, which never changes for a relation;
+* ``shared``: the outcome last shared with the other units, so that an unchanged one
+  is not read back from the peer relation to compare;
+* ``facts``: small values a charm needs to compare.
 
 Example:
     >>> m = Memory(complete=True, published={"7": digest("http://x/")})
@@ -37,10 +42,9 @@ import ops
 
 from meshops.k8s import objects as k8s_objects
 
-__all__ = ["Memory", "digest", "fingerprint", "recall", "remember"]
+__all__ = ["Memory", "digest", "fingerprint", "forget", "recall", "remember"]
 
 log = logging.getLogger(__name__)
-_KEY = "memory"
 _VERSION = 1
 
 
@@ -72,6 +76,8 @@ class Memory:
     objects: dict[str, str] = dataclasses.field(default_factory=dict[str, str])
     published: dict[str, str] = dataclasses.field(default_factory=dict[str, str])
     cluster: str = ""
+    models: dict[str, str] = dataclasses.field(default_factory=dict[str, str])
+    shared: str = ""
     facts: dict[str, str] = dataclasses.field(default_factory=dict[str, str])
     wrote: bool = dataclasses.field(default=False, compare=False)
     """Whether this hook's reconcile wrote to the cluster (not kept)."""
@@ -89,12 +95,17 @@ class Memory:
             raise ValueError(f"memory {raw[:80]!r} is not of version {_VERSION}")
         d = cast("dict[str, Any]", data)
         maps: dict[str, dict[str, str]] = {}
-        for field in ("objects", "published", "facts"):
+        for field in ("objects", "published", "models", "facts"):
             value: object = d.get(field, {})
             if not isinstance(value, dict):
                 raise ValueError(f"memory field {field!r} is not an object")
             maps[field] = {str(k): str(v) for k, v in cast("dict[Any, Any]", value).items()}
-        return cls(complete=d.get("complete") is True, cluster=str(d.get("cluster", "")), **maps)
+        return cls(
+            complete=d.get("complete") is True,
+            cluster=str(d.get("cluster", "")),
+            shared=str(d.get("shared", "")),
+            **maps,
+        )
 
     def drifted(self, obj: Mapping[str, Any]) -> bool:
         """Whether ``obj`` was remembered with another generation (edited by hand since).
@@ -104,25 +115,23 @@ class Memory:
         return any(self.objects.get(k, v) != v for k, v in fingerprint([obj]).items())
 
 
-def recall(model: ops.Model, peer_relation: str) -> Memory | None:
-    """What the leader remembered (None without a peer relation or memory)."""
-    peers = model.get_relation(peer_relation)
-    raw = peers.data[model.app].get(_KEY) if peers is not None else None
+def recall(stored: ops.StoredState) -> Memory | None:
+    """What this unit remembered as the leader (None if nothing, or unreadable)."""
+    raw = getattr(stored, "memory", "")
     if not raw:
         return None
     try:
-        return Memory.from_json(raw)
+        return Memory.from_json(str(raw))
     except ValueError as e:
-        log.warning("forgetting unreadable memory in peer data: %s", e)
+        log.warning("forgetting unreadable memory: %s", e)
         return None
 
 
-def remember(model: ops.Model, peer_relation: str, memory: Memory) -> None:
-    """Keep ``memory`` in the peer relation, writing only if it changed (leader only)."""
-    peers = model.get_relation(peer_relation)
-    if peers is None:
-        return
-    bag = peers.data[model.app]
-    raw = memory.to_json()
-    if bag.get(_KEY) != raw:
-        bag[_KEY] = raw
+def remember(stored: ops.StoredState, memory: Memory) -> None:
+    """Keep ``memory`` in this unit's state for the next hook."""
+    stored.memory = memory.to_json()
+
+
+def forget(stored: ops.StoredState) -> None:
+    """Forget everything remembered (this unit was just elected leader)."""
+    stored.memory = ""
