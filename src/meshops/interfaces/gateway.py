@@ -292,16 +292,18 @@ def plan_requirers(
     again: a relation's remote model never changes).
     """
     ingress_requests = ingress.requests()
-    asked = requirers(
-        model, routes=routes.requests(), ingress=ingress_requests, known_models=models
-    )
+    route_requests = routes.requests()
+    asked = requirers(model, routes=route_requests, ingress=ingress_requests, known_models=models)
+    # (the libraries logged what they could not read already: one line per problem)
+    logged = {id(p) for r in (*route_requests, *ingress_requests) for p in r.problems}
     found = locate(api, asked.requirers, model=model.name, model_uuid=model.uuid, allowed=allowed)
     placement = found.placement
     plan = plan_ingress(gateway, placement.route_sets, found.waypoints)
     refused = {p.source for p in asked.problems} | placement.refused | plan.refused_sources
     problems = (*asked.problems, *placement.problems, *plan.problems)
     for problem in (*problems, *plan.conflicts):
-        log.warning("refused: %s", problem)
+        if id(problem) not in logged:
+            log.warning("refused: %s", problem)
     # a refused requirer keeps what it had, where it may have it
     keeps = {label_value(s): placement.may_hold.get(s, frozenset()) for s in refused}
     return Planned(
