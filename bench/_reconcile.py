@@ -94,6 +94,6 @@ def measure(
     return outcomes[0], figures
 
 
-def report(figures: dict[str, float | int]) -> None:
+def report(figures: dict[str, Any]) -> None:
     """Print the figures as one JSON line."""
     print(json.dumps(figures))

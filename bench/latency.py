@@ -81,8 +81,8 @@ def beacon_case(charms: Path) -> tuple[Any, str, testing.State, Callable[..., bo
     )
 
     def published(_: testing.State, fake: FakeKubernetes) -> bool:
-        labels = fake.get("v1", "Namespace", "shop")["metadata"].get("labels", {})
-        return "istio.io/use-waypoint" in labels
+        namespace = fake.get("v1", "Namespace", "shop") or {"metadata": {}}
+        return "istio.io/use-waypoint" in namespace["metadata"].get("labels", {})
 
     return ctx, "shop", state, published
 

@@ -32,7 +32,7 @@ from meshops.interfaces.certificates import provider_problem
 from meshops.interfaces.hooks import hook_deadline
 from meshops.interfaces.ingress import IngressPerAppProvider
 from meshops.interfaces.istio_ingress_route import IstioIngressRouteProvider
-from meshops.interfaces.memory import Memory, fingerprint
+from meshops.interfaces.memory import Memory, digest, fingerprint
 from meshops.interfaces.outcome import Outcome, add_statuses, shared
 from meshops.interfaces.service_mesh import ServiceMeshConsumer
 from meshops.k8s import Api, KubernetesError, Reconciler, objects
@@ -139,6 +139,8 @@ class IstioIngressCharm(ops.CharmBase):
 
     def _unchanged(self, memory: Memory) -> bool:
         """Whether the cluster is as the last reconcile left it (no event needed)."""
+        if memory.facts.get("tls") != digest(self._certs_problem):
+            return False  # what the certificates provider wrote changed
         api = self._api()
         if not leader.objects_unchanged(self._reconciler(api), memory):
             return False
@@ -241,6 +243,7 @@ class IstioIngressCharm(ops.CharmBase):
                 "namespaces": " ".join(sorted(planned.services)),
                 "address": "" if gateway.hostname else "yes",
                 "peer-address": address or "",
+                "tls": digest(self._certs_problem),
             }
             memory.cluster = gateway_relations.cluster_digest(
                 planned.namespaces, planned.services, address

@@ -116,12 +116,12 @@ def certificate_requests(host: str) -> list[CertificateRequestAttributes]:
         return []
     if subject is None:
         return []
+    if subject.dns is not None:
+        return [
+            CertificateRequestAttributes(common_name=subject.common_name, sans_dns=[subject.dns])
+        ]
     return [
-        CertificateRequestAttributes(
-            common_name=subject.common_name,
-            **({"sans_dns": [subject.dns]} if subject.dns else {}),
-            **({"sans_ip": [subject.ip]} if subject.ip else {}),
-        )
+        CertificateRequestAttributes(common_name=subject.common_name, sans_ip=[str(subject.ip)])
     ]
 
 
@@ -176,7 +176,7 @@ def gateway_tls(
     """
     if relation is None:
         return GatewayTLS()
-    who = relation.app.name if relation.app is not None else relation.name
+    who = relation.app.name
     if certs is None:
         # Keep serving HTTPS with the last good certificate rather than turn every
         # https:// URL handed out into a broken one because of one bad write.

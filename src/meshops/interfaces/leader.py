@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import ops
 
@@ -49,7 +50,7 @@ def run(
     charm: ops.CharmBase,
     event: ops.EventBase,
     peer_relation: str,
-    stored: ops.StoredState,
+    stored: Any,
     reconcile: Callable[[Memory], Outcome],
     unchanged: Callable[[Memory], bool],
 ) -> Outcome | None:
@@ -66,7 +67,8 @@ def run(
             it (reading the cluster only; a Kubernetes error counts as changed).
 
     Returns:
-        The reconcile's outcome, or None when none ran.
+        The reconcile's outcome, or (on a quiet update-status) the last one; None when
+        there is none.
     """
     if not charm.unit.is_leader():
         return None
@@ -85,12 +87,13 @@ def run(
                 quiet = False
             if quiet:
                 log.debug("update-status: nothing changed (%s)", "; ".join(requests))
-                return None
+                return Outcome.from_json(memory.outcome) if memory.outcome else None
         outcome = reconcile(memory)
     if outcome.to_json() != memory.shared:
         share(charm.model, peer_relation, outcome)
         peers = charm.model.get_relation(peer_relation)
         memory.shared = outcome.to_json() if peers is not None else ""
+    memory.outcome = outcome.to_json()
     remember(stored, memory)
     if requests and memory.wrote:
         log.debug("Kubernetes requests: %s", "; ".join(requests))

@@ -20,7 +20,8 @@ since) or cannot be read: a memory that is missing only costs a full reconcile.
   objects (namespaces, Services, addresses), which update-status reads again;
 * ``models``: each relation's remote model UUID, which never changes for a relation;
 * ``shared``: the outcome last shared with the other units, so that an unchanged one
-  is not read back from the peer relation to compare;
+  is not read back from the peer relation to compare; ``outcome``: the last outcome
+  (what a quiet update-status shows, with or without a peer relation);
 * ``facts``: small values a charm needs to compare.
 
 Example:
@@ -37,8 +38,6 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
-
-import ops
 
 from meshops.k8s import objects as k8s_objects
 
@@ -78,6 +77,7 @@ class Memory:
     cluster: str = ""
     models: dict[str, str] = dataclasses.field(default_factory=dict[str, str])
     shared: str = ""
+    outcome: str = ""
     facts: dict[str, str] = dataclasses.field(default_factory=dict[str, str])
     wrote: bool = dataclasses.field(default=False, compare=False)
     """Whether this hook's reconcile wrote to the cluster (not kept)."""
@@ -102,9 +102,13 @@ class Memory:
             maps[field] = {str(k): str(v) for k, v in cast("dict[Any, Any]", value).items()}
         return cls(
             complete=d.get("complete") is True,
+            objects=maps["objects"],
+            published=maps["published"],
             cluster=str(d.get("cluster", "")),
+            models=maps["models"],
             shared=str(d.get("shared", "")),
-            **maps,
+            outcome=str(d.get("outcome", "")),
+            facts=maps["facts"],
         )
 
     def drifted(self, obj: Mapping[str, Any]) -> bool:
@@ -115,8 +119,11 @@ class Memory:
         return any(self.objects.get(k, v) != v for k, v in fingerprint([obj]).items())
 
 
-def recall(stored: ops.StoredState) -> Memory | None:
-    """What this unit remembered as the leader (None if nothing, or unreadable)."""
+def recall(stored: Any) -> Memory | None:
+    """What this unit remembered as the leader (None if nothing, or unreadable).
+
+    ``stored`` is the charm's ``ops.StoredState`` (as bound to the charm).
+    """
     raw = getattr(stored, "memory", "")
     if not raw:
         return None
@@ -127,11 +134,11 @@ def recall(stored: ops.StoredState) -> Memory | None:
         return None
 
 
-def remember(stored: ops.StoredState, memory: Memory) -> None:
+def remember(stored: Any, memory: Memory) -> None:
     """Keep ``memory`` in this unit's state for the next hook."""
     stored.memory = memory.to_json()
 
 
-def forget(stored: ops.StoredState) -> None:
+def forget(stored: Any) -> None:
     """Forget everything remembered (this unit was just elected leader)."""
     stored.memory = ""

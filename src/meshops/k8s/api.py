@@ -222,13 +222,16 @@ class Api:
         res = _resource(kind)
         ns = namespace if kind.namespaced else None
         last: Obj | None = None
-        events = client.watch(
-            res,
-            **({"namespace": ns} if kind.namespaced else {}),
-            fields={"metadata.name": name},
-            server_timeout=max(1, math.ceil(budget)),
-            on_error=on_error_stop,
-        )
+        fields: Any = {"metadata.name": name}
+        timeout = max(1, math.ceil(budget))
+        if kind.namespaced:
+            events = client.watch(
+                res, namespace=ns, fields=fields, server_timeout=timeout, on_error=on_error_stop
+            )
+        else:
+            events = client.watch(
+                res, fields=fields, server_timeout=timeout, on_error=on_error_stop
+            )
         try:
             for change, obj in events:
                 last = None if change == "DELETED" else _to_dict(obj)
@@ -244,7 +247,9 @@ class Api:
             # failed: either way the condition did not hold in time
             log.debug("watch of %s %s/%s ended: %s", kind.kind, namespace, name, e)
         finally:
-            events.close()
+            close = getattr(events, "close", None)  # a generator: close its response
+            if close is not None:
+                close()
         return last, False
 
     # -- writes --------------------------------------------------------------------------

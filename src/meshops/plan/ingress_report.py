@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from meshops.model import Problem
 from meshops.model.ingress import GatewayConfig, check_hostname
@@ -69,17 +69,21 @@ def gateway_config(name: str, namespace: str, options: Mapping[str, Any]) -> Gat
 
 def load_balancer_address(service: Mapping[str, Any] | None) -> str | None:
     """The first LoadBalancer address (hostname, else IP) of a Service, once it has one."""
-    status: Any = (service or {}).get("status") or {}
-    ingress: Any = (
-        (status.get("loadBalancer") or {}).get("ingress") if isinstance(status, dict) else None
+    status: object = (service or {}).get("status")
+    balancer: object = (
+        cast("dict[str, object]", status).get("loadBalancer") if isinstance(status, dict) else None
+    )
+    ingress: object = (
+        cast("dict[str, object]", balancer).get("ingress") if isinstance(balancer, dict) else None
     )
     if not isinstance(ingress, list) or not ingress:
         return None
-    first: Any = ingress[0]  # pyright: ignore[reportUnknownVariableType]
+    first: object = cast("list[object]", ingress)[0]
     if not isinstance(first, dict):
         return None
-    value: Any = first.get("hostname") or first.get("ip")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-    return str(value) if value else None  # pyright: ignore[reportUnknownArgumentType]
+    entry = cast("dict[str, object]", first)
+    value = entry.get("hostname") or entry.get("ip")
+    return str(value) if value else None
 
 
 @dataclasses.dataclass(frozen=True)

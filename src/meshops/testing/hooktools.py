@@ -27,6 +27,9 @@ from scenario import mocking
 
 __all__ = ["HOOK_TOOLS", "RECORDED_LEVELS", "hook_tools", "log_lines"]
 
+# ops.testing's model backend is where the calls ops would run as hook tools arrive;
+# it has no public name.
+_BACKEND: Any = mocking._MockModelBackend  # pyright: ignore[reportPrivateUsage]
 #: The model backend's methods that run a hook tool under Juju (ops.model._ModelBackend).
 HOOK_TOOLS = (
     "action_fail",
@@ -83,7 +86,7 @@ def hook_tools() -> Generator[Callable[[], int]]:
     count = [0]
     depth = [0]
     asked_leader: weakref.WeakSet[Any] = weakref.WeakSet()
-    saved = {name: getattr(mocking._MockModelBackend, name) for name in HOOK_TOOLS}
+    saved = {name: getattr(_BACKEND, name) for name in HOOK_TOOLS}
 
     def counted(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
@@ -103,12 +106,12 @@ def hook_tools() -> Generator[Callable[[], int]]:
         return wrapper
 
     for name, method in saved.items():
-        setattr(mocking._MockModelBackend, name, counted(name, method))
+        setattr(_BACKEND, name, counted(name, method))
     try:
         yield lambda: count[0]
     finally:
         for name, method in saved.items():
-            setattr(mocking._MockModelBackend, name, method)
+            setattr(_BACKEND, name, method)
 
 
 def log_lines(ctx: testing.Context[Any]) -> int:

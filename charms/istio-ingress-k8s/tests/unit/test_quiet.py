@@ -31,8 +31,8 @@ GW_API = "gateway.networking.k8s.io/v1"
 LB_IP = "10.0.0.9"
 
 
-def ingress(app: str, model: str = "shop") -> testing.Relation:
-    data = {"name": json.dumps(app), "model": json.dumps(model), "port": "8080"}
+def ingress(app: str, model: str = "shop", port: str = "8080") -> testing.Relation:
+    data = {"name": json.dumps(app), "model": json.dumps(model), "port": port}
     host = json.dumps(f"{app}-0.{app}-endpoints.{model}.svc.cluster.local")
     return testing.Relation(
         "ingress",
@@ -120,8 +120,7 @@ def test_a_reconcile_with_nothing_new_reads_each_databag_once(ctx: Any, fake: An
 
 def test_a_full_reconcile_logs_a_summary_and_a_line_per_problem(ctx: Any, fake: Any) -> None:
     fake.add(app_service("web", "shop", 8080))
-    bad = ingress("blog")
-    bad.remote_app_data["port"] = '"eighty"'
+    bad = ingress("blog", port='"eighty"')
     istiod.program_later(fake, 0.0, APP, MODEL, address=LB_IP)
     ctx.run(ctx.on.config_changed(), state(ingress("web"), bad))
     recorded = [line for line in ctx.juju_log if line.level in ("INFO", "WARNING", "ERROR")]
