@@ -95,8 +95,11 @@ def main() -> None:
     )
     with open_server(args.server, CRD_NAMES) as server:
         prepare(server)
-        if args.server == "fake":  # istiod programs the waypoint as soon as it is made
+        # istiod programs the waypoint as soon as it is made
+        if args.server == "fake":
             istiod.program_later(server, 0, "istio-beacon-k8s-waypoint", MODEL)
+        else:
+            istiod.program_when_created(server, "istio-beacon-k8s-waypoint", MODEL)
         _, figures = measure(ctx, state, server)
         policies = len(server.list("security.istio.io/v1", "AuthorizationPolicy", MODEL))
     # one on each app's Service; one on its pods when it has unit (odd-numbered) policies

@@ -5,7 +5,8 @@ a Juju unit each log line is a juju-log hook tool, and at INFO it reaches
 ``juju debug-log`` by default: a reconcile of 400 objects would log 400 lines. This
 module demotes those lines to DEBUG and, inside :func:`gathered`, keeps them out of
 the log altogether and hands them to the caller, who logs them as one DEBUG line
-beside its one summary line.
+beside its one summary line. The connection layer's own DEBUG trace (a line per socket
+event) is not logged at all.
 
 Example:
     >>> with gathered() as requests:
@@ -47,6 +48,12 @@ class _RequestDetail(logging.Filter):
 _FILTER = _RequestDetail()
 for _name in REQUEST_LOGGERS:
     logging.getLogger(_name).addFilter(_FILTER)
+#: The connection layer's loggers: a DEBUG line per socket event (connect, TLS, send,
+#: receive...), each a juju-log hook tool in a unit, which ops forwards at every level.
+#: Kept at INFO: the gathered request lines say what a reconcile sent.
+TRACE_LOGGERS = ("httpcore2", "httpcore")
+for _name in TRACE_LOGGERS:
+    logging.getLogger(_name).setLevel(logging.INFO)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,9 @@ No controller runs beside the fake (or the local API server): :func:`program` wr
 what istiod would once it runs a Gateway (status ``Accepted`` and ``Programmed``, and
 for an ingress gateway its address), and what the cloud would (the LoadBalancer
 address of the Service ``<gateway>-istio`` Istio makes). :func:`program_later` does it
-after a while, on the fake's time (:meth:`FakeKubernetes.later`).
+after a while, on the fake's time (:meth:`FakeKubernetes.later`);
+:func:`program_when_created`, beside a real API server, as soon as the Gateway is
+made (a watch, in a thread of its own).
 
 Example:
     >>> fake = FakeKubernetes()  # doctest: +SKIP
@@ -13,9 +15,13 @@ Example:
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-__all__ = ["program", "program_later"]
+from meshops.k8s import Api, Deadline, make_client
+from meshops.k8s.kinds import GATEWAY
+
+__all__ = ["program", "program_later", "program_when_created"]
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 _WHEN = "2026-01-01T00:00:00Z"
@@ -59,3 +65,26 @@ def program_later(
 ) -> None:
     """:func:`program` once ``seconds`` of the fake's time have passed."""
     fake.later(seconds, lambda: program(fake, name, namespace, address=address))
+
+
+def program_when_created(
+    cluster: Any, name: str, namespace: str, *, address: str | None = None, within: float = 120
+) -> threading.Thread:
+    """:func:`program` as soon as the Gateway exists (watched for ``within`` seconds).
+
+    For a real API server (its ``transport``), where time is real: the watch runs in a
+    thread of its own, started here; join it to wait for it.
+    """
+
+    def run() -> None:
+        deadline = Deadline(within + 10, clock=None)
+        client = make_client(
+            cluster.transport, field_manager="istiod-stand-in", timeout=deadline.remaining
+        )
+        api = Api(client, field_manager="istiod-stand-in", deadline=deadline)
+        api.wait_for(GATEWAY, name, namespace, lambda _: True, seconds=within)
+        program(cluster, name, namespace, address=address)
+
+    thread = threading.Thread(target=run, name=f"istiod-stand-in {namespace}/{name}", daemon=True)
+    thread.start()
+    return thread
