@@ -2,11 +2,15 @@
 
 200 related applications, each declaring 5 policies (3 app policies and 2 unit policies,
 so 400 AuthorizationPolicies: one on each app's Service, one on its pods), under
-ops.testing: one full reconcile (config-changed on a fresh cluster), then a reconcile
-with nothing new (update-status). Prints one JSON line with the wall time and the API
-reads and writes of each:
+ops.testing: one full reconcile (config-changed on a fresh cluster), a reconcile with
+nothing new (config-changed again), then a quiet update-status; an istiod stand-in
+programs the waypoint as soon as it is made. Prints one JSON line with, for each, the
+wall time, the API reads and writes, the juju-log lines Juju records by default and
+the hook-tool calls (counted at ops.testing's model backend):
 
-    full_s, full_reads, full_writes, noop_s, noop_reads, noop_writes
+    full_s, full_reads, full_writes, full_log_lines, hook_tools_full,
+    noop_s, ..., noop_log_lines, hook_tools_noop,
+    update_status_s, ..., update_status_log_lines, hook_tools_update_status
 
 The wall times include everything a hook does in-process: ops reading 200 relations,
 parsing and validating the policies, planning, and every API call through lightkube
