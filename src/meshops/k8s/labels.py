@@ -45,12 +45,12 @@ class HeldLabels:
     Attributes:
         held: the labels our field manager holds on the object now.
         conflicts: labels we wanted that someone else set (then nothing was written).
-        labels: every label the object carries now (ours and others').
+        labels: every label the object carries now (ours and others'; not compared).
     """
 
     held: Mapping[str, str]
     conflicts: tuple[LabelConflict, ...] = ()
-    labels: Mapping[str, str] = dataclasses.field(default_factory=dict[str, str])
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict[str, str], compare=False)
 
 
 def hold_labels(
