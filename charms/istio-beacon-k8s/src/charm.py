@@ -119,11 +119,10 @@ class IstioBeaconCharm(ops.CharmBase):
             self._cluster(api, services) == memory.cluster
         )
 
-    def _cluster(self, api: Api, services: bool, labels: dict[str, str] | None = None) -> str:
+    def _cluster(self, api: Api, services: bool) -> str:
         """A digest of what the plan read from the cluster: namespace labels, Services."""
-        if labels is None:
-            namespace = api.get(NAMESPACE, self.model.name)
-            labels = objects.labels(namespace) if namespace is not None else {}
+        namespace = api.get(NAMESPACE, self.model.name)
+        labels = objects.labels(namespace) if namespace is not None else {}
         return digest(dict(labels), self._service_apps(api) if services else None)
 
     def _reconcile(self, memory: Memory) -> Outcome:
@@ -164,10 +163,11 @@ class IstioBeaconCharm(ops.CharmBase):
                 outcome.blocked.append(f"{change.kind.kind} {where} not applied: {change.error}")
             # Sending the namespace's traffic to the waypoint before Istio runs it would
             # cut that traffic off: the labels are added once the waypoint is programmed,
-            # watched for (bounded) when it is not yet.
+            # watched for (bounded) in the hook that wrote it; later hooks only look.
             waypoint = result.live.get((GATEWAY, self.model.name, plan.waypoint))
             programmed = waypoint is not None and objects.condition_true(waypoint, "Programmed")
-            if not programmed:
+            written = any(c.kind == GATEWAY for c in result.of("create", "update"))
+            if not programmed and written:
                 _, programmed = api.wait_for(
                     GATEWAY,
                     plan.waypoint,

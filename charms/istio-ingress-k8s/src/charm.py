@@ -208,10 +208,11 @@ class IstioIngressCharm(ops.CharmBase):
             for change in result.problems:
                 where = f"{change.namespace}/{change.name}"
                 outcome.blocked.append(f"{change.kind.kind} {where} not applied: {change.error}")
-            address = None
-            if not gateway.hostname:
-                service = f"{self.app.name}-istio"
-                address = gateway_relations.wait_for_address(api, service, self.model.name)
+            address, service = None, f"{self.app.name}-istio"
+            if not gateway.hostname:  # watched for (bounded) in a hook that wrote the Gateway
+                written = any(c.kind.kind == "Gateway" for c in result.of("create", "update"))
+                find = gateway_relations.wait_for_address if written else gateway_relations.address
+                address = find(api, service, self.model.name)
                 if address != (memory.facts.get("peer-address") or None):
                     gateway_relations.share_address(
                         self.model, PEER_RELATION, ADDRESS_KEY, address

@@ -136,6 +136,7 @@ def test_update_status_retries_a_reconcile_that_failed(ctx: Any, fake: Any) -> N
     fake.fail_next("PATCH", "/httproutes/", 503, times=4)  # the first try and its 3 retries
     out = ctx.run(ctx.on.config_changed(), state(web))
     assert isinstance(out.unit_status, testing.WaitingStatus)
+    fake.pass_time(300.0)  # until update-status (istiod programs the Gateway meanwhile)
     out = ctx.run(ctx.on.update_status(), out)
     assert fake.list(GW_API, "HTTPRoute", "shop")
     assert url_of(out, web) == f"http://{LB_IP}/shop-web"
