@@ -320,13 +320,13 @@ class Api:
             except httpx2.HTTPStatusError as e:
                 # lightkube raises ApiError only for JSON bodies; a proxy in front of the
                 # API server may answer in HTML.
-                error = _translate_http_error(e.response)
+                error = _translate_http_error(e.response, kind)
             except KeyError as e:
                 # lightkube reads Content-Type without a default: an error response without
                 # one surfaces as a KeyError raised while handling the HTTPStatusError.
                 if not isinstance(e.__context__, httpx2.HTTPStatusError):
                     raise
-                error = _translate_http_error(e.__context__.response)
+                error = _translate_http_error(e.__context__.response, kind)
             except httpx2.TimeoutException as e:
                 error = Unavailable(f"Kubernetes API timed out: {e}")
                 if self.deadline.expired:
@@ -348,8 +348,12 @@ class Api:
             attempt += 1
 
 
-def _translate_http_error(response: httpx2.Response) -> KubernetesError:
+def _translate_http_error(response: httpx2.Response, kind: Kind) -> KubernetesError:
     code = response.status_code
+    if code == 404 and kind.crd is not None:
+        # A plain-text "404 page not found" is the API server's answer for a path no API
+        # group serves: a CRD deleted (or being deleted) since discovery.
+        return CrdMissing(kind.crd)
     text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
     message = f"HTTP {code} {response.reason_phrase}: {text}"
     status: dict[str, Any] = {"code": code, "message": message}
