@@ -142,8 +142,10 @@ class IstioBeaconCharm(ops.CharmBase):
                     "..." if len(apps) > PROBLEMS_SHOWN else ""
                 )
                 outcome.notes.append(f"refused policies of {shown} (see juju debug-log)")
+            logged = {p for _, problems in inputs.refused for p in problems}  # by the library
             for problem in plan.problems:
-                log.warning("refused: %s", problem)
+                if problem not in logged:
+                    log.warning("refused: %s", problem)
             refused = {label_value(app) for app in plan.refused_apps}
             result = self._reconciler(api).reconcile(
                 plan.objects,

@@ -132,3 +132,16 @@ def test_update_status_retries_a_reconcile_that_failed(ctx: Any, fake: Any) -> N
     assert isinstance(out.unit_status, testing.WaitingStatus)
     ctx.run(ctx.on.update_status(), out)
     assert len(fake.list(AP, "AuthorizationPolicy", MODEL)) == 1
+
+
+def test_a_reconcile_logs_a_summary_and_a_line_per_problem(ctx: Any, fake: Any) -> None:
+    bad = testing.Relation(
+        "service-mesh", remote_app_name="bad", remote_app_data={"policies": "[{"}
+    )
+    istiod.program_later(fake, 0.0, WAYPOINT, MODEL)
+    ctx.run(ctx.on.config_changed(), state(consumer("app"), bad))
+    recorded = [line for line in ctx.juju_log if line.level in ("INFO", "WARNING", "ERROR")]
+    assert [line.level for line in recorded] == ["WARNING", "INFO"], recorded
+    assert "bad" in recorded[0].message and "not valid JSON" in recorded[0].message
+    assert recorded[1].message.startswith("reconciled: ")
+    assert not any("HTTP Request" in line.message for line in ctx.juju_log)
