@@ -16,8 +16,8 @@ gateway-api-integrator), beside :mod:`meshops.plan.ingress_report`, which decide
   Memory`): a reconcile with nothing new reads back nothing it wrote.
 
 Example:
-    >>> [r.sans_ip for r in certificate_requests("10.0.0.9")]
-    [frozenset({'10.0.0.9'})]
+    >>> [sorted(r.sans_ip) for r in certificate_requests("10.0.0.9")]
+    [['10.0.0.9']]
 """
 
 from __future__ import annotations

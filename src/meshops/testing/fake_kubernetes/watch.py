@@ -25,6 +25,9 @@ Example:
     >>> timeline.later(2.0, lambda: print("programmed"))
     >>> timeline.run_until(5.0)
     programmed
+    True
+    >>> timeline.clock.now()
+    2.0
 """
 
 from __future__ import annotations
