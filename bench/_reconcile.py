@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import sys
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from ops import testing
 from meshops.crds import ROOT as CRDS
 from meshops.testing import FakeKubernetes, tools
 from meshops.testing.apiserver import LocalApiServer, ServerFailed
+from meshops.testing.hooktools import hook_tools, log_lines
 from meshops.testing.upstream import crd_docs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,27 +61,39 @@ def open_server(which: str, crd_names: Iterable[str]) -> Generator[Any]:
 def measure(
     ctx: testing.Context[Any], state: testing.State, fake: Any
 ) -> tuple[testing.State, dict[str, float | int]]:
-    """Run config-changed on ``state``, then update-status on its outcome, against ``fake``.
+    """A full reconcile, one with nothing new, then a quiet update-status, against ``fake``.
 
-    Returns the state after the full reconcile and the figures: wall time, API reads and
-    writes of each (``full_s``, ``full_reads``, ``full_writes``, ``noop_s``, ...).
+    config-changed on ``state`` (a fresh cluster: the full reconcile), config-changed
+    again on its outcome (nothing new: the no-op), then update-status on that outcome.
+    Returns the state after the full reconcile and the figures of each of the three
+    (``full_*``, ``noop_*``, ``update_status_*``): wall time, API reads and writes,
+    juju-log lines at the levels Juju records by default, and hook-tool calls.
     """
     figures: dict[str, float | int] = {}
+    runs: list[tuple[str, Callable[[], Any]]] = [
+        ("full", ctx.on.config_changed),
+        ("noop", ctx.on.config_changed),
+        ("update_status", ctx.on.update_status),
+    ]
+    outcomes: list[testing.State] = []
+    current = state
+    logging.getLogger().setLevel(logging.DEBUG)  # as ops sets it in a unit
     with fake.installed():
-        fake.clear_log()
-        start = time.perf_counter()
-        out = ctx.run(ctx.on.config_changed(), state)
-        figures["full_s"] = round(time.perf_counter() - start, 3)
-        figures["full_reads"], figures["full_writes"] = fake.reads, fake.writes
+        for name, event in runs:
+            fake.clear_log()
+            ctx.juju_log.clear()
+            with hook_tools() as calls:
+                start = time.perf_counter()
+                current = ctx.run(event(), current)
+                seconds = time.perf_counter() - start
+            outcomes.append(current)
+            figures[f"{name}_s"] = round(seconds, 3)
+            figures[f"{name}_reads"], figures[f"{name}_writes"] = fake.reads, fake.writes
+            figures[f"{name}_log_lines"] = log_lines(ctx)
+            figures[f"hook_tools_{name}"] = calls()
+    return outcomes[0], figures
 
-        fake.clear_log()
-        start = time.perf_counter()
-        ctx.run(ctx.on.update_status(), out)
-        figures["noop_s"] = round(time.perf_counter() - start, 3)
-        figures["noop_reads"], figures["noop_writes"] = fake.reads, fake.writes
-    return out, figures
 
-
-def report(figures: dict[str, float | int]) -> None:
+def report(figures: dict[str, Any]) -> None:
     """Print the figures as one JSON line."""
     print(json.dumps(figures))

@@ -2,11 +2,15 @@
 
 200 related applications, each declaring 5 policies (3 app policies and 2 unit policies,
 so 400 AuthorizationPolicies: one on each app's Service, one on its pods), under
-ops.testing: one full reconcile (config-changed on a fresh cluster), then a reconcile
-with nothing new (update-status). Prints one JSON line with the wall time and the API
-reads and writes of each:
+ops.testing: one full reconcile (config-changed on a fresh cluster), a reconcile with
+nothing new (config-changed again), then a quiet update-status; an istiod stand-in
+programs the waypoint as soon as it is made. Prints one JSON line with, for each, the
+wall time, the API reads and writes, the juju-log lines Juju records by default and
+the hook-tool calls (counted at ops.testing's model backend):
 
-    full_s, full_reads, full_writes, noop_s, noop_reads, noop_writes
+    full_s, full_reads, full_writes, full_log_lines, hook_tools_full,
+    noop_s, ..., noop_log_lines, hook_tools_noop,
+    update_status_s, ..., update_status_log_lines, hook_tools_update_status
 
 The wall times include everything a hook does in-process: ops reading 200 relations,
 parsing and validating the policies, planning, and every API call through lightkube
@@ -26,7 +30,7 @@ from typing import Any
 from _reconcile import add_server_option, measure, open_server, report
 from ops import testing
 
-from meshops.testing import charm
+from meshops.testing import charm, istiod
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "bench"
@@ -89,10 +93,17 @@ def main() -> None:
     charm = load_charm()
     ctx = testing.Context(charm, app_name="istio-beacon-k8s")
     state = testing.State(
-        leader=True, relations=relations(args.apps, args.policies), model=testing.Model(name=MODEL)
+        leader=True,
+        relations=[*relations(args.apps, args.policies), testing.PeerRelation("beacon-peers")],
+        model=testing.Model(name=MODEL),
     )
     with open_server(args.server, CRD_NAMES) as server:
         prepare(server)
+        # istiod programs the waypoint as soon as it is made
+        if args.server == "fake":
+            istiod.program_later(server, 0, "istio-beacon-k8s-waypoint", MODEL)
+        else:
+            istiod.program_when_created(server, "istio-beacon-k8s-waypoint", MODEL)
         _, figures = measure(ctx, state, server)
         policies = len(server.list("security.istio.io/v1", "AuthorizationPolicy", MODEL))
     # one on each app's Service; one on its pods when it has unit (odd-numbered) policies

@@ -6,10 +6,14 @@ relations: each requirer's namespace is found by its model's UUID, and its backe
 checked against its Service's labels), under ops.testing: one full
 reconcile (config-changed on a fresh cluster: a Gateway with a listener per port, and
 per requirer an HTTPRoute holding its 5 routes as rules and an AuthorizationPolicy),
-then a reconcile with nothing new (update-status). Prints one JSON line with the wall
-time and the API reads and writes of each:
+then a reconcile with nothing new (config-changed again), then a quiet update-status.
+Prints one JSON line with, for each, the wall time, the API reads and writes, the
+juju-log lines Juju records by default and the hook-tool calls (counted at
+ops.testing's model backend):
 
-    full_s, full_reads, full_writes, noop_s, noop_reads, noop_writes
+    full_s, full_reads, full_writes, full_log_lines, hook_tools_full,
+    noop_s, ..., noop_log_lines, hook_tools_noop,
+    update_status_s, ..., update_status_log_lines, hook_tools_update_status
 
 The wall times include everything a hook does in-process: ops reading 200 relations,
 parsing and validating each requirer's config, planning (conflict checks included),
@@ -127,7 +131,10 @@ def main() -> None:
     charm = load_charm()
     ctx = testing.Context(charm, app_name=APP)
     model = testing.Model(name=MODEL, uuid=model_uuid(MODEL))
-    state = testing.State(leader=True, relations=relations(args.apps, args.routes), model=model)
+    peers = testing.PeerRelation("ingress-peers")
+    state = testing.State(
+        leader=True, relations=[*relations(args.apps, args.routes), peers], model=model
+    )
     with open_server(args.server, KINDS) as server:
         prepare(server, args.apps)
         out, figures = measure(ctx, state, server)

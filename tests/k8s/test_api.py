@@ -241,3 +241,14 @@ def test_a_negative_retry_after_does_not_break_the_backoff(fake: Any) -> None:
     fake.fail_next("GET", "", 429, times=1, retry_after=-5)
     make_api(fake.transport, sleeps).list(AUTHORIZATION_POLICY, "a")
     assert sleeps.delays == [0.0]
+
+
+def test_a_plain_404_for_a_custom_kind_is_its_crd_missing() -> None:
+    """The API server's "404 page not found" (no JSON): no group serves the path."""
+    transport = httpx2.MockTransport(
+        lambda request: httpx2.Response(404, text="404 page not found\n")
+    )
+    api = make_api(transport)
+    with pytest.raises(CrdMissing):
+        api.list(AUTHORIZATION_POLICY, "a")
+    assert api.get(NAMESPACE, "a") is None  # a built-in kind's object: not there

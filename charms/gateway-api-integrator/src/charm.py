@@ -27,12 +27,12 @@ from meshops.charm.certificates import (
     issued_secrets,
     provider_problem,
 )
+from meshops.charm.outcome import Outcome, add_statuses, share, shared
+from meshops.charm.placement import claimants, hostname_sets, locate, requirers
 from meshops.interfaces.dns_record import DNSRecordRequirer, a_record
 from meshops.interfaces.gateway_route import GatewayRouteProvider
 from meshops.interfaces.hooks import hook_deadline
 from meshops.interfaces.ingress import IngressPerAppProvider
-from meshops.charm.outcome import Outcome, add_statuses, share, shared
-from meshops.charm.placement import claimants, hostname_sets, locate, requirers
 from meshops.k8s import Api, CrdMissing, KubernetesError, Reconciler, objects
 from meshops.k8s.kinds import (
     AUTHORIZATION_POLICY,

@@ -7,20 +7,21 @@
 Glue only: every event runs :meth:`IstioBeaconCharm._reconcile`, which reads the
 config and relation data, asks :func:`meshops.plan.beacon.plan_beacon` what the model
 should hold, and (on the leader) makes the cluster hold it. Statuses are set in one
-place, from what the last reconcile found.
+place, from what the last reconcile found. A quiet update-status reads no relation:
+it checks the cluster against what the last reconcile left
+(:mod:`meshops.interfaces.memory`) and reconciles only if something calls for it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Mapping
-from typing import Any
 
 import ops
 
-from meshops.charm.outcome import Outcome, add_statuses, share, shared
+from meshops.charm.outcome import Outcome, add_statuses, shared
+from meshops.interfaces import leader
 from meshops.interfaces.hooks import hook_deadline
+from meshops.interfaces.memory import Memory, digest, fingerprint
 from meshops.interfaces.service_mesh import ServiceMeshProvider, cmr_data
 from meshops.k8s import (
     Api,
@@ -31,7 +32,6 @@ from meshops.k8s import (
     objects,
 )
 from meshops.k8s.kinds import AUTHORIZATION_POLICY, GATEWAY, NAMESPACE, SERVICE
-from meshops.k8s.reconciler import Key
 from meshops.model import Problem, label_value
 from meshops.model.mesh import APP_NAME_LABEL
 from meshops.plan.beacon import BeaconInputs, foreign_services, plan_beacon
@@ -49,13 +49,23 @@ PROBLEMS_SHOWN = 3
 class IstioBeaconCharm(ops.CharmBase):
     """The istio-beacon-k8s charm."""
 
+    _stored = ops.StoredState()  # what the leader remembers (meshops.interfaces.memory)
+
     def __init__(self, framework: ops.Framework) -> None:
         super().__init__(framework)
+        self._stored.set_default(memory="")
         self._outcome: Outcome | None = None  # set when this dispatch reconciled
-        # The provider republishes its labels on some events by itself: give it the
-        # labels consumers were last told, so that only a reconcile that has checked
-        # the namespace changes what they are told.
-        self._mesh = ServiceMeshProvider(self, labels=self._published_labels(), mesh_type="istio")
+        # Consumers are told their labels by the reconcile alone (only those told
+        # something else: it never reads back what it wrote), once it has checked the
+        # namespace.
+        labels = workload_labels(
+            self.model.name,
+            waypoint_name(self.app.name),
+            namespace_on_mesh=bool(self.config["model-on-mesh"]),
+        )
+        self._mesh = ServiceMeshProvider(
+            self, labels=labels, mesh_type="istio", auto_publish=False
+        )
         on = self.on
         for event in (
             on.install,
@@ -95,44 +105,79 @@ class IstioBeaconCharm(ops.CharmBase):
 
     # -- events --------------------------------------------------------------------------
 
-    def _on_event(self, _: ops.EventBase) -> None:
-        if self.unit.is_leader():
-            self._outcome = self._reconcile()
-            share(self.model, PEER_RELATION, self._outcome)
+    def _on_event(self, event: ops.EventBase) -> None:
+        outcome = leader.run(
+            self, event, PEER_RELATION, self._stored, self._reconcile, self._unchanged
+        )
+        self._outcome = outcome or self._outcome
 
-    def _reconcile(self) -> Outcome:
-        """Make the cluster hold what the plan wants; return what needs reporting."""
+    def _unchanged(self, memory: Memory) -> bool:
+        """Whether the cluster is as the last reconcile left it (no event needed)."""
+        api = self._api()
+        services = memory.facts.get("services") == "read"
+        return leader.objects_unchanged(self._reconciler(api), memory) and (
+            self._cluster(api, services) == memory.cluster
+        )
+
+    def _cluster(self, api: Api, services: bool) -> str:
+        """A digest of what the plan read from the cluster: namespace labels, Services."""
+        namespace = api.get(NAMESPACE, self.model.name)
+        labels = objects.labels(namespace) if namespace is not None else {}
+        return digest(dict(labels), self._service_apps(api) if services else None)
+
+    def _reconcile(self, memory: Memory) -> Outcome:
+        """Make the cluster hold what the plan wants; return what needs reporting.
+
+        ``memory`` is what the last reconcile left; it is updated to what this one leaves.
+        """
         outcome = Outcome()
+        complete = memory.complete = False
         try:
             api = self._api()
-            plan = plan_beacon(self._inputs(api))
+            inputs = self._inputs(api)
+            plan = plan_beacon(inputs)
             if plan.refused_apps:
                 apps = sorted(plan.refused_apps)
                 shown = ", ".join(apps[:PROBLEMS_SHOWN]) + (
                     "..." if len(apps) > PROBLEMS_SHOWN else ""
                 )
                 outcome.notes.append(f"refused policies of {shown} (see juju debug-log)")
+            logged = {p for _, problems in inputs.refused for p in problems}  # by the library
             for problem in plan.problems:
-                log.warning("refused: %s", problem)
+                if problem not in logged:
+                    log.warning("refused: %s", problem)
             refused = {label_value(app) for app in plan.refused_apps}
             result = self._reconciler(api).reconcile(
                 plan.objects,
                 keep=lambda obj: objects.labels(obj).get(POLICY_SOURCE_LABEL) in refused,
+                stale=memory.drifted,
             )
-            for change in result.of("create", "update", "delete"):
-                log.debug("%s", change)
             log.info(
-                "%d created, %d updated, %d deleted, %d unchanged",
+                "reconciled: %d created, %d updated, %d deleted, %d unchanged; %d consumers",
                 *(len(result.of(a)) for a in ("create", "update", "delete", "unchanged")),
+                len(inputs.consumers) + len(inputs.refused),
             )
+            memory.wrote = bool(result.writes)
+            if changed := result.of("create", "update", "delete"):
+                log.debug("changes: %s", "; ".join(map(str, changed)))
             for change in result.problems:
                 where = f"{change.namespace}/{change.name}"
                 outcome.blocked.append(f"{change.kind.kind} {where} not applied: {change.error}")
-            programmed = self._waypoint_programmed(result.live, plan.waypoint)
+            # Sending the namespace's traffic to the waypoint before Istio runs it would
+            # cut that traffic off: the labels are added once the waypoint is programmed,
+            # watched for (bounded) in the hook that wrote it; later hooks only look.
+            waypoint = result.live.get((GATEWAY, self.model.name, plan.waypoint))
+            programmed = waypoint is not None and objects.condition_true(waypoint, "Programmed")
+            written = any(c.kind == GATEWAY for c in result.of("create", "update"))
+            if not programmed and written:
+                _, programmed = api.wait_for(
+                    GATEWAY,
+                    plan.waypoint,
+                    self.model.name,
+                    lambda gw: objects.condition_true(gw, "Programmed"),
+                )
             if not programmed:
                 outcome.waiting.append(f"waiting for Istio to program waypoint {plan.waypoint}")
-            # Sending the namespace's traffic to the waypoint before Istio runs it would
-            # cut that traffic off: the labels are added once the waypoint is programmed.
             held = hold_labels(
                 api, NAMESPACE, self.model.name, None, plan.namespace_labels, add=programmed
             )
@@ -142,11 +187,28 @@ class IstioBeaconCharm(ops.CharmBase):
                     "model-on-mesh=false"
                 )
             labelled = bool(plan.namespace_labels) and held.held == plan.namespace_labels
-            self._mesh.set_labels(plan.labels_for_consumers(namespace_labelled=labelled))
+            self._publish(plan.labels_for_consumers(namespace_labelled=labelled), memory)
+            memory.objects = fingerprint(result.left())
+            services = inputs.service_apps is not None
+            memory.facts = {"services": "read" if services else ""}
+            # (as read for the plan, and the namespace's labels as hold_labels left them)
+            memory.cluster = digest(dict(held.labels), inputs.service_apps)
+            complete = not (outcome.blocked or outcome.waiting)
         except KubernetesError as e:
             outcome.blocked, outcome.waiting = [], []
             outcome.kubernetes_failed(e, self.app.name)
+        memory.complete = complete
         return outcome
+
+    def _publish(self, labels: dict[str, str], memory: Memory) -> None:
+        """Tell the consumers told something else (or nothing yet) their labels."""
+        self._mesh.set_labels(labels, relations=[])
+        told = digest(self._mesh.databag())
+        relations = self.model.relations[MESH_RELATION]
+        stale = [r for r in relations if memory.published.get(str(r.id)) != told]
+        if stale:
+            self._mesh.update_relations(stale)
+        memory.published = {str(r.id): told for r in relations}
 
     def _on_remove(self, _: ops.RemoveEvent) -> None:
         if self.app.planned_units() > 0:
@@ -202,27 +264,6 @@ class IstioBeaconCharm(ops.CharmBase):
             log.warning("cannot read the model's Services to check policies' targets: %s", e)
             return None
         return {objects.name(s): objects.labels(s).get(APP_NAME_LABEL, "") for s in services}
-
-    def _published_labels(self) -> dict[str, str]:
-        """The labels consumers were last told (a guess from config before any)."""
-        if self.unit.is_leader():
-            for relation in self.model.relations[MESH_RELATION]:
-                raw = relation.data[self.app].get("labels")
-                try:
-                    labels = json.loads(raw) if raw else None
-                except ValueError:
-                    labels = None
-                if isinstance(labels, dict):
-                    return {str(k): str(v) for k, v in labels.items()}  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-        return workload_labels(
-            self.model.name,
-            waypoint_name(self.app.name),
-            namespace_on_mesh=bool(self.config["model-on-mesh"]),
-        )
-
-    def _waypoint_programmed(self, live: Mapping[Key, dict[str, Any]], name: str) -> bool:
-        waypoint = live.get((GATEWAY, self.model.name, name))
-        return waypoint is not None and objects.condition_true(waypoint, "Programmed")
 
     # -- status --------------------------------------------------------------------------
 

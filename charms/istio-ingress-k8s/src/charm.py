@@ -7,16 +7,17 @@
 Glue only: every event runs :meth:`IstioIngressCharm._reconcile` on the leader, which
 reads the config, the requirers' relation data and the certificate, asks
 :func:`meshops.plan.ingress.plan_ingress` what the cluster should hold, makes it hold
-that, and tells each requirer its URL or host. Statuses come from what the last
-reconcile found, shared with every unit.
+that, watches (bounded) for the gateway's address when it has none yet, and tells each
+requirer its URL or host (:mod:`meshops.plan.ingress_report`). Statuses come from what
+the last reconcile found, shared with every unit. A quiet update-status reads no
+relation: it checks the cluster against what the last reconcile left
+(:mod:`meshops.interfaces.memory`) and reconciles only if something calls for it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import logging
-from typing import Any
 
 import ops
 from charmlibs.interfaces.tls_certificates import (
@@ -26,36 +27,18 @@ from charmlibs.interfaces.tls_certificates import (
 )
 
 from meshops.charm.certificates import provider_problem
-from meshops.charm.outcome import Outcome, add_statuses, share, shared
-from meshops.charm.placement import locate, requirers
+from meshops.charm.outcome import Outcome, add_statuses, shared
+from meshops.interfaces import gateway as gateway_relations
+from meshops.interfaces import leader
 from meshops.interfaces.hooks import hook_deadline
-from meshops.interfaces.ingress import IngressPerAppProvider, IngressRequest
+from meshops.interfaces.ingress import IngressPerAppProvider
 from meshops.interfaces.istio_ingress_route import IstioIngressRouteProvider
+from meshops.interfaces.memory import Memory, digest, fingerprint
 from meshops.interfaces.service_mesh import ServiceMeshConsumer
 from meshops.k8s import Api, KubernetesError, Reconciler, objects
-from meshops.k8s.kinds import (
-    AUTHORIZATION_POLICY,
-    DESTINATION_RULE,
-    GATEWAY,
-    GRPC_ROUTE,
-    HTTP_ROUTE,
-    OPTIONAL_KINDS,
-    REFERENCE_GRANT,
-    SECRET,
-    SERVICE,
-    TCP_ROUTE,
-    TLS_ROUTE,
-)
-from meshops.k8s.reconciler import OWNER_LABEL
-from meshops.model import Problem, dns_label, label_value
-from meshops.model.ingress import GatewayConfig, check_hostname
-from meshops.plan.ingress import (
-    ROUTE_SOURCE_LABEL,
-    IngressPlan,
-    plan_ingress,
-    tls_secret,
-    web_url,
-)
+from meshops.k8s.kinds import OPTIONAL_KINDS
+from meshops.model import dns_label, label_value
+from meshops.plan import ingress_report as report
 from meshops.plan.placement import parse_namespaces
 
 log = logging.getLogger(__name__)
@@ -67,39 +50,28 @@ PEER_RELATION = "ingress-peers"
 MESH_RELATION = "service-mesh"
 SCOPE = "ingress"
 ALLOWED_NAMESPACES = "allowed-requirer-namespaces"
-SHOWN = 3
 #: Peer app data: the gateway's last seen LoadBalancer address (for the certificate).
 ADDRESS_KEY = "address"
-KINDS = (
-    SECRET,
-    GATEWAY,
-    REFERENCE_GRANT,
-    HTTP_ROUTE,
-    GRPC_ROUTE,
-    TLS_ROUTE,
-    TCP_ROUTE,
-    DESTINATION_RULE,
-    AUTHORIZATION_POLICY,
-)
-
-
-def _shown(items: list[str]) -> str:
-    return ", ".join(items[:SHOWN]) + ("..." if len(items) > SHOWN else "")
 
 
 class IstioIngressCharm(ops.CharmBase):
     """The istio-ingress-k8s charm."""
 
+    _stored = ops.StoredState()  # what the leader remembers (meshops.interfaces.memory)
+
     def __init__(self, framework: ops.Framework) -> None:
         super().__init__(framework)
+        self._stored.set_default(memory="")
         self._outcome: Outcome | None = None  # set when this dispatch reconciled
         self._routes = IstioIngressRouteProvider(self, ROUTE_RELATION)
         self._ingress = IngressPerAppProvider(self, INGRESS_RELATION)
-        self._cert_requests = self._certificate_requests()
+        certs = self.model.get_relation(CERTS_RELATION)
+        # (no certificate without the relation: the peer address is not even read)
+        self._cert_requests = self._certificate_requests() if certs is not None else []
         # The TLS library raises, in observers of its own, on some of what a provider
         # may write (a PEM that does not load, JSON nested too deeply): with such data
-        # it is not loaded at all this time, and _tls_secret says why.
-        self._certs_problem = provider_problem(self.model.get_relation(CERTS_RELATION))
+        # it is not loaded at all this time, and gateway_tls says why.
+        self._certs_problem = provider_problem(certs)
         self._certs: TLSCertificatesRequiresV4 | None = None
         if self._certs_problem is None:
             self._certs = TLSCertificatesRequiresV4(
@@ -152,87 +124,136 @@ class IstioIngressCharm(ops.CharmBase):
             api,
             owner=self._owner,
             scope=SCOPE,
-            kinds=KINDS,
+            kinds=gateway_relations.KINDS,
             namespaces=None,  # routes go to the requirers' namespaces
             optional_kinds=OPTIONAL_KINDS,
         )
 
-    def _gateway(self) -> GatewayConfig:
-        """The gateway the config describes; raises ValueError naming a bad option."""
-        hostname = str(self.config["external-hostname"]).strip() or None
-        return GatewayConfig(
-            name=self.app.name,
-            namespace=self.model.name,
-            hostname=hostname,
-            http_port=_int(self.config["http-port"], "http-port"),
-            https_port=_int(self.config["https-port"], "https-port"),
-            log_level=str(self.config["log-level"]),
-        )
-
     # -- events --------------------------------------------------------------------------
 
-    def _on_event(self, _: ops.EventBase) -> None:
-        if self.unit.is_leader():
-            self._outcome = self._reconcile()
-            share(self.model, PEER_RELATION, self._outcome)
+    def _on_event(self, event: ops.EventBase) -> None:
+        outcome = leader.run(
+            self, event, PEER_RELATION, self._stored, self._reconcile, self._unchanged
+        )
+        self._outcome = outcome or self._outcome
 
-    def _reconcile(self) -> Outcome:
-        """Make the cluster hold what the plan wants; tell requirers; say what happened."""
+    def _unchanged(self, memory: Memory) -> bool:
+        """Whether the cluster is as the last reconcile left it (no event needed)."""
+        if memory.facts.get("tls") != digest(self._certs_problem):
+            return False  # what the certificates provider wrote changed
+        api = self._api()
+        if not leader.objects_unchanged(self._reconciler(api), memory):
+            return False
+        namespaces, services = gateway_relations.read_cluster(
+            api,
+            namespaces=memory.facts.get("listed") == "yes",
+            wanted=memory.facts.get("namespaces", "").split(),
+        )
+        service = f"{self.app.name}-istio" if memory.facts.get("address") == "yes" else None
+        address = gateway_relations.address(api, service, self.model.name)
+        return gateway_relations.cluster_digest(namespaces, services, address) == memory.cluster
+
+    def _reconcile(self, memory: Memory) -> Outcome:
+        """Make the cluster hold what the plan wants; tell requirers; say what happened.
+
+        ``memory`` is what the last reconcile left; it is updated to what this one leaves.
+        """
         outcome = Outcome()
+        complete = memory.complete = False
         try:
-            gateway = self._gateway()
+            gateway = report.gateway_config(self.app.name, self.model.name, self.config)
             allowed = parse_namespaces(str(self.config[ALLOWED_NAMESPACES]), ALLOWED_NAMESPACES)
         except ValueError as e:
             outcome.blocked.append(f"config: {e}")
             return outcome  # nothing changes until the config is right
         try:
             api = self._api()
-            address = self._load_balancer_address(api)
-            self._remember(address)
-            secret, kept = self._tls_secret(api, outcome)
+            tls = gateway_relations.gateway_tls(
+                api,
+                self.model.get_relation(CERTS_RELATION),
+                self._certs,
+                self._certs_problem,
+                self._cert_requests,
+                secret_name=self._secret_name,
+                namespace=self.model.name,
+                owner=self._owner,
+            )
+            tls.report(outcome)
+            secret, kept = tls.secret, tls.kept
             if secret is not None or kept:
                 gateway = dataclasses.replace(gateway, tls_secret=self._secret_name)
-            ingress_requests = self._ingress.requests()
-            asked = requirers(self.model, routes=self._routes.requests(), ingress=ingress_requests)
-            found = locate(
+            planned = gateway_relations.plan_requirers(
+                self.model,
                 api,
-                asked.requirers,
-                model=self.model.name,
-                model_uuid=self.model.uuid,
+                gateway,
+                routes=self._routes,
+                ingress=self._ingress,
                 allowed=allowed,
+                models=memory.models,
             )
-            placement = found.placement
-            plan = plan_ingress(gateway, placement.route_sets, found.waypoints)
-            refused = {p.source for p in asked.problems} | placement.refused | plan.refused_sources
-            for problem in (*asked.problems, *placement.problems, *plan.problems, *plan.conflicts):
-                log.warning("refused: %s", problem)
-            # a refused requirer keeps what it had, where it may have it
-            keep = {label_value(s): placement.may_hold.get(s, frozenset()) for s in refused}
+            plan, placement, refused = planned.plan, planned.placement, set(planned.refused)
             result = self._reconciler(api).reconcile(
                 [*([secret] if secret is not None else []), *plan.objects],
                 keep=lambda obj: (
-                    objects.namespace(obj)
-                    in keep.get(objects.labels(obj).get(ROUTE_SOURCE_LABEL, ""), ())
-                    or (kept and objects.name(obj) == self._secret_name)
+                    planned.keep(obj) or (kept and objects.name(obj) == self._secret_name)
                 ),
+                stale=memory.drifted,
             )
             log.info(
-                "%d created, %d updated, %d deleted, %d unchanged",
+                "reconciled: %d created, %d updated, %d deleted, %d unchanged; %d requirers",
                 *(len(result.of(a)) for a in ("create", "update", "delete", "unchanged")),
+                planned.requirers,
             )
+            memory.wrote = bool(result.writes)
             for change in result.problems:
                 where = f"{change.namespace}/{change.name}"
                 outcome.blocked.append(f"{change.kind.kind} {where} not applied: {change.error}")
+            address, service = None, f"{self.app.name}-istio"
+            if not gateway.hostname:  # watched for (bounded) in a hook that wrote the Gateway
+                written = any(c.kind.kind == "Gateway" for c in result.of("create", "update"))
+                find = gateway_relations.wait_for_address if written else gateway_relations.address
+                address = find(api, service, self.model.name)
+                if address != (memory.facts.get("peer-address") or None):
+                    gateway_relations.share_address(
+                        self.model, PEER_RELATION, ADDRESS_KEY, address
+                    )
             host = gateway.hostname or address
-            untold: list[str] = []
+            untold: tuple[str, ...] = ()
             if host is None:
                 outcome.waiting.append("waiting for the gateway's LoadBalancer address")
             else:
-                untold = self._publish(gateway, plan, host, refused, ingress_requests)
-            self._describe(plan, placement.problems, refused, untold, outcome)
+                web = [
+                    report.WebRequirer(f"{INGRESS_RELATION}:{r.relation_id}", r.model, r.name)
+                    for r in planned.ingress
+                ]
+                routes = [f"{ROUTE_RELATION}:{r.id}" for r in self._routes.relations]
+                told = report.what_to_tell(gateway, plan, host, refused, web, routes)
+                gateway_relations.tell(
+                    told,
+                    memory,
+                    host=host,
+                    tls=gateway.tls,
+                    ingress=self._ingress,
+                    routes=self._routes,
+                )
+                untold = told.untold
+            outcome.notes.extend(report.notes(plan, placement.problems, refused, untold))
+            memory.objects, memory.models = fingerprint(result.left()), dict(planned.models)
+            memory.facts = {
+                "listed": "yes" if planned.namespaces is not None else "",
+                "namespaces": " ".join(sorted(planned.services)),
+                "address": "" if gateway.hostname else "yes",
+                "peer-address": address or "",
+                "tls": digest(self._certs_problem),
+            }
+            memory.cluster = gateway_relations.cluster_digest(
+                planned.namespaces, planned.services, address
+            )
+            complete = not (outcome.blocked or outcome.waiting)
         except KubernetesError as e:
             outcome.blocked, outcome.waiting = [], []
             outcome.kubernetes_failed(e, self.app.name)
+        memory.complete = complete
         return outcome
 
     def _on_remove(self, _: ops.RemoveEvent) -> None:
@@ -245,152 +266,19 @@ class IstioIngressCharm(ops.CharmBase):
 
     # -- steps -----------------------------------------------------------------------------
 
-    def _load_balancer_address(self, api: Api) -> str | None:
-        """The address of the Service Istio runs for the Gateway, once it has one."""
-        service = api.get(SERVICE, f"{self.app.name}-istio", self.model.name)
-        ingress: Any = ((service or {}).get("status") or {}).get("loadBalancer", {}).get("ingress")
-        if not isinstance(ingress, list) or not ingress:
-            return None
-        first: Any = ingress[0]
-        if not isinstance(first, dict):
-            return None
-        value = first.get("hostname") or first.get("ip")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-        return str(value) if value else None  # pyright: ignore[reportUnknownArgumentType]
-
-    def _remember(self, address: str | None) -> None:
-        """Keep the address in peer data: the certificate request is built from it."""
-        peers = self.model.get_relation(PEER_RELATION)
-        if peers is None:
-            return
-        data = peers.data[self.app]
-        if data.get(ADDRESS_KEY, "") != (address or ""):
-            if address:
-                data[ADDRESS_KEY] = address
-            else:
-                data.pop(ADDRESS_KEY, None)
-
     def _certificate_requests(self) -> list[CertificateRequestAttributes]:
         """One certificate, for the external hostname or else the LoadBalancer address."""
         host = str(self.config.get("external-hostname", "")).strip()
         if not host:
             peers = self.model.get_relation(PEER_RELATION)
             host = peers.data[self.app].get(ADDRESS_KEY, "") if peers is not None else ""
-        if not host:
-            return []
-        common_name = host if len(host) <= 64 else None
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            try:  # the TLS library raises, in its own observers, on a name no CA signs
-                check_hostname(host, "external-hostname")
-            except ValueError as e:
-                log.warning("no certificate requested: %s", e)
-                return []
-            return [CertificateRequestAttributes(common_name=common_name, sans_dns=[host])]
-        return [CertificateRequestAttributes(common_name=common_name, sans_ip=[host])]
-
-    def _tls_secret(self, api: Api, outcome: Outcome) -> tuple[dict[str, Any] | None, bool]:
-        """The TLS Secret of the provider's certificate, and whether an older one is kept.
-
-        When the provider's data is bad, the Secret of the last good certificate (if
-        there is one) is kept rather than replaced.
-        """
-        relation = self.model.get_relation(CERTS_RELATION)
-        if relation is None:
-            return None, False
-        who = relation.app.name if relation.app is not None else CERTS_RELATION
-        if self._certs is None:
-            # Keep serving HTTPS with the last good certificate rather than turn every
-            # https:// URL handed out into a broken one because of one bad write.
-            live = api.get(SECRET, self._secret_name, self.model.name)
-            kept = live is not None and objects.labels(live).get(OWNER_LABEL) == self._owner
-            problem = f"certificates: {who} sent bad data ({self._certs_problem})"
-            if kept:
-                outcome.notes.append(f"{problem}; kept the last good certificate")
-            else:
-                outcome.blocked.append(f"{problem}; serving HTTP")
-            log.error("%s", problem)
-            return None, kept
-        requests = self._cert_requests
-        if not requests:
-            outcome.waiting.append("waiting for a hostname or address to request TLS for")
-            return None, False
-        certificate, key = self._certs.get_assigned_certificate(requests[0])
-        if certificate is None or key is None:
-            outcome.waiting.append(f"waiting for a TLS certificate from {who}")
-            return None, False
-        leaf = str(certificate.certificate)
-        chain = [leaf, *(str(c) for c in certificate.chain if str(c) != leaf)]
-        secret = tls_secret(self._secret_name, self.model.name, "\n".join(chain), str(key))
-        return secret, False
-
-    def _publish(
-        self,
-        gateway: GatewayConfig,
-        plan: IngressPlan,
-        host: str,
-        refused: set[str],
-        ingress_requests: list[IngressRequest],
-    ) -> list[str]:
-        """Tell requirers where their served routes are; return what could not be told.
-
-        A requirer none of whose routes is served is told nothing (its data is wiped);
-        one whose input was refused keeps what it was told before, as it keeps its
-        routes.
-        """
-        untold: list[str] = []
-        if self.model.relations[ROUTE_RELATION]:
-            self._routes.update_ingress_address(external_host=host, tls_enabled=gateway.tls)
-        for relation in self.model.relations[ROUTE_RELATION]:
-            if plan.served.get(f"{ROUTE_RELATION}:{relation.id}") == ():
-                self._routes.wipe_ingress_data(relation)
-        for request in ingress_requests:
-            source = f"{INGRESS_RELATION}:{request.relation_id}"
-            relation = self.model.get_relation(INGRESS_RELATION, request.relation_id)
-            if relation is None or source in refused:
-                continue
-            url = web_url(gateway, host, request.model, request.name)
-            if url is not None and plan.served.get(source):
-                self._ingress.publish_url(relation, url)
-                continue
-            self._ingress.wipe_ingress_data(relation)
-            if url is None:
-                untold.append(request.name)
-        return untold
-
-    def _describe(
-        self,
-        plan: IngressPlan,
-        misplaced: tuple[Problem, ...],
-        refused: set[str],
-        untold: list[str],
-        outcome: Outcome,
-    ) -> None:
-        served = [s for s, names in plan.served.items() if names]
-        routes = sum(len(names) for names in plan.served.values())
-        outcome.notes.append(f"{routes} routes served for {len(served)} requirers")
-        if untold:
-            outcome.notes.append(f"no URL for {_shown(untold)}: external-hostname is a wildcard")
-        if plan.conflicts:
-            clashes = [f"{c.app} {c.route!r} vs {c.holder_app}" for c in plan.conflicts]
-            outcome.notes.append(f"conflicting routes refused: {_shown(clashes)}")
-        if misplaced:
-            outcome.notes.append(_shown([p.message for p in misplaced]))
-        rest = sorted(refused - {p.source for p in misplaced})
-        if rest:
-            outcome.notes.append(f"refused input from {_shown(rest)} (see juju debug-log)")
+        return gateway_relations.certificate_requests(host)
 
     # -- status --------------------------------------------------------------------------
 
     def _on_collect_status(self, event: ops.CollectStatusEvent) -> None:
         outcome = self._outcome or shared(self.model, PEER_RELATION) or Outcome()
         add_statuses(event, outcome, "" if self.unit.is_leader() else "standby")
-
-
-def _int(value: Any, option: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{option}: {value!r} must be an integer")
-    return value
 
 
 if __name__ == "__main__":  # pragma: nocover

@@ -24,9 +24,9 @@ from typing import Any
 import ops
 from charmlibs.interfaces.istio_metadata import IstioMetadataProvider
 
+from meshops.charm.outcome import Outcome, add_statuses, share, shared
 from meshops.crds import gateway_api_crds
 from meshops.interfaces.hooks import hook_deadline
-from meshops.charm.outcome import Outcome, add_statuses, share, shared
 from meshops.k8s import Api, KubernetesError, Reconciler, objects
 from meshops.k8s.istioctl import Istioctl, IstioctlError, IstioctlMissing, find_istioctl
 from meshops.k8s.kinds import AUTHORIZATION_POLICY, CONTROL_PLANE_KINDS, CRD, kind_of

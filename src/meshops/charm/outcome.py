@@ -88,10 +88,15 @@ class Outcome:
 
 
 def share(model: ops.Model, peer_relation: str, outcome: Outcome) -> None:
-    """Keep ``outcome`` in the peer relation (leader only; no peer relation, no-op)."""
+    """Keep ``outcome`` in the peer relation (leader only; no peer relation, no-op).
+
+    Written only when it changed: an unchanged outcome costs no relation-set.
+    """
     peers = model.get_relation(peer_relation)
     if peers is not None:
-        peers.data[model.app][_KEY] = outcome.to_json()
+        raw = outcome.to_json()
+        if peers.data[model.app].get(_KEY) != raw:
+            peers.data[model.app][_KEY] = raw
 
 
 def shared(model: ops.Model, peer_relation: str) -> Outcome | None:

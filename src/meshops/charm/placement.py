@@ -71,11 +71,18 @@ class Located:
         waypoints: the waypoint each placed requirer's namespace sends its Services'
             traffic through, where it uses one.
         where: where requirers live (:meth:`Whereabouts.home` of any of them).
+        namespaces: the namespaces as read (None when none were: no requirers).
+        services: for each namespace a requirer may use, its Services' applications
+            (see :func:`service_apps`), as read.
     """
 
     placement: Placement
     waypoints: Mapping[str, str]
     where: Whereabouts | None = None
+    namespaces: tuple[Mapping[str, Any], ...] | None = None
+    services: Mapping[str, Mapping[str, str]] = dataclasses.field(
+        default_factory=lambda: dict[str, Mapping[str, str]]()
+    )
 
 
 def remote_model_uuid(model: ops.Model, relation: ops.Relation) -> str | None:
@@ -98,18 +105,22 @@ def requirers(
     ingress: Iterable[IngressRequest] = (),
     route_endpoint: str = "istio-ingress-route",
     ingress_endpoint: str = "ingress",
+    known_models: Mapping[str, str] | None = None,
 ) -> Asked:
     """The requirers of ``istio_ingress_route`` and ``ingress`` (v2), with Juju's word on each.
 
     An ingress v2 requirer asks for :func:`meshops.plan.ingress.web_route`, under the
-    ``name`` it gives.
+    ``name`` it gives. ``known_models`` holds remote model UUIDs Juju gave before, by
+    relation id: a relation's remote model never changes, so Juju is not asked again.
     """
     found: list[Requirer] = []
     problems: list[Problem] = []
 
     def add(endpoint: str, relation_id: int, app: str, asks: RouteSet | None, **kw: Any) -> None:
-        relation = model.get_relation(endpoint, relation_id)
-        uuid = remote_model_uuid(model, relation) if relation is not None else None
+        uuid = (known_models or {}).get(str(relation_id))
+        if uuid is None:
+            relation = model.get_relation(endpoint, relation_id)
+            uuid = remote_model_uuid(model, relation) if relation is not None else None
         found.append(Requirer(f"{endpoint}:{relation_id}", app, uuid, asks, **kw))
 
     for request in routes:
@@ -207,7 +218,13 @@ def locate(
     services = {ns: service_apps(api.list(SERVICE, ns)) for ns in wanted}
     placement = place(requirers, where, services)
     waypoints = namespace_waypoints(namespaces, (s.namespace for s in placement.route_sets))
-    return Located(placement, waypoints, where)
+    return Located(
+        placement,
+        waypoints,
+        where,
+        tuple(namespaces) if requirers else None,
+        services,
+    )
 
 
 def claimants(

@@ -53,10 +53,9 @@ from meshops.k8s.kinds import (
     kind_of,
 )
 from meshops.k8s.reconciler import OWNER_LABEL, SCOPE_LABEL, Change, Reconciler
-from meshops.model.names import label_value
+from meshops.model.ownership import owner_labels
 from meshops.model.platform import Platform
 from meshops.plan.istio import istio_operator
-from meshops.model.ownership import owner_labels
 
 __all__ = [
     "ACTION_WORDS",

@@ -17,6 +17,7 @@ from meshops.k8s.errors import (
     Unavailable,
 )
 from meshops.k8s.labels import HeldLabels, LabelConflict, hold_labels
+from meshops.k8s.logs import gathered
 from meshops.k8s.reconciler import Change, Reconciler, ReconcileResult
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "Reconciler",
     "Unavailable",
     "connect",
+    "gathered",
     "hold_labels",
     "make_client",
     "use_transport",

@@ -7,6 +7,8 @@ a few times with a short exponential backoff before the typed error reaches the 
 Every request, timeout and backoff counts against one :class:`~meshops.k8s.deadline.Deadline`
 (30 s unless told otherwise); past it, calls raise
 :class:`~meshops.k8s.errors.DeadlineExceeded` without sending anything.
+:meth:`Api.wait_for` watches one object until a condition holds on it, for a bounded
+time within that deadline.
 """
 
 # lightkube's generic resources and client methods are not fully typed; their results
@@ -29,7 +31,7 @@ from lightkube import Client
 from lightkube.core.exceptions import ApiError
 from lightkube.core.resource_registry import resource_registry
 from lightkube.generic_resource import create_global_resource, create_namespaced_resource
-from lightkube.types import PatchType
+from lightkube.types import PatchType, on_error_stop
 
 from meshops.k8s import client as k8s_client
 from meshops.k8s import objects
@@ -49,6 +51,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: The longest a Retry-After from the server makes a request wait, in seconds.
 MAX_RETRY_AFTER = 5.0
+#: How long :meth:`Api.wait_for` watches unless told otherwise, in seconds.
+WAIT_SECONDS = 20.0
+#: What :meth:`Api.wait_for` leaves of the deadline for the work that follows it.
+WAIT_MARGIN = 5.0
 Obj = dict[str, Any]
 
 
@@ -99,6 +105,8 @@ class Api:
         self.backoff = backoff
         self.deadline = deadline if deadline is not None else Deadline()
         self._sleep = sleep
+        # (how to make a client whose requests time out by another clock: set by connect)
+        self._connect: Callable[[Callable[[], float]], Client] | None = None
 
     @classmethod
     def connect(
@@ -121,14 +129,21 @@ class Api:
         installed = k8s_client.installed_clock()
         if installed is not None:
             kwargs.setdefault("sleep", installed.sleep)
-        client = k8s_client.connect(
+        connect = functools.partial(
+            k8s_client.connect,
             field_manager=field_manager,
             namespace=namespace,
             kubeconfig=kubeconfig,
             context=context,
-            timeout=deadline.request_timeout,
         )
-        return cls(client, field_manager=field_manager, deadline=deadline, **kwargs)
+        api = cls(
+            connect(timeout=deadline.request_timeout),
+            field_manager=field_manager,
+            deadline=deadline,
+            **kwargs,
+        )
+        api._connect = lambda timeout: connect(timeout=timeout)
+        return api
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -170,6 +185,72 @@ class Api:
             d.setdefault("kind", kind.kind)
             result.append(d)
         return result
+
+    def wait_for(
+        self,
+        kind: Kind,
+        name: str,
+        namespace: str | None,
+        condition: Callable[[Obj], bool],
+        *,
+        seconds: float | None = None,
+    ) -> tuple[Obj | None, bool]:
+        """Watch one object until ``condition`` holds on it, for at most ``seconds``.
+
+        ``seconds`` defaults to :data:`WAIT_SECONDS` (read at each call).
+
+        Returns as soon as the condition holds (at once when it already does), with
+        the object as last seen and whether the condition held. Bounded as well by
+        the deadline, less :data:`WAIT_MARGIN` for the work that follows: a hook never
+        waits past its budget, and with no time left nothing is watched. No polling:
+        one watch request (a new one if the server ends it early), answered event by
+        event. A failed watch is a condition that did not hold in time: the next event
+        looks again.
+
+        Example:
+            >>> programmed = lambda gw: objects.condition_true(gw, "Programmed")
+            >>> api.wait_for(GATEWAY, "waypoint", "m", programmed)  # doctest: +SKIP
+            ({...}, True)
+        """
+        wanted = WAIT_SECONDS if seconds is None else seconds
+        budget = min(wanted, self.deadline.remaining() - WAIT_MARGIN)
+        if budget <= 0:  # no time to watch: just look
+            found = self.get(kind, name, namespace)
+            return found, found is not None and condition(found)
+        bound = Deadline(budget, request_timeout=budget)
+        client = self._connect(bound.remaining) if self._connect is not None else self.client
+        res = _resource(kind)
+        ns = namespace if kind.namespaced else None
+        last: Obj | None = None
+        fields: Any = {"metadata.name": name}
+        timeout = max(1, math.ceil(budget))
+        if kind.namespaced:
+            events = client.watch(
+                res, namespace=ns, fields=fields, server_timeout=timeout, on_error=on_error_stop
+            )
+        else:
+            events = client.watch(
+                res, fields=fields, server_timeout=timeout, on_error=on_error_stop
+            )
+        try:
+            for change, obj in events:
+                last = None if change == "DELETED" else _to_dict(obj)
+                if last is not None:
+                    last.setdefault("apiVersion", kind.api_version)
+                    last.setdefault("kind", kind.kind)
+                if last is not None and condition(last):
+                    return last, True
+                if bound.expired:
+                    break
+        except (httpx2.HTTPError, ApiError) as e:
+            # the bound passed (the watch's timeouts are the bound's), or the watch
+            # failed: either way the condition did not hold in time
+            log.debug("watch of %s %s/%s ended: %s", kind.kind, namespace, name, e)
+        finally:
+            close = getattr(events, "close", None)  # a generator: close its response
+            if close is not None:
+                close()
+        return last, False
 
     # -- writes --------------------------------------------------------------------------
 
@@ -270,8 +351,8 @@ class Api:
 def _translate_http_error(response: httpx2.Response, kind: Kind) -> KubernetesError:
     code = response.status_code
     if code == 404 and kind.crd is not None and response.text.strip() == "404 page not found":
-        # the API server's handler of custom resources answers a group version or
-        # resource it does not serve (its CRD is not installed) in plain text
+        # A plain-text "404 page not found" is the API server's answer for a path no API
+        # group serves: a CRD not installed, or deleted (or being deleted) since discovery.
         return CrdMissing(kind.crd)
     text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
     message = f"HTTP {code} {response.reason_phrase}: {text}"

@@ -45,10 +45,12 @@ class HeldLabels:
     Attributes:
         held: the labels our field manager holds on the object now.
         conflicts: labels we wanted that someone else set (then nothing was written).
+        labels: every label the object carries now (ours and others'; not compared).
     """
 
     held: Mapping[str, str]
     conflicts: tuple[LabelConflict, ...] = ()
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict[str, str], compare=False)
 
 
 def hold_labels(
@@ -91,7 +93,7 @@ def hold_labels(
         if key in live and key not in ours
     )
     if conflicts:
-        return HeldLabels(ours, conflicts)
+        return HeldLabels(ours, conflicts, dict(live))
     if ours != dict(labels):
-        api.apply(label_patch(kind, name, namespace, labels), kind)
-    return HeldLabels(dict(labels))
+        live = objects.labels(api.apply(label_patch(kind, name, namespace, labels), kind))
+    return HeldLabels(dict(labels), (), dict(live))

@@ -28,9 +28,10 @@ appears between our list and our write:
   the object is read again and written only if it is still ours.
 
 A reconcile in which nothing changed therefore writes nothing and reads one list per
-managed kind and namespace. Drift made by hand to a field we set is not corrected until
-the desired content changes (we compare with what we last applied, not with the live
-object).
+managed kind and namespace. Drift made by hand to a field we set is not seen by the
+hash (we compare with what we last applied, not with the live object): a caller that
+knows an object drifted (its generation moved, see :mod:`meshops.interfaces.memory`)
+names it in ``stale``, and it is applied again.
 """
 
 from __future__ import annotations
@@ -103,6 +104,14 @@ class ReconcileResult:
 
     changes: tuple[Change, ...]
     live: Mapping[Key, Obj] = dataclasses.field(default_factory=lambda: dict[Key, Obj]())
+    stored: Mapping[Key, Obj] = dataclasses.field(default_factory=lambda: dict[Key, Obj]())
+    """The objects created or updated, as the server answered the write."""
+
+    def left(self) -> list[Obj]:
+        """The owned objects as this reconcile left them (as written, else as listed)."""
+        gone = {(c.kind, c.namespace, c.name) for c in self.of("delete")}
+        keys = (self.live.keys() | self.stored.keys()) - gone
+        return [self.stored.get(k) or self.live[k] for k in sorted(keys, key=_order)]
 
     def of(self, *actions: Action) -> list[Change]:
         """The changes with one of ``actions``."""
@@ -117,6 +126,10 @@ class ReconcileResult:
     def problems(self) -> list[Change]:
         """Objects that could not be written: refused or failed."""
         return self.of("refused", "failed")
+
+
+def _order(key: Key) -> tuple[int, str, str]:
+    return (apply_rank(key[0]), key[1], key[2])
 
 
 class Reconciler:
@@ -166,6 +179,7 @@ class Reconciler:
         self.kinds = tuple(sorted(set(kinds), key=apply_rank))
         self.namespaces = tuple(sorted(set(namespaces))) if namespaces is not None else None
         self.optional_kinds = frozenset(optional_kinds)
+        self._stored: dict[Key, Obj] = {}
 
     @property
     def labels(self) -> dict[str, str]:
@@ -235,6 +249,7 @@ class Reconciler:
         dry_run: bool = False,
         progress: Callable[[Change], None] | None = None,
         adopt: bool = False,
+        stale: Callable[[Obj], bool] | None = None,
     ) -> ReconcileResult:
         """Make the cluster hold exactly ``desired`` for this owner and scope.
 
@@ -251,6 +266,8 @@ class Reconciler:
             adopt: take over a desired object that exists and is not ours (made by
                 hand, say): force-apply ours over it, with our labels, reported as
                 ``adopt``. Without it such an object is refused and left as it was.
+            stale: owned live objects for which this returns True are applied again
+                even when their hash is the one wanted (they were edited by hand).
 
         Raises:
             KubernetesError: a failure that stops the whole reconcile (API unreachable,
@@ -261,11 +278,14 @@ class Reconciler:
         """
         wanted = self._prepare_all(desired)
         live = self.owned()
+        self._stored = {}
         changes: list[Change] = []
         foreign: dict[tuple[Kind, str], set[str]] = {}
         created: set[str] = set()  # namespaces created (or, in a dry run, to be)
         for key, obj in wanted.items():
             change = self._compare(key, obj, live)
+            if change.action == "unchanged" and stale is not None and stale(live[key]):
+                change = dataclasses.replace(change, action="update")
             if change.action == "create" and key[2] in self._unowned_names(key, foreign):
                 if adopt:
                     change = self._adopt(change, obj, dry_run=dry_run)
@@ -289,8 +309,7 @@ class Reconciler:
             changes.append(change)
             if progress is not None:
                 progress(change)
-        result = ReconcileResult(tuple(changes), live)
-        log.debug("reconciled %s/%s: %d writes", self.owner, self.scope, result.writes)
+        result = ReconcileResult(tuple(changes), live, dict(self._stored))
         return result
 
     def delete_all(self) -> ReconcileResult:
@@ -392,6 +411,7 @@ class Reconciler:
         """Apply an object we do not have, without force; refuse it if it was there."""
         try:
             stored = self.api.apply(obj, change.kind, force=False, dry_run=dry_run)
+            self._stored[(change.kind, change.namespace, change.name)] = stored
         except Conflict as e:
             log.warning("%s: %s", change, e)
             return dataclasses.replace(change, action="refused", error=f"{NOT_OURS}: {e.message}")
@@ -401,6 +421,7 @@ class Reconciler:
         )
         if not others:
             return change
+        del self._stored[(change.kind, change.namespace, change.name)]
         # It was made by someone else after our list, and none of its fields conflicted
         # with ours: take our fields off it again (an apply of nothing), leaving it as
         # it was.
@@ -443,7 +464,10 @@ class Reconciler:
         """A forced apply of ``obj`` that the server refuses unless ``current`` is live."""
         version = objects.metadata(current).get("resourceVersion")
         meta = {**obj["metadata"], "resourceVersion": version} if version else obj["metadata"]
-        self.api.apply({**obj, "metadata": meta}, change.kind, force=True, dry_run=dry_run)
+        stored = self.api.apply(
+            {**obj, "metadata": meta}, change.kind, force=True, dry_run=dry_run
+        )
+        self._stored[(change.kind, change.namespace, change.name)] = stored
 
     def _ours(self, obj: Mapping[str, Any]) -> bool:
         labels = objects.labels(obj)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterable
 
 import ops
 
@@ -136,20 +137,27 @@ class IstioIngressRouteProvider(ops.Object):
 
     def _on_relation_changed(self, event: ops.RelationChangedEvent) -> None:
         if self.is_ready(event.relation):
-            self.update_ingress_address()
+            # the others were told already: only this one may not have been
+            self.update_ingress_address(relations=[event.relation])
             self.on.ready.emit(event.relation, remote_app(event.relation))
 
     def _on_relation_broken(self, event: ops.RelationBrokenEvent) -> None:
         self.on.data_removed.emit(event.relation, remote_app(event.relation))
 
     def update_ingress_address(
-        self, *, external_host: str | None = None, tls_enabled: bool | None = None
+        self,
+        *,
+        external_host: str | None = None,
+        tls_enabled: bool | None = None,
+        relations: Iterable[ops.Relation] | None = None,
     ) -> None:
         """Publish the external host and TLS flag to every requirer (leader only).
 
         Args:
             external_host: the new external host; None keeps the current one.
             tls_enabled: the new TLS flag; None keeps the current one.
+            relations: only these requirers (default: every one), e.g. those a charm
+                knows were told something else (it then reads no other's databag).
         """
         if not self._charm.unit.is_leader():
             return
@@ -159,7 +167,7 @@ class IstioIngressRouteProvider(ops.Object):
             self._tls_enabled = tls_enabled
         # An empty host is no key at all: Juju deletes a key set to "".
         content = {EXTERNAL_HOST_KEY: self._external_host, TLS_ENABLED_KEY: str(self._tls_enabled)}
-        for relation in self.relations:
+        for relation in self.relations if relations is None else relations:
             bag = relation.data[self._charm.app]
             changed = {k: v for k, v in content.items() if bag.get(k, "") != v}
             if changed:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import ops
 
@@ -55,6 +55,10 @@ class ServiceMeshProvider(ops.Object):
         labels: the labels a workload must carry to be on the mesh.
         mesh_type: the mesh this charm runs.
         mesh_relation_name: the ``service_mesh`` relation endpoint (a provider).
+        auto_publish: write on those events by itself (default, as the ecosystem's
+            provider does); False for a charm that publishes through
+            :meth:`set_labels` alone, e.g. to write only the relations it knows are
+            out of date.
 
     Raises:
         pydantic.ValidationError: ``labels`` are not valid Kubernetes labels.
@@ -67,20 +71,25 @@ class ServiceMeshProvider(ops.Object):
         labels: Mapping[str, str],
         mesh_type: MeshType | str = MeshType.istio,
         mesh_relation_name: str = "service-mesh",
+        *,
+        auto_publish: bool = True,
     ) -> None:
         super().__init__(charm, mesh_relation_name)
         self._charm = charm
         self._relation_name = mesh_relation_name
         self._data = ServiceMeshProviderAppData(labels=dict(labels), mesh_type=MeshType(mesh_type))
-        self.framework.observe(charm.on[mesh_relation_name].relation_created, self._on_change)
-        self.framework.observe(charm.on.config_changed, self._on_change)
-        self.framework.observe(charm.on.leader_elected, self._on_change)
+        if auto_publish:
+            self.framework.observe(charm.on[mesh_relation_name].relation_created, self._on_change)
+            self.framework.observe(charm.on.config_changed, self._on_change)
+            self.framework.observe(charm.on.leader_elected, self._on_change)
 
     def _on_change(self, _event: ops.EventBase) -> None:
         self.update_relations()
 
-    def set_labels(self, labels: Mapping[str, str]) -> None:
-        """Publish ``labels`` from now on, and update every relation at once.
+    def set_labels(
+        self, labels: Mapping[str, str], relations: Iterable[ops.Relation] | None = None
+    ) -> None:
+        """Publish ``labels`` from now on, and update every relation (or ``relations``) at once.
 
         Raises:
             pydantic.ValidationError: ``labels`` are not valid Kubernetes labels.
@@ -88,14 +97,26 @@ class ServiceMeshProvider(ops.Object):
         self._data = ServiceMeshProviderAppData(
             labels=dict(labels), mesh_type=self._data.mesh_type
         )
-        self.update_relations()
+        self.update_relations(relations)
 
-    def update_relations(self) -> None:
-        """Write the labels and mesh type to every relation (leader only; else a no-op)."""
+    def databag(self) -> dict[str, str]:
+        """What :meth:`update_relations` writes to each relation."""
+        return self._data.databag()
+
+    def update_relations(self, relations: Iterable[ops.Relation] | None = None) -> None:
+        """Write the labels and mesh type to every relation (leader only; else a no-op).
+
+        Args:
+            relations: only these (default: every relation of the endpoint), e.g. those
+                a charm knows were told something else (it then reads no other).
+        """
         if not self._charm.unit.is_leader():
             return
         content = self._data.databag()
-        for relation in self._charm.model.relations[self._relation_name]:
+        chosen = (
+            self._charm.model.relations[self._relation_name] if relations is None else relations
+        )
+        for relation in chosen:
             bag = relation.data[self._charm.app]
             changed = {k: v for k, v in content.items() if bag.get(k) != v}
             if changed:

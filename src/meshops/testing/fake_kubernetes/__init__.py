@@ -12,6 +12,8 @@ Modules, by concern:
 * :mod:`.selectors` — label and field selectors;
 * :mod:`.meta` — names, labels, annotations and other metadata rules;
 * :mod:`.requestlog` — the request log and fault injection;
+* :mod:`.watch` — watch requests, and the timeline of actions scheduled on the fake's
+  time (``FakeKubernetes.later``);
 * :mod:`.errors` — Kubernetes ``Status`` errors.
 """
 

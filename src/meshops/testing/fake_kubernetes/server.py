@@ -35,8 +35,11 @@ Where it cannot reasonably follow (those tests are ``fake_only``, saying why):
 * the fake's own helpers (:meth:`FakeKubernetes.objects`, fault and race injection,
   the request log's Content-Types) have no twin on a real server.
 
+Watches are answered by :mod:`.watch`: their time passes on :attr:`FakeKubernetes.time`
+to the actions scheduled with :meth:`FakeKubernetes.later`.
+
 What it cannot do raises :class:`~.errors.NotSupportedError` through the transport
-rather than answering wrongly: watches, subresources other than ``status``, webhook
+rather than answering wrongly: subresources other than ``status``, webhook
 conversion between CRD versions.
 
 Example:
@@ -107,6 +110,7 @@ from meshops.testing.fake_kubernetes.selectors import (
 )
 from meshops.testing.fake_kubernetes.store import Store, StoredObject
 from meshops.testing.fake_kubernetes.values import MISSING, as_dict, as_list, copy_json, dump_json
+from meshops.testing.fake_kubernetes.watch import Timeline, watch_response
 
 __all__ = ["RANDOM_FAULTS", "FakeKubernetes", "FakeTransport"]
 
@@ -347,6 +351,7 @@ class FakeKubernetes:
         in it and waits between retries by advancing it (no test really sleeps)."""
         self.faults_injected = 0
         """How many requests an injected fault has failed, delayed or dropped."""
+        self._timeline = Timeline(self.time)
 
     # --- public API ------------------------------------------------------------------
 
@@ -652,6 +657,31 @@ class FakeKubernetes:
         with self._lock:
             self._before.append(_Before(method.upper(), path_contains, action, times))
 
+    def later(self, seconds: float, action: Callable[[], object]) -> None:
+        """Run ``action`` once ``seconds`` of :attr:`time` have passed from now.
+
+        The fake's time passes while a watch waits for something to send: an action due
+        before the watch ends runs then, and the watch sends what it changed. For what a
+        controller does on its own after a while (istiod programming a Gateway, a cloud
+        giving a LoadBalancer its address); ``action`` may use :meth:`add`,
+        :meth:`delete` and the other direct helpers.
+
+        Example:
+            >>> fake = FakeKubernetes()
+            >>> ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}
+            >>> fake.later(0.5, lambda: fake.add(ns))
+        """
+        with self._lock:
+            self._timeline.later(seconds, action)
+
+    def pass_time(self, seconds: float) -> None:
+        """Let ``seconds`` of :attr:`time` pass, running the :meth:`later` actions due."""
+        with self._lock:
+            end = self.time.now() + max(seconds, 0.0)
+            while self._timeline.run_until(end):
+                pass
+            self.time.advance(end - self.time.now())
+
     def disconnect_next(self, method: str, path_contains: str, times: int = 1) -> None:
         """Refuse the connection of the next ``times`` matching requests.
 
@@ -792,6 +822,14 @@ class FakeKubernetes:
                     fault.status, REASONS.get(fault.status, "Unknown"), fault.message, details
                 )
                 code, body = error.code, dump_json(error.status)
+            elif method == "GET" and query.get("watch") in ("true", "1"):
+                try:
+                    response = self._watch(request, path, query)
+                except StatusError as e:
+                    code, body = e.code, dump_json(e.status)
+                else:
+                    self._log.append(Request(method, path, query, content_type, 200, content))
+                    return response
             else:
                 try:
                     code, body = self._dispatch(method, path, query, content_type, content)
@@ -818,10 +856,6 @@ class FakeKubernetes:
         content_type: str | None,
         content: bytes,
     ) -> tuple[int, bytes]:
-        if query.get("watch") in ("true", "1"):
-            raise NotSupportedError(
-                f"watch requests are not supported by the fake: {method} {path}"
-            )
         segments = [s for s in path.split("/") if s]
         if not segments or segments[0] not in ("api", "apis"):
             raise StatusError.page_not_found()
@@ -882,6 +916,36 @@ class FakeKubernetes:
                 return self._delete_collection(target, query, dry_run)
             return self._delete(target, content, dry_run)
         raise StatusError.method_not_allowed(method, path)
+
+    def _watch(self, request: httpx2.Request, path: str, query: dict[str, str]) -> httpx2.Response:
+        """A watch of a collection (see :mod:`.watch`)."""
+        segments = [s for s in path.split("/") if s]
+        if segments[:1] == ["api"] and len(segments) >= 3:
+            group, version, rest = "", segments[1], segments[2:]
+        elif segments[:1] == ["apis"] and len(segments) >= 4:
+            group, version, rest = segments[1], segments[2], segments[3:]
+        else:
+            raise StatusError.not_served()
+        target = self._target(group, version, rest)
+        if target.name is not None:
+            raise StatusError.method_not_allowed("GET", path)
+        self._selected(target, query)  # a malformed selector is a 400 now, not mid-stream
+        api_version = target.resource.api_version
+
+        def snapshot() -> dict[tuple[str, str], tuple[str, bytes]]:
+            with self._lock:
+                return {
+                    (s.namespace, s.name): (s.resource_version, s.body(api_version))
+                    for s in self._selected(target, query)
+                }
+
+        return watch_response(
+            snapshot,
+            self._timeline,
+            query,
+            read_timeout=_read_timeout(request),
+            request=request,
+        )
 
     def _target(self, group: str, version: str, rest: list[str]) -> _Target:
         namespace: str | None = None
