@@ -8,9 +8,9 @@ A report for developers, not a gate: it exits 0 whatever survives (2 on a usage 
 
 Each module is mutated in a working copy of its own under ``.mutation/<module>/``
 (``src/``, ``tests/``, ``conftest.py`` and ``pyproject.toml`` with a ``[tool.mutmut]``
-section for that module), so a second run re-tests only the mutants whose code or
-tests changed. One mutmut process runs at a time, with ``--max-children`` workers
-(default 1: the machine is shared).
+section for that module), made afresh on each run; it is left there afterwards, for
+``mutmut show NAME`` and ``mutmut browse`` in it. One mutmut process runs at a time,
+with ``--max-children`` workers (default 1: the machine is shared).
 
 Usage::
 
@@ -73,10 +73,12 @@ def slug(module: str) -> str:
 def prepare(module: str, tests: Sequence[str]) -> Path:
     """A working copy for ``module``: the sources, the tests and a mutmut config."""
     work = WORK / slug(module)
-    work.mkdir(parents=True, exist_ok=True)
+    if work.exists():
+        # mutmut keeps which tests cover which function from its last run, and would
+        # not run a test added since: every run starts afresh.
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
     for name in ("src", "tests"):
-        if (work / name).exists():
-            shutil.rmtree(work / name)
         shutil.copytree(
             REPO / name, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
         )

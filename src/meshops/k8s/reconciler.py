@@ -161,7 +161,7 @@ class Reconciler:
         optional_kinds: Sequence[Kind] = (),
     ) -> None:
         for what, value in (("owner", owner), ("scope", scope)):
-            if not valid_label_value(value) or len(value) > 63:
+            if not valid_label_value(value):
                 raise ValueError(f"{what} {value!r} must be a label value (see label_value)")
         self.api = api
         self.owner = owner
