@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from meshops.k8s import Api, CrdMissing, Reconciler, make_client
+from meshops.k8s import Api, CrdMissing, KubernetesError, Reconciler, make_client
 from meshops.k8s.kinds import (
     AUTHORIZATION_POLICY,
     GATEWAY,
@@ -490,3 +490,73 @@ def test_deleting_takes_routes_before_what_they_rely_on(fake: Any, make_fake: An
         "AuthorizationPolicy",
         "ReferenceGrant",
     ]
+
+
+@pytest.mark.fake_only("injects errors, as only the fake can")
+@pytest.mark.parametrize("status", [401, 403, 503])
+def test_an_error_that_outlasts_the_retries_stops_the_reconcile(fake: Any, status: int) -> None:
+    api = Api(
+        make_client(fake.transport, field_manager="owner.m"),
+        field_manager="owner.m",
+        sleep=lambda _: None,
+    )
+    r = Reconciler(
+        api, owner="owner.m", scope="s", kinds=[GATEWAY, AUTHORIZATION_POLICY], namespaces=["a"]
+    )
+    fake.fail_next("PATCH", "/gateways/", status, times=10)
+    with pytest.raises(KubernetesError) as e:
+        r.reconcile([gateway("w"), policy("p1")])
+    assert e.value.code == status
+    # Nothing after it was written: the next reconcile tries everything again.
+    assert fake.get(AP, "AuthorizationPolicy", "p1", "a") is None
+    fake.clear_faults()
+    assert [c.action for c in r.reconcile([gateway("w"), policy("p1")]).changes] == [
+        "create",
+        "create",
+    ]
+
+
+@pytest.mark.fake_only("injects errors, as only the fake can")
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_update_stops_the_reconcile_too(fake: Any, status: int) -> None:
+    r = reconciler(fake)
+    r.reconcile([gateway("w"), policy("p1")])
+    fake.fail_next("PATCH", "/gateways/", status, times=10)
+    with pytest.raises(KubernetesError) as e:
+        r.reconcile([gateway("w", port=15009), policy("p1", sa="new")])
+    assert e.value.code == status
+    got = fake.get(AP, "AuthorizationPolicy", "p1", "a")
+    assert got["spec"]["rules"][0]["from"][0]["source"]["principals"] == [
+        "cluster.local/ns/a/sa/x"
+    ]
+
+
+def test_the_same_object_with_its_keys_in_another_order_writes_nothing(fake: Any) -> None:
+    r = reconciler(fake)
+    p = policy("p1")
+    r.reconcile([p])
+    fake.clear_log()
+    reordered = {
+        "spec": {"rules": p["spec"]["rules"], "action": "ALLOW"},
+        "metadata": {"namespace": "a", "name": "p1"},
+        "kind": "AuthorizationPolicy",
+        "apiVersion": AP,
+    }
+    result = r.reconcile([reordered])
+    assert [c.action for c in result.changes] == ["unchanged"]
+    assert fake.writes == 0
+
+
+def test_owned_objects_are_listed_in_the_reconcilers_namespaces_only(fake: Any) -> None:
+    both = reconciler(fake, namespaces=("a", "b"))
+    both.reconcile([policy("pa", ns="a"), policy("pb", ns="b")])
+    only_a = reconciler(fake, namespaces=("a",))
+    fake.clear_log()
+    result = only_a.reconcile([policy("pa", ns="a")])
+    # The object in b is of the same owner and scope, but not this reconciler's to see.
+    assert [(c.action, c.name) for c in result.changes] == [("unchanged", "pa")]
+    assert fake.get(AP, "AuthorizationPolicy", "pb", "b") is not None
+    lists = [q.path for q in fake.requests if q.method == "GET"]
+    assert "/apis/security.istio.io/v1/namespaces/a/authorizationpolicies" in lists
+    assert not any("/namespaces/b/" in path for path in lists)
+    assert "/apis/security.istio.io/v1/authorizationpolicies" not in lists
