@@ -242,6 +242,10 @@ def test_valid_names(client: lightkube.Client) -> None:
     client.create(config_map("a.b-c"))
     client.create(Namespace(metadata=ObjectMeta(name="x" * 63)))
     client.create(Service(metadata=ObjectMeta(name="web-1"), spec={"ports": [{"port": 80}]}))
+    # stored under those names, and read back by them
+    assert client.get(ConfigMap, "a.b-c", namespace="apps").metadata.name == "a.b-c"
+    assert client.get(Namespace, "x" * 63).metadata.name == "x" * 63
+    assert client.get(Service, "web-1", namespace="apps").metadata.name == "web-1"
 
 
 def test_missing_name_is_422(api: httpx2.Client) -> None:
