@@ -94,3 +94,23 @@ def test_the_waypoints_are_those_of_placed_namespaces(fake: Any) -> None:
     requirers = [requirer("ingress:1", model_uuid("shop"), "shop", "cart")]
     found = locate(api_for(fake), requirers, model="edge", model_uuid=model_uuid("edge"))
     assert found.waypoints == {"shop": "beacon-waypoint"}
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"istio.io/use-waypoint": "none"},
+        {"istio.io/use-waypoint": "w", "istio.io/use-waypoint-namespace": "mesh"},
+        {},
+    ],
+    ids=["none-opts-out", "borrowed-from-another-namespace", "unlabelled"],
+)
+def test_a_namespace_without_a_waypoint_of_its_own_has_none(
+    fake: Any, labels: dict[str, str]
+) -> None:
+    ns = fake.get("v1", "Namespace", "shop")
+    ns["metadata"]["labels"].update(labels)
+    fake.add(ns)
+    requirers = [requirer("ingress:1", model_uuid("shop"), "shop", "cart")]
+    found = locate(api_for(fake), requirers, model="edge", model_uuid=model_uuid("edge"))
+    assert found.waypoints == {}

@@ -25,10 +25,10 @@ from meshops.interfaces.ingress import IngressRequest
 from meshops.interfaces.istio_ingress_route import RouteRequest
 from meshops.k8s import Api, objects
 from meshops.k8s.kinds import NAMESPACE, SERVICE
+from meshops.model.ambient import waypoint_named
 from meshops.model.juju import APP_NAME_LABEL, MODEL_UUID_KEY
 from meshops.model.problems import Problem
 from meshops.plan.ingress import RouteSet, web_route
-from meshops.plan.mesh import USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL
 from meshops.plan.placement import Placement, Requirer, Whereabouts, place
 
 __all__ = [
@@ -162,17 +162,23 @@ def namespace_waypoints(
 ) -> dict[str, str]:
     """The waypoint each of the ``wanted`` namespaces sends its Services' traffic through.
 
-    Only a waypoint of the namespace itself counts (not one the namespace borrows from
-    another, ``istio.io/use-waypoint-namespace``).
+    As Istio reads the labels (see :func:`meshops.model.ambient.waypoint_named`): a
+    namespace labelled ``istio.io/use-waypoint=none`` has none. Only a waypoint of the
+    namespace itself counts (not one the namespace borrows from another,
+    ``istio.io/use-waypoint-namespace``).
+
+    Example:
+        >>> ns = {"metadata": {"name": "shop", "labels": {"istio.io/use-waypoint": "none"}}}
+        >>> namespace_waypoints([ns], ["shop"])
+        {}
     """
     want = set(wanted)
     found: dict[str, str] = {}
     for namespace in namespaces:
-        name, labels = objects.name(namespace), objects.labels(namespace)
-        waypoint = labels.get(USE_WAYPOINT_LABEL)
-        elsewhere = labels.get(USE_WAYPOINT_NAMESPACE_LABEL, name) != name
-        if name in want and waypoint and not elsewhere:
-            found[name] = waypoint
+        name = objects.name(namespace)
+        named = waypoint_named(objects.labels(namespace), name)
+        if name in want and named is not None and named[0] == name:
+            found[name] = named[1]
     return found
 
 
