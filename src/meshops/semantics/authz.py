@@ -124,6 +124,7 @@ from meshops.model.ambient import (
     WAYPOINT_FOR_LABEL,
     waypoint_named,
 )
+from meshops.model.selectors import LabelSelector, label_selector
 
 __all__ = ["Call", "Decision", "Hop", "Policies", "Workload"]
 
@@ -674,54 +675,13 @@ class _Service:
 
 
 @dataclass(frozen=True)
-class _LabelSelector:
-    """A Kubernetes label selector: matchLabels and matchExpressions, all ANDed."""
-
-    labels: Mapping[str, str]
-    expressions: tuple[tuple[str, str, tuple[str, ...]], ...]  # key, operator, values
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        if any(labels.get(k) != v for k, v in self.labels.items()):
-            return False
-        return all(_expression_holds(e, labels.get(e[0])) for e in self.expressions)
-
-
-_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
-
-
-def _expression_holds(expression: tuple[str, str, tuple[str, ...]], value: str | None) -> bool:
-    _, operator, values = expression
-    if operator == "In":
-        return value in values
-    if operator == "NotIn":
-        return value not in values
-    return (value is not None) == (operator == "Exists")
-
-
-def _label_selector(value: object, where: str) -> _LabelSelector:
-    data = _optional_mapping(value, where)
-    expressions: list[tuple[str, str, tuple[str, ...]]] = []
-    for i, item in enumerate(_items(data.get("matchExpressions"), f"{where}.matchExpressions")):
-        at = f"{where}.matchExpressions[{i}]"
-        expression = _mapping(item, at)
-        operator = _string(expression.get("operator"), f"{at}.operator")
-        if operator not in _OPERATORS:
-            raise ValueError(f"{at}.operator {operator!r} is not one of {', '.join(_OPERATORS)}")
-        key = _string(expression.get("key"), f"{at}.key")
-        expressions.append((key, operator, _strings(expression.get("values"), f"{at}.values")))
-    return _LabelSelector(
-        _labels(data.get("matchLabels"), f"{where}.matchLabels"), tuple(expressions)
-    )
-
-
-@dataclass(frozen=True)
 class _Gateway:
     namespace: str
     name: str
     class_name: str
     labels: Mapping[str, str]
     allowed_from: str  # Same, All or Selector: who may use it (its HBONE listener)
-    allowed_selector: _LabelSelector
+    allowed_selector: LabelSelector
 
     @property
     def key(self) -> str:
@@ -753,7 +713,7 @@ def _gateway(
     spec = _optional_mapping(spec_value, f"{where}: spec")
     class_name = spec.get("gatewayClassName")
     allowed_from: str = "Same"
-    selector = _LabelSelector({}, ())
+    selector = LabelSelector()
     for i, item in enumerate(_items(spec.get("listeners"), f"{where}: spec.listeners")):
         at = f"{where}: spec.listeners[{i}]"
         listener = _mapping(item, at)
@@ -762,7 +722,7 @@ def _gateway(
         routes = _optional_mapping(listener.get("allowedRoutes"), f"{at}.allowedRoutes")
         spaces = _optional_mapping(routes.get("namespaces"), f"{at}.allowedRoutes.namespaces")
         allowed_from = str(spaces.get("from") or "Same")
-        selector = _label_selector(
+        selector = label_selector(
             spaces.get("selector"), f"{at}.allowedRoutes.namespaces.selector"
         )
     return _Gateway(

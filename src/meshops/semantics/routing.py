@@ -81,6 +81,7 @@ from typing import Literal, cast
 from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit
 
 from meshops.model.regex import Regex, check_regex
+from meshops.model.selectors import LabelSelector, label_selector
 
 __all__ = [
     "Backend",
@@ -494,19 +495,6 @@ def replace_prefix_match(path: str, prefix: str, replacement: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Selector:
-    """A label selector: matchLabels and matchExpressions, ANDed."""
-
-    labels: tuple[tuple[str, str], ...]
-    expressions: tuple[tuple[str, str, frozenset[str]], ...]
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        if any(labels.get(k) != v for k, v in self.labels):
-            return False
-        return all(_requirement(labels, *e) for e in self.expressions)
-
-
-@dataclass(frozen=True)
 class _Listener:
     gateway: str
     namespace: str
@@ -515,8 +503,9 @@ class _Listener:
     protocol: str
     hostname: str | None
     namespaces_from: str
-    selector: _Selector | None
+    selector: LabelSelector | None
     kinds: frozenset[str]
+    selector_error: str = ""  # why the selector is no selector (an unknown operator...)
 
     def describe(self) -> str:
         host = f", hostname {self.hostname!r}" if self.hostname else ", any hostname"
@@ -1128,6 +1117,13 @@ def _parse_listener(gateway: str, namespace: str, raw: _Obj) -> _Listener:
     allowed = _map(raw.get("allowedRoutes"))
     namespaces = _map(allowed.get("namespaces"))
     selector = namespaces.get("selector")
+    parsed: LabelSelector | None = None
+    selector_error = ""
+    if selector is not None:
+        try:
+            parsed = label_selector(selector, "allowedRoutes.namespaces.selector")
+        except ValueError as e:
+            selector_error = str(e)
     protocol = _text(raw.get("protocol"))
     kinds = frozenset(
         _text(k.get("kind"))
@@ -1144,31 +1140,10 @@ def _parse_listener(gateway: str, namespace: str, raw: _Obj) -> _Listener:
         protocol=protocol,
         hostname=_optional_text(raw.get("hostname")),
         namespaces_from=_text(namespaces.get("from"), "Same"),
-        selector=None if selector is None else _parse_selector(_map(selector)),
+        selector=parsed,
         kinds=kinds,
+        selector_error=selector_error,
     )
-
-
-def _parse_selector(raw: _Obj) -> _Selector:
-    labels = tuple((k, _text(v)) for k, v in _map(raw.get("matchLabels")).items())
-    expressions = tuple(
-        (_text(e.get("key")), _text(e.get("operator")), frozenset(_strings(e.get("values"))))
-        for e in _maps(raw.get("matchExpressions"))
-    )
-    return _Selector(labels, expressions)
-
-
-def _requirement(
-    labels: Mapping[str, str], key: str, operator: str, values: frozenset[str]
-) -> bool:
-    present = key in labels
-    if operator == "In":
-        return present and labels[key] in values
-    if operator == "NotIn":
-        return not present or labels[key] not in values
-    if operator == "Exists":
-        return present
-    return operator == "DoesNotExist" and not present
 
 
 def _parse_route(kind: str, obj: _Obj, problems: list[str]) -> _Route | None:
@@ -1449,6 +1424,8 @@ def _refusal(
             if same
             else f"allowedRoutes from Same: namespace {route.namespace!r} is not its own"
         )
+    if source == "Selector" and listener.selector_error:
+        return f"its selector selects no namespace: {listener.selector_error}"
     if source == "Selector" and listener.selector is not None:
         labels = namespaces.get(route.namespace, {_NS_NAME_LABEL: route.namespace})
         if listener.selector.matches(labels):
