@@ -45,6 +45,13 @@ from meshops.k8s.errors import (
 )
 from meshops.k8s.kinds import Kind
 
+__all__ = [
+    "MAX_RETRY_AFTER",
+    "Api",
+    "label_patch",
+    "owners_of_labels",
+]
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 #: The longest a Retry-After from the server makes a request wait, in seconds.

@@ -48,6 +48,21 @@ from meshops.k8s.errors import Conflict, CrdMissing, KubernetesError, NotFound
 from meshops.k8s.kinds import Kind, apply_rank, delete_rank, kind_of
 from meshops.model.names import valid_label_value
 
+__all__ = [
+    "HASH_ANNOTATION",
+    "MANAGED_BY",
+    "MANAGED_BY_LABEL",
+    "NOT_OURS",
+    "OWNER_LABEL",
+    "SCOPE_LABEL",
+    "Action",
+    "Change",
+    "Key",
+    "ReconcileResult",
+    "Reconciler",
+    "content_hash",
+]
+
 log = logging.getLogger(__name__)
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"

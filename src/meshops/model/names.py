@@ -12,6 +12,16 @@ import hashlib
 import json
 import re
 
+__all__ = [
+    "DNS_LABEL_MAX",
+    "LABEL_VALUE_MAX",
+    "dns_label",
+    "label_value",
+    "principal",
+    "stable_hash",
+    "valid_label_value",
+]
+
 _NOT_LABEL = re.compile(r"[^a-z0-9-]+")
 _DASHES = re.compile(r"-{2,}")
 DNS_LABEL_MAX = 63

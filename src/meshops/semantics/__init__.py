@@ -7,3 +7,5 @@ code explains the objects a charm made.
 * :mod:`meshops.semantics.authz`: Istio AuthorizationPolicies in ambient mode.
 * :mod:`meshops.semantics.routing`: Gateway API Gateways, HTTPRoutes and GRPCRoutes.
 """
+
+__all__: list[str] = []
