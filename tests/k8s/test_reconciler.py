@@ -3,7 +3,7 @@
 Covers ownership labels and the applied-hash annotation, apply and delete order, the
 zero-write no-op reconcile and its read budget, updates, deletions, objects that are not
 ours (never touched), other owners and scopes, the keep predicate, cluster-wide lists,
-rejected objects, a missing CRD (required or optional), a missing namespace, diff(), dry
+rejected objects, a missing CRD (required or optional), a missing namespace, dry
 runs (the server checks, nothing is stored) and progress reports.
 """
 
@@ -264,13 +264,14 @@ def test_an_object_whose_namespace_is_missing_fails_alone(fake: Any) -> None:
     assert fake.get(AP, "AuthorizationPolicy", "p1", "a") is not None
 
 
-def test_diff_reads_but_never_writes(fake: Any) -> None:
+def test_a_dry_run_says_what_it_would_change(fake: Any) -> None:
     r = reconciler(fake)
     r.reconcile([gateway("w"), policy("p1")])
-    fake.clear_log()
-    changes = r.diff([gateway("w", port=15009), policy("p2")])
-    assert fake.writes == 0
-    assert sorted(str(c) for c in changes) == [
+    result = r.reconcile([gateway("w", port=15009), policy("p2")], dry_run=True)
+    assert fake.get(GW, "Gateway", "w", "a")["spec"]["listeners"][0]["port"] == 15008
+    assert fake.get(AP, "AuthorizationPolicy", "p1", "a") is not None
+    assert fake.get(AP, "AuthorizationPolicy", "p2", "a") is None
+    assert sorted(str(c) for c in result.changes) == [
         "create AuthorizationPolicy a/p2",
         "delete AuthorizationPolicy a/p1",
         "update Gateway a/w",

@@ -86,7 +86,7 @@ def content_hash(obj: Mapping[str, Any]) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Change:
-    """What a reconcile did (or, for :meth:`Reconciler.diff`, would do) to one object.
+    """What a reconcile did (or, in a dry run, would do) to one object.
 
     Attributes:
         action: create, update, delete, unchanged, kept (owned, not wanted, kept on the
@@ -239,16 +239,6 @@ class Reconciler:
                     ns = objects.namespace(obj) if kind.namespaced else ""
                     found[(kind, ns, objects.name(obj))] = obj
         return found
-
-    def diff(
-        self, desired: Iterable[Mapping[str, Any]], *, keep: Callable[[Obj], bool] | None = None
-    ) -> list[Change]:
-        """What :meth:`reconcile` would do, reading but never writing."""
-        wanted = self._prepare_all(desired)
-        live = self.owned()
-        changes = [self._compare(key, obj, live) for key, obj in wanted.items()]
-        changes += self._deletions(wanted, live, keep)
-        return changes
 
     def reconcile(
         self,
