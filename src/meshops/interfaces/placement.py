@@ -192,8 +192,11 @@ def locate(
 ) -> Located:
     """Place ``requirers`` (see :func:`meshops.plan.placement.place`), reading the cluster.
 
-    Reads nothing without requirers; otherwise one list of namespaces, and one list of
-    Services per namespace some requirer may use.
+    Reads nothing without requirers. Otherwise: one list of the namespaces labelled with
+    the requirers' models' UUIDs (and the charm's own), never every namespace; a read of
+    each namespace a requirer asks for that the list did not show (the charm's own, an
+    allowed one, or a model's that Juju marked with an annotation only, before its label
+    version 2); and one list of Services per namespace some requirer may use.
 
     Args:
         api: Kubernetes access.
@@ -202,10 +205,24 @@ def locate(
         model_uuid: the charm's model's UUID.
         allowed: namespaces the operator lets any requirer use as well as its own.
     """
-    namespaces = api.list(NAMESPACE, None) if requirers else []
+    namespaces = _namespaces(api, requirers, model, model_uuid) if requirers else []
     where = Whereabouts(model, model_uuid, model_namespaces(namespaces), allowed)
     wanted = sorted({ns for r in requirers if (ns := where.namespace(r)) is not None})
     services = {ns: service_apps(api.list(SERVICE, ns)) for ns in wanted}
     placement = place(requirers, where, services)
     waypoints = namespace_waypoints(namespaces, (s.namespace for s in placement.route_sets))
     return Located(placement, waypoints)
+
+
+def _namespaces(
+    api: Api, requirers: Sequence[Requirer], model: str, model_uuid: str
+) -> list[dict[str, Any]]:
+    """The namespaces a placement needs to see (see :func:`locate`)."""
+    uuids = tuple(sorted({r.model_uuid or model_uuid for r in requirers} | {model_uuid}))
+    found = {objects.name(ns): ns for ns in api.list(NAMESPACE, None, {MODEL_UUID_KEY: uuids})}
+    asked = {model} | {r.asks.namespace for r in requirers if r.asks is not None}
+    for name in sorted(asked - found.keys()):
+        namespace = api.get(NAMESPACE, name)
+        if namespace is not None:
+            found[name] = namespace
+    return [found[name] for name in sorted(found)]
