@@ -700,3 +700,32 @@ def test_what_could_not_be_written_is_logged_naming_it_and_why(
     assert [w.split(": ", 1)[1] for w in warnings] == [c.error for c in result.problems]
     debug = [r.getMessage() for r in caplog.records if r.levelname == "DEBUG"]
     assert "reconciled owner.m/s: 0 writes" in debug
+
+
+@pytest.mark.fake_only("injects a write between our list and our write, as only the fake can")
+def test_refusals_and_missing_optional_crds_are_logged_naming_the_object_and_why(
+    make_fake: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    only_policies = make_fake("authorizationpolicies.security.istio.io", namespaces=["a"])
+    r = Reconciler(
+        api_for(only_policies),
+        owner="owner.m",
+        scope="s",
+        kinds=[GATEWAY, AUTHORIZATION_POLICY],
+        namespaces=["a"],
+        optional_kinds=[GATEWAY],
+    )
+    theirs = policy("p", sa="someone")
+    only_policies.before_next(
+        "PATCH", "/authorizationpolicies/p", lambda: only_policies.add(theirs)
+    )
+    caplog.set_level("WARNING", logger="meshops.k8s.reconciler")
+    result = r.reconcile([gateway("w"), policy("p")])
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert [(c.action, c.name) for c in result.changes] == [("failed", "w"), ("refused", "p")]
+    assert warnings[0] == f"create Gateway a/w: {result.changes[0].error}"
+    conflict = result.changes[1].error.removeprefix(
+        "an object of that name exists and is not ours: "
+    )
+    assert conflict != result.changes[1].error  # the server's 409, quoted
+    assert warnings[1] == f"create AuthorizationPolicy a/p: {conflict}"
