@@ -600,6 +600,9 @@ def test_a_cluster_scoped_object_of_ours_is_unchanged_the_second_time(fake: Any)
     fake.clear_log()
     result = r.reconcile([ns])
     assert [str(c) for c in result.changes] == ["unchanged Namespace c"]
+    # a namespace in a cluster-scoped object's metadata means nothing, and counts for nothing
+    other = {**ns, "metadata": {"name": "c", "namespace": "y"}}
+    assert [str(c) for c in r.reconcile([other]).changes] == ["unchanged Namespace c"]
     assert fake.writes == 0
 
 
@@ -729,3 +732,47 @@ def test_refusals_and_missing_optional_crds_are_logged_naming_the_object_and_why
     )
     assert conflict != result.changes[1].error  # the server's 409, quoted
     assert warnings[1] == f"create AuthorizationPolicy a/p: {conflict}"
+
+
+@pytest.mark.fake_only("injects writes between our list and our write, as only the fake can")
+def test_an_object_two_others_made_after_our_list_names_both(
+    fake: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    def two_others() -> None:
+        api_for(fake, "one.m").apply(policy("p"), AUTHORIZATION_POLICY)
+        label = {"apiVersion": AP, "kind": "AuthorizationPolicy"}
+        label["metadata"] = {"name": "p", "namespace": "a", "labels": {"team": "x"}}
+        api_for(fake, "two.m").apply(label, AUTHORIZATION_POLICY)
+
+    fake.before_next("PATCH", "/authorizationpolicies/p", two_others)
+    caplog.set_level("WARNING", logger="meshops.k8s.reconciler")
+    [change] = reconciler(fake).reconcile([policy("p")]).changes
+    reason = "an object of that name exists and is not ours (written by one.m, two.m)"
+    assert (change.action, change.error) == ("refused", reason)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [f"create AuthorizationPolicy a/p: {reason}"]
+
+
+@pytest.mark.fake_only("injects writes between our list and our write, as only the fake can")
+def test_a_dry_run_stores_nothing_when_the_object_changed_after_our_list(fake: Any) -> None:
+    r = reconciler(fake)
+    r.reconcile([policy("p"), policy("q")])
+
+    def annotate() -> None:
+        live = fake.get(AP, "AuthorizationPolicy", "p", "a")
+        live["metadata"]["annotations"]["someone"] = "was here"
+        fake.add(live)
+
+    fake.before_next("PATCH", "/authorizationpolicies/p", annotate)
+    fake.before_next(
+        "PATCH",
+        "/authorizationpolicies/q",
+        lambda: fake.delete(AP, "AuthorizationPolicy", "q", "a"),
+    )
+    changes = r.reconcile([policy("p", sa="new"), policy("q", sa="new")], dry_run=True).changes
+    assert [(c.action, c.name) for c in changes] == [("update", "p"), ("create", "q")]
+    stored = fake.get(AP, "AuthorizationPolicy", "p", "a")
+    assert stored["spec"]["rules"][0]["from"][0]["source"]["principals"] == [
+        "cluster.local/ns/a/sa/x"
+    ]
+    assert fake.get(AP, "AuthorizationPolicy", "q", "a") is None
