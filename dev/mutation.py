@@ -7,8 +7,9 @@ each with the reason it cannot change behaviour) and the surviving mutants' name
 A report for developers, not a gate: it exits 0 whatever survives (2 on a usage error).
 
 Each module is mutated in a working copy of its own under ``.mutation/<module>/``
-(``src/``, ``tests/``, ``conftest.py`` and ``pyproject.toml`` with a ``[tool.mutmut]``
-section for that module), made afresh on each run; it is left there afterwards, for
+(``src/``, ``tests/``, ``examples/``, ``conftest.py`` and ``pyproject.toml`` with a
+``[tool.mutmut]`` section for that module), made afresh on each run; it is left there
+afterwards, for
 ``mutmut show NAME`` and ``mutmut browse`` in it. One mutmut process runs at a time,
 with ``--max-children`` workers (default 1: the machine is shared).
 
@@ -82,7 +83,7 @@ def prepare(module: str, tests: Sequence[str]) -> Path:
         # not run a test added since: every run starts afresh.
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    for name in ("src", "tests"):
+    for name in ("src", "tests", "examples"):  # (some tests read the examples)
         shutil.copytree(
             REPO / name, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
         )
@@ -93,7 +94,7 @@ def prepare(module: str, tests: Sequence[str]) -> Path:
     config += (
         "\n[tool.mutmut]\n"
         'source_paths = ["src"]\n'
-        'also_copy = ["conftest.py"]\n'
+        'also_copy = ["conftest.py", "examples"]\n'
         f'only_mutate = ["src/meshops/{module}"]\n'
         f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}\n"
         'pytest_add_cli_args = ["-q"]\n'
