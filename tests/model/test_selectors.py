@@ -24,6 +24,11 @@ SHOP = {"team": "web", "env": "prod"}
             False,
         ),
         (
+            {"matchExpressions": [{"key": "env", "operator": "In", "values": ["dev"]}]},
+            False,
+            False,
+        ),
+        (
             {"matchExpressions": [{"key": "env", "operator": "NotIn", "values": ["prod"]}]},
             False,
             True,
@@ -49,6 +54,7 @@ SHOP = {"team": "web", "env": "prod"}
         "labels",
         "labels-differ",
         "in",
+        "in-other",
         "not-in",
         "not-in-other",
         "exists",
@@ -87,6 +93,17 @@ def test_the_empty_value_is_a_label_value() -> None:
         ({"matchExpressions": {"key": "env"}}, "s.matchExpressions must be a list"),
         ({"matchLabels": {"team": 7}}, "s.matchLabels.team must be a string, got 7"),
         (["team"], "s must be a mapping"),
+        ({"matchLabels": ["team"]}, "s.matchLabels must be a mapping"),
+        ({"matchExpressions": ["env"]}, "s.matchExpressions[0] must be a mapping"),
+        ({"matchExpressions": [{"key": "env"}]}, "s.matchExpressions[0].operator must be"),
+        (
+            {"matchExpressions": [{"key": "env", "operator": "In", "values": "prod"}]},
+            "s.matchExpressions[0].values must be a list",
+        ),
+        (
+            {"matchExpressions": [{"key": "", "operator": "Exists"}]},
+            "s.matchExpressions[0].key must be a non-empty string, got ''",
+        ),
         (
             {"matchExpressions": [{"key": "env", "operator": "In", "values": [1]}]},
             "s.matchExpressions[0].values[0] must be a string, got 1",
@@ -98,6 +115,11 @@ def test_the_empty_value_is_a_label_value() -> None:
         "expressions-not-a-list",
         "label-not-a-string",
         "not-a-mapping",
+        "labels-not-a-mapping",
+        "expression-not-a-mapping",
+        "no-operator",
+        "values-not-a-list",
+        "empty-key",
         "value-not-a-string",
     ],
 )
@@ -107,5 +129,6 @@ def test_what_is_no_selector_is_refused_naming_the_field(selector: object, messa
 
 
 def test_a_requirement_refuses_an_unknown_operator() -> None:
-    with pytest.raises(ValueError, match="operator 'Has' is not one of"):
+    message = "operator 'Has' is not one of In, NotIn, Exists, DoesNotExist"
+    with pytest.raises(ValueError, match=f"^{message}$"):
         Requirement("env", "Has")  # type: ignore[arg-type]
