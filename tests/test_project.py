@@ -79,3 +79,32 @@ def test_charm_requirements_pin_what_the_lock_pins(charm: str) -> None:
     tls = {"charmlibs-interfaces-tls-certificates", "cryptography", "cffi", "pycparser"}
     expected = set(lock) if uses_tls else set(lock) - tls
     assert set(pins) == expected
+
+
+def _public_modules() -> list[str]:
+    """Every module of src/meshops a user may import: no part of its path starts with _."""
+    root = REPO / "src"
+    found: list[str] = []
+    for path in sorted((root / "meshops").rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if not any(p.startswith("_") for p in parts):
+            found.append(".".join(parts))
+    return found
+
+
+def test_every_public_module_says_what_it_exports() -> None:
+    """An explicit ``__all__``, whose every name the module has."""
+    import importlib
+
+    lacking: list[str] = []
+    for name in _public_modules():
+        module = importlib.import_module(name)
+        exported = getattr(module, "__all__", None)
+        if exported is None:
+            lacking.append(name)
+            continue
+        missing = [n for n in exported if not hasattr(module, n)]
+        assert not missing, f"{name}.__all__ names what it lacks: {missing}"
+    assert lacking == []

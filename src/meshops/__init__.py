@@ -11,4 +11,8 @@ The package is layered (see ``ARCHITECTURE.md`` beside the repository):
 * :mod:`meshops.testing` holds the in-process Kubernetes API fake.
 """
 
+__all__ = [
+    "__version__",
+]
+
 __version__ = "0.1.0"

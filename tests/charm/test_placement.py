@@ -3,8 +3,9 @@
 Covers finding a model's namespace by its UUID (Juju's label, or its annotation on
 namespaces labelled before label version 2), reading Services' applications, the
 waypoints of placed namespaces, and what a placement reads from the cluster (nothing
-without requirers; one namespace list and one Service list per usable namespace
-otherwise). The charms' tests cover the requirers built from relations.
+without requirers; otherwise one list of the namespaces marked with the requirers'
+models, a read of each other namespace asked for, and one Service list per usable
+namespace). The charms' tests cover the requirers built from relations.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def test_without_requirers_nothing_is_read(fake: Any) -> None:
     assert fake.requests == [] and found.placement.route_sets == ()
 
 
-def test_one_namespace_list_and_one_service_list_per_usable_namespace(fake: Any) -> None:
+def test_the_namespaces_it_needs_and_one_service_list_per_usable_namespace(fake: Any) -> None:
     shop = model_uuid("shop")
     requirers = [
         requirer("ingress:1", shop, "shop", "cart"),
@@ -72,10 +73,14 @@ def test_one_namespace_list_and_one_service_list_per_usable_namespace(fake: Any)
     fake.clear_log()
     found = locate(api_for(fake), requirers, model="edge", model_uuid=model_uuid("edge"))
     assert [(r.method, r.path) for r in fake.requests] == [
-        ("GET", "/api/v1/namespaces"),
+        ("GET", "/api/v1/namespaces"),  # only those marked with the requirers' models
+        ("GET", "/api/v1/namespaces/blog"),  # marked by an annotation only
+        ("GET", "/api/v1/namespaces/kube-system"),  # asked for, and not a model's
         ("GET", "/api/v1/namespaces/blog/services"),
         ("GET", "/api/v1/namespaces/shop/services"),
     ]
+    uuids = sorted(model_uuid(m) for m in ("edge", "shop", "blog"))
+    assert fake.requests[0].query["labelSelector"] == f"model.juju.is/id in ({','.join(uuids)})"
     placement = found.placement
     assert [(s.source, s.namespace, s.app) for s in placement.route_sets] == [
         ("ingress:1", "shop", "cart"),
@@ -94,3 +99,23 @@ def test_the_waypoints_are_those_of_placed_namespaces(fake: Any) -> None:
     requirers = [requirer("ingress:1", model_uuid("shop"), "shop", "cart")]
     found = locate(api_for(fake), requirers, model="edge", model_uuid=model_uuid("edge"))
     assert found.waypoints == {"shop": "beacon-waypoint"}
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"istio.io/use-waypoint": "none"},
+        {"istio.io/use-waypoint": "w", "istio.io/use-waypoint-namespace": "mesh"},
+        {},
+    ],
+    ids=["none-opts-out", "borrowed-from-another-namespace", "unlabelled"],
+)
+def test_a_namespace_without_a_waypoint_of_its_own_has_none(
+    fake: Any, labels: dict[str, str]
+) -> None:
+    ns = fake.get("v1", "Namespace", "shop")
+    ns["metadata"]["labels"].update(labels)
+    fake.add(ns)
+    requirers = [requirer("ingress:1", model_uuid("shop"), "shop", "cart")]
+    found = locate(api_for(fake), requirers, model="edge", model_uuid=model_uuid("edge"))
+    assert found.waypoints == {}

@@ -17,6 +17,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pygraphviz  # pyright: ignore[reportMissingTypeStubs]
 import pytest
 import yaml
 
@@ -483,13 +484,11 @@ def test_a_file_that_cannot_be_written_is_one_line(
 def test_a_graphviz_failure_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Failing:
-        def draw(
-            self, path: None = None, format: str | None = None, prog: str | None = None
-        ) -> bytes | None:
-            raise ValueError("Graphviz raised a layout error.")
+    def failing(self: object, *args: object, **kwargs: object) -> bytes:
+        raise ValueError("Graphviz raised a layout error.")
 
-    monkeypatch.setattr(graph, "_agraph", lambda source: Failing())
+    # pygraphviz's own drawing call fails, as Graphviz's layout errors reach it
+    monkeypatch.setattr(pygraphviz.AGraph, "draw", failing)
     out = tmp_path / "shop.svg"
     assert main(["graph", str(EXAMPLE), "-o", str(out)]) == EXIT_INVALID
     assert capsys.readouterr() == (

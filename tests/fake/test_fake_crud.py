@@ -249,6 +249,11 @@ def test_valid_names(client: lightkube.Client) -> None:
     client.create(Service(metadata=ObjectMeta(name="web-1"), spec={"ports": [{"port": 80}]}))
     # RFC 1123 labels since Kubernetes 1.34: a Service name may start with a digit
     client.create(Service(metadata=ObjectMeta(name="1svc"), spec={"ports": [{"port": 80}]}))
+    # stored under those names, and read back by them
+    assert client.get(ConfigMap, "a.b-c", namespace="apps").metadata.name == "a.b-c"
+    assert client.get(Namespace, "x" * 63).metadata.name == "x" * 63
+    assert client.get(Service, "web-1", namespace="apps").metadata.name == "web-1"
+    assert client.get(Service, "1svc", namespace="apps").metadata.name == "1svc"
 
 
 def test_missing_name_is_422(api: httpx2.Client) -> None:

@@ -19,6 +19,7 @@ from ops import testing
 
 from meshops.interfaces import service_mesh as sm
 from meshops.k8s import client as k8s_client
+from meshops.testing import FakeKubernetes
 
 from .mesh_charms import (
     CONSUMER_META,
@@ -30,11 +31,6 @@ from .mesh_charms import (
     provider_data,
     state,
 )
-
-try:
-    from meshops.testing import FakeKubernetes
-except ImportError:  # pragma: no cover - the fake is written in parallel
-    FakeKubernetes = None
 
 MANAGER = sm.labels_field_manager("target")
 JUJU_LABELS = {"app.kubernetes.io/name": "target"}
@@ -84,8 +80,6 @@ STATEFUL_SET: dict[str, Any] = {
 @pytest.fixture
 def fake() -> Iterator[Any]:
     """The Kubernetes fake with the model's namespace, our Pods, Service and StatefulSet."""
-    if FakeKubernetes is None:
-        pytest.skip("meshops.testing.FakeKubernetes is not available yet")
     k8s = FakeKubernetes()
     k8s.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": MODEL}})
     k8s.add(pod("target-0"))

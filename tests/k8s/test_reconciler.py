@@ -3,7 +3,7 @@
 Covers ownership labels and the applied-hash annotation, apply and delete order, the
 zero-write no-op reconcile and its read budget, updates, deletions, objects that are not
 ours (never touched), other owners and scopes, the keep predicate, cluster-wide lists,
-rejected objects, a missing CRD (required or optional), a missing namespace, diff(), dry
+rejected objects, a missing CRD (required or optional), a missing namespace, dry
 runs (the server checks, nothing is stored) and progress reports.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from meshops.k8s import Api, CrdMissing, Reconciler, make_client
+from meshops.k8s import Api, CrdMissing, KubernetesError, Reconciler, make_client
 from meshops.k8s.kinds import (
     AUTHORIZATION_POLICY,
     GATEWAY,
@@ -22,7 +22,13 @@ from meshops.k8s.kinds import (
     REFERENCE_GRANT,
     SERVICE_ACCOUNT,
 )
-from meshops.k8s.reconciler import HASH_ANNOTATION, OWNER_LABEL, SCOPE_LABEL
+from meshops.k8s.reconciler import (
+    HASH_ANNOTATION,
+    OWNER_LABEL,
+    SCOPE_LABEL,
+    Change,
+    content_hash,
+)
 from meshops.testing.pytest_plugin import SERVERS, contract_server
 
 GW = "gateway.networking.k8s.io/v1"
@@ -261,16 +267,18 @@ def test_a_missing_optional_crd_fails_its_objects_only(make_fake: Any) -> None:
 def test_an_object_whose_namespace_is_missing_fails_alone(fake: Any) -> None:
     result = reconciler(fake, namespaces=None).reconcile([policy("p0", ns="gone"), policy("p1")])
     assert [(c.action, c.name) for c in result.changes] == [("create", "p1"), ("failed", "p0")]
+    assert "gone" in result.problems[0].error  # the server's reason
     assert fake.get(AP, "AuthorizationPolicy", "p1", "a") is not None
 
 
-def test_diff_reads_but_never_writes(fake: Any) -> None:
+def test_a_dry_run_says_what_it_would_change(fake: Any) -> None:
     r = reconciler(fake)
     r.reconcile([gateway("w"), policy("p1")])
-    fake.clear_log()
-    changes = r.diff([gateway("w", port=15009), policy("p2")])
-    assert fake.writes == 0
-    assert sorted(str(c) for c in changes) == [
+    result = r.reconcile([gateway("w", port=15009), policy("p2")], dry_run=True)
+    assert fake.get(GW, "Gateway", "w", "a")["spec"]["listeners"][0]["port"] == 15008
+    assert fake.get(AP, "AuthorizationPolicy", "p1", "a") is not None
+    assert fake.get(AP, "AuthorizationPolicy", "p2", "a") is None
+    assert sorted(str(c) for c in result.changes) == [
         "create AuthorizationPolicy a/p2",
         "delete AuthorizationPolicy a/p1",
         "update Gateway a/w",
@@ -280,12 +288,19 @@ def test_diff_reads_but_never_writes(fake: Any) -> None:
 @pytest.mark.parametrize(
     ("desired", "message"),
     [
-        ([policy("p"), policy("p")], "desired twice"),
+        ([policy("p"), policy("p")], "^AuthorizationPolicy a/p is desired twice$"),
         (
             [{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "a"}}],
             "not one of the kinds",
         ),
-        ([policy("p", ns="elsewhere")], "namespace 'elsewhere' is not one of"),
+        (
+            [policy("p", ns="elsewhere")],
+            "^AuthorizationPolicy 'p': namespace 'elsewhere' is not one of a, b$",
+        ),
+        (
+            [{"apiVersion": AP, "kind": "AuthorizationPolicy", "metadata": {"name": ""}}],
+            "without metadata.name",
+        ),
         (
             [{"apiVersion": AP, "kind": "AuthorizationPolicy", "metadata": {"namespace": "a"}}],
             "without metadata.name",
@@ -490,3 +505,274 @@ def test_deleting_takes_routes_before_what_they_rely_on(fake: Any, make_fake: An
         "AuthorizationPolicy",
         "ReferenceGrant",
     ]
+
+
+@pytest.mark.fake_only("injects errors, as only the fake can")
+@pytest.mark.parametrize("status", [401, 403, 503])
+def test_an_error_that_outlasts_the_retries_stops_the_reconcile(fake: Any, status: int) -> None:
+    api = Api(
+        make_client(fake.transport, field_manager="owner.m"),
+        field_manager="owner.m",
+        sleep=lambda _: None,
+    )
+    r = Reconciler(
+        api, owner="owner.m", scope="s", kinds=[GATEWAY, AUTHORIZATION_POLICY], namespaces=["a"]
+    )
+    fake.fail_next("PATCH", "/gateways/", status, times=10)
+    with pytest.raises(KubernetesError) as e:
+        r.reconcile([gateway("w"), policy("p1")])
+    assert e.value.code == status
+    # Nothing after it was written: the next reconcile tries everything again.
+    assert fake.get(AP, "AuthorizationPolicy", "p1", "a") is None
+    fake.clear_faults()
+    assert [c.action for c in r.reconcile([gateway("w"), policy("p1")]).changes] == [
+        "create",
+        "create",
+    ]
+
+
+@pytest.mark.fake_only("injects errors, as only the fake can")
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_update_stops_the_reconcile_too(fake: Any, status: int) -> None:
+    r = reconciler(fake)
+    r.reconcile([gateway("w"), policy("p1")])
+    fake.fail_next("PATCH", "/gateways/", status, times=10)
+    with pytest.raises(KubernetesError) as e:
+        r.reconcile([gateway("w", port=15009), policy("p1", sa="new")])
+    assert e.value.code == status
+    got = fake.get(AP, "AuthorizationPolicy", "p1", "a")
+    assert got["spec"]["rules"][0]["from"][0]["source"]["principals"] == [
+        "cluster.local/ns/a/sa/x"
+    ]
+
+
+def test_the_same_object_with_its_keys_in_another_order_writes_nothing(fake: Any) -> None:
+    r = reconciler(fake)
+    p = policy("p1")
+    r.reconcile([p])
+    fake.clear_log()
+    reordered = {
+        "spec": {"rules": p["spec"]["rules"], "action": "ALLOW"},
+        "metadata": {"namespace": "a", "name": "p1"},
+        "kind": "AuthorizationPolicy",
+        "apiVersion": AP,
+    }
+    result = r.reconcile([reordered])
+    assert [str(c) for c in result.changes] == ["unchanged AuthorizationPolicy a/p1"]
+    assert fake.writes == 0
+
+
+def test_owned_objects_are_listed_in_the_reconcilers_namespaces_only(fake: Any) -> None:
+    both = reconciler(fake, namespaces=("a", "b"))
+    both.reconcile([policy("pa", ns="a"), policy("pb", ns="b")])
+    only_a = reconciler(fake, namespaces=("a",))
+    fake.clear_log()
+    result = only_a.reconcile([policy("pa", ns="a")])
+    # The object in b is of the same owner and scope, but not this reconciler's to see.
+    assert [(c.action, c.name) for c in result.changes] == [("unchanged", "pa")]
+    assert fake.get(AP, "AuthorizationPolicy", "pb", "b") is not None
+    lists = [q.path for q in fake.requests if q.method == "GET"]
+    assert "/apis/security.istio.io/v1/namespaces/a/authorizationpolicies" in lists
+    assert not any("/namespaces/b/" in path for path in lists)
+    assert "/apis/security.istio.io/v1/authorizationpolicies" not in lists
+
+
+def test_the_hash_of_an_object_is_the_same_from_one_release_to_the_next() -> None:
+    """An upgraded charm's first reconcile writes nothing it had written already."""
+    assert content_hash({"b": [1, "x"], "a": {"c": None}}) == "7002905de57682573f1eceeba283bfe8"
+
+
+def test_a_change_reads_as_a_line() -> None:
+    assert str(Change("create", NAMESPACE, "", "shop")) == "create Namespace shop"
+    assert str(Change("failed", GATEWAY, "a", "w", "no room")) == "failed Gateway a/w: no room"
+
+
+@pytest.mark.parametrize(("owner", "scope", "what"), [("", "s", "owner"), ("o", "a b", "scope")])
+def test_owner_and_scope_errors_name_which(fake: Any, owner: str, scope: str, what: str) -> None:
+    with pytest.raises(ValueError, match=f"^{what} {scope if what == 'scope' else owner!r}"):
+        Reconciler(api_for(fake), owner=owner, scope=scope, kinds=[GATEWAY], namespaces=["a"])
+
+
+def test_a_cluster_scoped_object_of_ours_is_unchanged_the_second_time(fake: Any) -> None:
+    r = reconciler(fake, namespaces=None)
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "c", "namespace": "x"}}
+    r.reconcile([ns])
+    fake.clear_log()
+    result = r.reconcile([ns])
+    assert [str(c) for c in result.changes] == ["unchanged Namespace c"]
+    # a namespace in a cluster-scoped object's metadata means nothing, and counts for nothing
+    other = {**ns, "metadata": {"name": "c", "namespace": "y"}}
+    assert [str(c) for c in r.reconcile([other]).changes] == ["unchanged Namespace c"]
+    assert fake.writes == 0
+
+
+def test_the_objects_own_annotations_are_kept(fake: Any) -> None:
+    p = policy("p")
+    p["metadata"]["annotations"] = {"team": "o11y"}
+    reconciler(fake).reconcile([p])
+    stored = fake.get(AP, "AuthorizationPolicy", "p", "a")
+    assert stored["metadata"]["annotations"]["team"] == "o11y"
+
+
+def test_a_hash_annotation_on_a_desired_object_does_not_count(fake: Any) -> None:
+    """Objects read back (with our hash on them) and desired again are unchanged."""
+    r = reconciler(fake)
+    r.reconcile([policy("p")])
+    fake.clear_log()
+    again = policy("p")
+    again["metadata"]["annotations"] = {HASH_ANNOTATION: "from an earlier read"}
+    assert [c.action for c in r.reconcile([again]).changes] == ["unchanged"]
+    assert fake.writes == 0
+
+
+def test_the_result_holds_the_owned_objects_as_listed(fake: Any) -> None:
+    r = reconciler(fake)
+    r.reconcile([policy("p")])
+    result = r.reconcile([policy("p")])
+    assert list(result.live) == [(AUTHORIZATION_POLICY, "a", "p")]
+    assert result.live[(AUTHORIZATION_POLICY, "a", "p")]["metadata"]["name"] == "p"
+
+
+def test_deletions_of_one_kind_go_by_namespace_then_name(fake: Any) -> None:
+    r = reconciler(fake)
+    r.reconcile([policy("z", ns="a"), policy("a", ns="b"), policy("m", ns="a")])
+    assert [f"{c.namespace}/{c.name}" for c in r.delete_all().changes] == ["a/m", "a/z", "b/a"]
+
+
+def test_an_object_to_create_is_checked_against_its_own_namespace_only(fake: Any) -> None:
+    reconciler(fake).reconcile([policy("p", ns="b")])
+    lists = [q for q in fake.requests if q.method == "GET" and "labelSelector" not in q.query]
+    assert [q.path for q in lists] == [
+        "/apis/security.istio.io/v1/namespaces/b/authorizationpolicies"
+    ]
+
+
+def test_a_dry_run_checks_objects_in_namespaces_that_exist(fake: Any) -> None:
+    # a Gateway named like the namespace of the next object: that namespace exists
+    r = reconciler(fake)
+    fake.clear_log()
+    r.reconcile([gateway("b", ns="a"), policy("p", ns="b")], dry_run=True)
+    sent = [q.path for q in fake.requests if q.is_write]
+    assert sent == [
+        "/apis/gateway.networking.k8s.io/v1/namespaces/a/gateways/b",
+        "/apis/security.istio.io/v1/namespaces/b/authorizationpolicies/p",
+    ]
+
+
+@pytest.mark.fake_only("injects a delete between our list and our write, as only the fake can")
+def test_an_object_of_ours_deleted_after_our_list_is_made_again(fake: Any) -> None:
+    r = reconciler(fake)
+    r.reconcile([policy("p")])
+    fake.before_next(
+        "PATCH",
+        "/authorizationpolicies/p",
+        lambda: fake.delete(AP, "AuthorizationPolicy", "p", "a"),
+    )
+    [change] = r.reconcile([policy("p", sa="new")]).changes
+    assert str(change) == "create AuthorizationPolicy a/p"
+    stored = fake.get(AP, "AuthorizationPolicy", "p", "a")
+    assert stored["spec"]["rules"][0]["from"][0]["source"]["principals"] == [
+        "cluster.local/ns/a/sa/new"
+    ]
+    assert ours(stored)
+
+
+def test_a_dry_run_of_an_update_stores_nothing(fake: Any) -> None:
+    r = reconciler(fake)
+    r.reconcile([gateway("w")])
+    fake.clear_log()
+    [change] = r.reconcile([gateway("w", port=15009)], dry_run=True).changes
+    assert change.action == "update"
+    assert {q.query.get("dryRun") for q in fake.requests if q.is_write} == {"All"}
+    assert fake.get(GW, "Gateway", "w", "a")["spec"]["listeners"][0]["port"] == 15008
+
+
+@pytest.mark.fake_only("injects errors, as only the fake can")
+def test_what_could_not_be_written_is_logged_naming_it_and_why(
+    fake: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = gateway("bad")
+    bad["spec"]["listeners"].append({"name": "mesh", "port": 15009, "protocol": "HBONE"})
+    caplog.set_level("DEBUG", logger="meshops.k8s.reconciler")
+    result = reconciler(fake, namespaces=None).reconcile([bad, policy("p0", ns="gone")])
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert [w.split(": ", 1)[0] for w in warnings] == [
+        "create Gateway a/bad",
+        "create AuthorizationPolicy gone/p0",
+    ]
+    assert [w.split(": ", 1)[1] for w in warnings] == [c.error for c in result.problems]
+    debug = [r.getMessage() for r in caplog.records if r.levelname == "DEBUG"]
+    assert "reconciled owner.m/s: 0 writes" in debug
+
+
+@pytest.mark.fake_only("injects a write between our list and our write, as only the fake can")
+def test_refusals_and_missing_optional_crds_are_logged_naming_the_object_and_why(
+    make_fake: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    only_policies = make_fake("authorizationpolicies.security.istio.io", namespaces=["a"])
+    r = Reconciler(
+        api_for(only_policies),
+        owner="owner.m",
+        scope="s",
+        kinds=[GATEWAY, AUTHORIZATION_POLICY],
+        namespaces=["a"],
+        optional_kinds=[GATEWAY],
+    )
+    theirs = policy("p", sa="someone")
+    only_policies.before_next(
+        "PATCH", "/authorizationpolicies/p", lambda: only_policies.add(theirs)
+    )
+    caplog.set_level("WARNING", logger="meshops.k8s.reconciler")
+    result = r.reconcile([gateway("w"), policy("p")])
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert [(c.action, c.name) for c in result.changes] == [("failed", "w"), ("refused", "p")]
+    assert warnings[0] == f"create Gateway a/w: {result.changes[0].error}"
+    conflict = result.changes[1].error.removeprefix(
+        "an object of that name exists and is not ours: "
+    )
+    assert conflict != result.changes[1].error  # the server's 409, quoted
+    assert warnings[1] == f"create AuthorizationPolicy a/p: {conflict}"
+
+
+@pytest.mark.fake_only("injects writes between our list and our write, as only the fake can")
+def test_an_object_two_others_made_after_our_list_names_both(
+    fake: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    def two_others() -> None:
+        api_for(fake, "one.m").apply(policy("p"), AUTHORIZATION_POLICY)
+        label = {"apiVersion": AP, "kind": "AuthorizationPolicy"}
+        label["metadata"] = {"name": "p", "namespace": "a", "labels": {"team": "x"}}
+        api_for(fake, "two.m").apply(label, AUTHORIZATION_POLICY)
+
+    fake.before_next("PATCH", "/authorizationpolicies/p", two_others)
+    caplog.set_level("WARNING", logger="meshops.k8s.reconciler")
+    [change] = reconciler(fake).reconcile([policy("p")]).changes
+    reason = "an object of that name exists and is not ours (written by one.m, two.m)"
+    assert (change.action, change.error) == ("refused", reason)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [f"create AuthorizationPolicy a/p: {reason}"]
+
+
+@pytest.mark.fake_only("injects writes between our list and our write, as only the fake can")
+def test_a_dry_run_stores_nothing_when_the_object_changed_after_our_list(fake: Any) -> None:
+    r = reconciler(fake)
+    r.reconcile([policy("p"), policy("q")])
+
+    def annotate() -> None:
+        live = fake.get(AP, "AuthorizationPolicy", "p", "a")
+        live["metadata"]["annotations"]["someone"] = "was here"
+        fake.add(live)
+
+    fake.before_next("PATCH", "/authorizationpolicies/p", annotate)
+    fake.before_next(
+        "PATCH",
+        "/authorizationpolicies/q",
+        lambda: fake.delete(AP, "AuthorizationPolicy", "q", "a"),
+    )
+    changes = r.reconcile([policy("p", sa="new"), policy("q", sa="new")], dry_run=True).changes
+    assert [(c.action, c.name) for c in changes] == [("update", "p"), ("create", "q")]
+    stored = fake.get(AP, "AuthorizationPolicy", "p", "a")
+    assert stored["spec"]["rules"][0]["from"][0]["source"]["principals"] == [
+        "cluster.local/ns/a/sa/x"
+    ]
+    assert fake.get(AP, "AuthorizationPolicy", "q", "a") is None

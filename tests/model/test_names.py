@@ -53,3 +53,94 @@ def test_different_inputs_give_different_names(a: str, b: str) -> None:
 def test_dns_label_refuses_nonsense_arguments() -> None:
     with pytest.raises(ValueError, match="at least one part"):
         dns_label()
+
+
+def test_a_label_of_exactly_the_maximum_length_is_kept() -> None:
+    assert dns_label("a" * 63) == "a" * 63
+    assert dns_label("a" * 20, max_length=20) == "a" * 20
+
+
+def test_a_label_one_past_the_maximum_keeps_a_readable_prefix_and_a_hash() -> None:
+    name = "a" * 64
+    assert dns_label(name) == f"{'a' * 54}-{stable_hash(name)}"
+    assert len(dns_label(name)) == 63
+    assert dns_label("a" * 21, max_length=20) == f"{'a' * 11}-{stable_hash('a' * 21)}"
+
+
+def test_cleaning_lowercases_replaces_and_collapses_and_hashes_the_original() -> None:
+    assert dns_label("Web", "App") == f"web-app-{stable_hash('Web', 'App')}"
+    assert dns_label("my_app", "x") == f"my-app-x-{stable_hash('my_app', 'x')}"
+    assert dns_label("-a--b-") == f"a-b-{stable_hash('-a--b-')}"
+
+
+def test_a_shortened_prefix_never_ends_in_a_dash() -> None:
+    # The cut after 54 characters falls on the dash.
+    parts = ("a" * 53, "b" * 20)
+    assert dns_label(*parts) == f"{'a' * 53}-{stable_hash(*parts)}"
+
+
+def test_nothing_readable_left_gives_the_hash_alone() -> None:
+    assert dns_label("---") == f"h{stable_hash('---')}"
+    assert dns_label("日本") == f"h{stable_hash('日本')}"
+
+
+def test_max_length_of_ten_is_the_smallest_taken() -> None:
+    assert dns_label("a" * 30, max_length=10) == f"a-{stable_hash('a' * 30)}"
+    with pytest.raises(ValueError, match="max_length >= 10"):
+        dns_label("a", max_length=9)
+
+
+def test_stable_hash_of_text_beyond_ascii_is_pinned() -> None:
+    # Object names derived from it must not change from one release to the next.
+    assert stable_hash("é") == "d8f81e7a"
+    assert stable_hash("日本") == "d1899c83"
+    longer = stable_hash("a", "b", length=12)
+    assert len(longer) == 12
+    assert longer.startswith("3554d2b8")
+
+
+def test_label_values_are_at_most_63_characters() -> None:
+    assert valid_label_value("a" * 63)
+    assert not valid_label_value("a" * 64)
+    assert not valid_label_value("a" * 65)
+    assert label_value("a" * 63) == "a" * 63
+    assert label_value("a" * 64) == f"{'a' * 54}.{stable_hash('a' * 64)}"
+    assert len(label_value("a" * 65)) == 63
+
+
+def test_the_empty_label_value_is_refused() -> None:
+    assert not valid_label_value("")
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("a", True),
+        ("a.b_c-d", True),
+        ("A9", True),
+        ("-a", False),
+        ("a-", False),
+        ("_a", False),
+        ("a.", False),
+        ("a b", False),
+        ("a/b", False),
+        ("é", False),
+        ("aé", False),
+    ],
+)
+def test_valid_label_value(value: str, valid: bool) -> None:
+    assert valid_label_value(value) is valid
+
+
+def test_label_value_cleaning_keeps_dots_underscores_and_dashes() -> None:
+    parts = ("a_b c.d-e",)
+    assert label_value(*parts) == f"a_b-c.d-e.{stable_hash(*parts)}"
+    assert label_value("app", "mödel") == f"app.m-del.{stable_hash('app', 'mödel')}"
+
+
+def test_label_value_strips_what_may_not_start_or_end_a_value() -> None:
+    long = "X" * 70
+    assert label_value(long) == f"{'X' * 54}.{stable_hash(long)}"
+    assert label_value("_" * 70) == stable_hash("_" * 70)
+    cut_at_a_dot = "a" * 53 + "._" + "b" * 20
+    assert label_value(cut_at_a_dot) == f"{'a' * 53}.{stable_hash(cut_at_a_dot)}"

@@ -369,3 +369,119 @@ def test_objects_validate_against_the_upstream_crds(
     for obj in objects:
         api.apply(obj, AUTHORIZATION_POLICY)  # a 422 raises meshops.k8s.Invalid
     api.apply(waypoint(policy.target_namespace, "beacon-waypoint"), GATEWAY)
+
+
+def test_two_pod_groups_of_one_party_get_an_object_each_with_its_own_name() -> None:
+    db = app_policy(
+        target_type=TargetType.unit,
+        target_app_name=None,
+        target_selector_labels=(("tier", "db"),),
+        endpoints=(Endpoint(ports=(5432,)),),
+    )
+    cache = app_policy(
+        target_type=TargetType.unit,
+        target_app_name=None,
+        target_selector_labels=(("tier", "cache"),),
+        endpoints=(Endpoint(ports=(6379,)),),
+    )
+    objects, problems = authorization_policies(
+        [PolicySet("s", "prometheus", (db, cache))], prefix="beacon"
+    )
+    assert problems == []
+    # named after the party and a hash of the pods' labels: stable from one run to the next
+    assert [o["metadata"]["name"] for o in objects] == [
+        "beacon-prometheus-pods-485b710c",
+        "beacon-prometheus-pods-7fce3a08",
+    ]
+    selectors = sorted(o["spec"]["selector"]["matchLabels"]["tier"] for o in objects)
+    assert selectors == ["cache", "db"]
+    ports = {
+        o["spec"]["selector"]["matchLabels"]["tier"]: o["spec"]["rules"][0]["to"] for o in objects
+    }
+    assert ports == {
+        "db": [{"operation": {"ports": ["5432"]}}],
+        "cache": [{"operation": {"ports": ["6379"]}}],
+    }
+
+
+def test_a_pod_group_name_does_not_depend_on_the_order_of_its_labels() -> None:
+    def named(labels: tuple[tuple[str, str], ...]) -> str:
+        policy = app_policy(
+            target_type=TargetType.unit,
+            target_app_name=None,
+            target_selector_labels=labels,
+            endpoints=(),
+        )
+        return one(policy)["metadata"]["name"]
+
+    assert named((("tier", "db"), ("app", "pg"))) == named((("app", "pg"), ("tier", "db")))
+    assert named((("tier", "db"),)) != named((("tier", "cache"),))
+
+
+def test_every_bad_policy_of_a_set_is_reported_with_its_field() -> None:
+    def bad(**endpoint: Any) -> MeshPolicy:
+        return app_policy(target_type=TargetType.unit, endpoints=(Endpoint(**endpoint),))
+
+    policies = (
+        bad(ports=(80,), paths=("/x",)),
+        app_policy(),
+        app_policy(
+            target_type=TargetType.unit,
+            endpoints=(Endpoint(ports=(81,)), Endpoint(methods=(Method.get,), hosts=("h",))),
+        ),
+    )
+    objects, problems = authorization_policies(
+        [PolicySet("service-mesh:7", "grafana", policies)], prefix="beacon"
+    )
+    assert objects == []
+    assert [(p.source, p.app, p.field) for p in problems] == [
+        ("service-mesh:7", "grafana", "policies[0]"),
+        ("service-mesh:7", "grafana", "policies[2]"),
+    ]
+    assert problems[0].message == (
+        "endpoints[0]: a unit policy is enforced at L4 (ztunnel) and can only name ports, "
+        "not hosts, methods or paths: paths=['/x']"
+    )
+    assert problems[1].message.startswith("endpoints[1]: a unit policy")
+    assert problems[1].message.endswith(": hosts=['h'], methods=['GET']")
+
+
+def test_a_name_taken_by_another_party_is_a_problem_of_the_policies_field() -> None:
+    first = PolicySet("s1", "a-svc", (app_policy(target_app_name="a-svc"),))
+    second = PolicySet("s2", "a", (app_policy(target_app_name="a", target_service="svc"),))
+    _, problems = authorization_policies([first, second], prefix="p")
+    assert [(p.source, p.app, p.field) for p in problems] == [("s2", "a", "policies")]
+    assert problems[0].message == (
+        "its AuthorizationPolicy name 'p-a-svc-svc' is already taken by another party's"
+    )
+
+
+def test_a_unit_policy_by_labels_behind_a_waypoint_has_no_twin() -> None:
+    # No application is named, so no Service is known to put a twin rule on.
+    unit = app_policy(
+        target_type=TargetType.unit,
+        target_app_name=None,
+        target_selector_labels=(("tier", "db"),),
+        endpoints=(Endpoint(ports=(5432,)),),
+    )
+    objects, _ = authorization_policies(
+        [PolicySet("s", "prometheus", (unit,))], prefix="b", waypoints={"m": "w"}
+    )
+    (obj,) = objects
+    assert obj["spec"]["rules"][1] == {
+        "from": [{"source": {"principals": ["cluster.local/ns/m/sa/w"]}}]
+    }
+
+
+def test_a_waypoint_of_another_namespace_changes_nothing() -> None:
+    unit = app_policy(target_type=TargetType.unit, endpoints=(Endpoint(ports=(9090,)),))
+    objects, _ = authorization_policies(
+        [PolicySet("s", "prometheus", (unit,))], prefix="b", waypoints={"other": "w"}
+    )
+    (obj,) = objects
+    assert obj["spec"]["rules"] == [
+        {
+            "from": [{"source": {"principals": ["cluster.local/ns/m/sa/grafana"]}}],
+            "to": [{"operation": {"ports": ["9090"]}}],
+        }
+    ]

@@ -1087,3 +1087,130 @@ def test_decision_as_json(shop: Policies) -> None:
         "delegations": [],
     }
     assert data["delegations"] == []
+
+
+# --- what the mutation figures showed no test held ------------------------------------
+
+WEB_TO_CART_PODS = Call(WEB, CART, None, 8080, method="GET", path="/")
+
+DENY_LEFT_EMPTY_CASES = [
+    pytest.param(
+        {
+            "from": [{"source": {"requestPrincipals": ["*"]}}],
+            "to": [{"operation": {"ports": ["8080"]}}],
+        },
+        id="from-only-l7",
+    ),
+    pytest.param(
+        {
+            **from_(sa("web")),
+            "when": [{"key": "request.headers[x-a]", "values": ["1"]}],
+        },
+        id="when-only-l7",
+    ),
+    pytest.param(
+        {**from_(sa("web")), "to": [{"operation": {"methods": ["GET"]}}]},
+        id="to-only-l7",
+    ),
+]
+
+
+@pytest.mark.parametrize("rule", DENY_LEFT_EMPTY_CASES)
+def test_a_deny_rule_whose_entry_holds_only_l7_fields_never_matches_at_ztunnel(rule: Obj) -> None:
+    """At ztunnel, a from/to entry or condition left with nothing to check never matches."""
+    decision = check([ambient("shop"), ap("p", pods("cart", [rule], "DENY"))], WEB_TO_CART_PODS)
+    (hop,) = decision.hops
+    assert (decision.verdict, hop.action, hop.policy) == ("ALLOWED", "default", None)
+
+
+def test_the_same_deny_rule_at_the_waypoint_denies() -> None:
+    rule = {**from_(sa("web")), "to": [{"operation": {"methods": ["GET"]}}]}
+    objects = [with_waypoint(), waypoint(), ap("p", svc("cart", [rule], "DENY"))]
+    decision = check(objects, Call(WEB, CART, "cart", 8080, method="GET", path="/"))
+    assert outcome(decision) == ("DENIED", "waypoint shop/waypoint", "DENY", "shop/p", 0)
+
+
+def test_a_deny_reason_names_the_rule_and_the_policy() -> None:
+    objects = [
+        ambient("shop"),
+        ap("all", pods("db", [{}])),
+        ap("no", pods("db", [from_(sa("web")), from_(sa("cart"))], "DENY")),
+    ]
+    decision = check(objects, CART_TO_DB)
+    assert decision.hops[0].reason == "rule 1 of DENY policy shop/no matches"
+    assert decision.explanation == (
+        f"DENIED by {ZTUNNEL_DB}: rule 1 of DENY policy shop/no matches"
+    )
+
+
+def test_an_allow_reason_names_the_rule_and_the_policy() -> None:
+    decision = check([ambient("shop"), ap("db", pods("db", [from_(sa("cart"))]))], CART_TO_DB)
+    assert decision.hops[0].reason == "rule 0 of ALLOW policy shop/db matches"
+
+
+def test_no_allow_policy_is_allowed_by_default_and_says_so() -> None:
+    decision = check([ambient("shop")], CART_TO_DB)
+    assert decision.hops[0].reason == "no ALLOW policy applies here: allowed by default"
+
+
+def test_a_custom_policy_on_the_pods_is_no_condition_at_ztunnel() -> None:
+    custom = {
+        "selector": {"matchLabels": {"app": "cart"}},
+        "action": "CUSTOM",
+        "provider": {"name": "opa"},
+        "rules": [{}],
+    }
+    decision = check([ambient("shop"), ap("ext", custom)], WEB_TO_CART_PODS)
+    assert decision.verdict == "ALLOWED"
+    assert decision.conditions == ()
+    assert "shop/ext ignored: ztunnel does not support the CUSTOM action" in (
+        decision.hops[0].notes
+    )
+
+
+def test_an_audit_policy_is_ignored_at_ztunnel_and_says_so() -> None:
+    audit = pods("cart", [{}], "AUDIT")
+    decision = check([ambient("shop"), ap("log", audit)], WEB_TO_CART_PODS)
+    assert "shop/log ignored: ztunnel does not support the AUDIT action" in decision.hops[0].notes
+
+
+def expression(key: str, operator: str, *values: str) -> Obj:
+    found: Obj = {"key": key, "operator": operator}
+    if values:
+        found["values"] = list(values)
+    return found
+
+
+SELECTOR_CASES = [
+    # (id, expression, takes namespace shop {tier: front}, takes namespace lab {})
+    ("in", expression("tier", "In", "front", "back"), True, False),
+    ("not-in", expression("tier", "NotIn", "back"), True, True),
+    ("not-in-the-value", expression("tier", "NotIn", "front"), False, True),
+    ("exists", expression("tier", "Exists"), True, False),
+    ("does-not-exist", expression("tier", "DoesNotExist"), False, True),
+]
+
+
+@pytest.mark.parametrize(
+    ("expr", "shop", "lab"), [pytest.param(*c[1:], id=c[0]) for c in SELECTOR_CASES]
+)
+def test_selector_expressions_choose_the_namespaces_a_waypoint_serves(
+    expr: Obj, shop: bool, lab: bool
+) -> None:
+    """A waypoint in another namespace serves those its allowedRoutes selector selects."""
+    gateway = waypoint(
+        ns="mesh",
+        allowedRoutes={
+            "namespaces": {"from": "Selector", "selector": {"matchExpressions": [expr]}}
+        },
+    )
+    uses_mesh = {"istio.io/use-waypoint-namespace": "mesh"}
+    objects = [
+        with_waypoint("shop", tier="front", **uses_mesh),
+        with_waypoint("lab", **uses_mesh),
+        gateway,
+    ]
+    for ns, served in (("shop", shop), ("lab", lab)):
+        cart = Workload(ns, "cart", {"app": "cart"})
+        decision = check(objects, Call(WEB, cart, "cart", 8080, method="GET", path="/"))
+        assert len(decision.hops) == (2 if served else 1), (ns, decision.explanation)

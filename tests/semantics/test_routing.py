@@ -1750,3 +1750,17 @@ def test_many_routes_index_finds_the_right_one() -> None:
     assert [
         b.name for b in routes.route(Request.from_url("http://a.b.example.com/")).backends
     ] == ["wild"]
+
+
+def test_a_listener_selector_with_an_unknown_operator_selects_nothing_and_says_why() -> None:
+    """The selector is read as :mod:`meshops.semantics.authz` reads a waypoint's."""
+    listen = listener(
+        source="Selector", selector={"matchExpressions": [{"key": "team", "operator": "Has"}]}
+    )
+    objects = [gateway(listen), route("web", "app"), namespace("app", team="web")]
+    outcome = Routes.from_objects(objects).route(Request.from_url("http://shop.example.com/"))
+    assert outcome.status != "routed"
+    assert (
+        "its selector selects no namespace: allowedRoutes.namespaces.selector"
+        ".matchExpressions[0].operator 'Has' is not one of In, NotIn, Exists, DoesNotExist"
+    ) in "\n".join(outcome.reasons)

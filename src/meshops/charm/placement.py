@@ -26,10 +26,10 @@ from meshops.interfaces.ingress import IngressRequest
 from meshops.interfaces.istio_ingress_route import RouteRequest
 from meshops.k8s import Api, objects
 from meshops.k8s.kinds import NAMESPACE, SERVICE
+from meshops.model.ambient import waypoint_named
 from meshops.model.juju import APP_NAME_LABEL, MODEL_UUID_KEY
 from meshops.model.problems import Problem
 from meshops.plan.ingress import HostnameSet, RouteSet, web_route
-from meshops.plan.mesh import USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL
 from meshops.plan.placement import Placement, Requirer, Whereabouts, place
 
 __all__ = [
@@ -178,17 +178,23 @@ def namespace_waypoints(
 ) -> dict[str, str]:
     """The waypoint each of the ``wanted`` namespaces sends its Services' traffic through.
 
-    Only a waypoint of the namespace itself counts (not one the namespace borrows from
-    another, ``istio.io/use-waypoint-namespace``).
+    As Istio reads the labels (see :func:`meshops.model.ambient.waypoint_named`): a
+    namespace labelled ``istio.io/use-waypoint=none`` has none. Only a waypoint of the
+    namespace itself counts (not one the namespace borrows from another,
+    ``istio.io/use-waypoint-namespace``).
+
+    Example:
+        >>> ns = {"metadata": {"name": "shop", "labels": {"istio.io/use-waypoint": "none"}}}
+        >>> namespace_waypoints([ns], ["shop"])
+        {}
     """
     want = set(wanted)
     found: dict[str, str] = {}
     for namespace in namespaces:
-        name, labels = objects.name(namespace), objects.labels(namespace)
-        waypoint = labels.get(USE_WAYPOINT_LABEL)
-        elsewhere = labels.get(USE_WAYPOINT_NAMESPACE_LABEL, name) != name
-        if name in want and waypoint and not elsewhere:
-            found[name] = waypoint
+        name = objects.name(namespace)
+        named = waypoint_named(objects.labels(namespace), name)
+        if name in want and named is not None and named[0] == name:
+            found[name] = named[1]
     return found
 
 
@@ -202,8 +208,11 @@ def locate(
 ) -> Located:
     """Place ``requirers`` (see :func:`meshops.plan.placement.place`), reading the cluster.
 
-    Reads nothing without requirers; otherwise one list of namespaces, and one list of
-    Services per namespace some requirer may use.
+    Reads nothing without requirers. Otherwise: one list of the namespaces labelled with
+    the requirers' models' UUIDs (and the charm's own), never every namespace; a read of
+    each namespace a requirer asks for that the list did not show (the charm's own, an
+    allowed one, or a model's that Juju marked with an annotation only, before its label
+    version 2); and one list of Services per namespace some requirer may use.
 
     Args:
         api: Kubernetes access.
@@ -212,7 +221,7 @@ def locate(
         model_uuid: the charm's model's UUID.
         allowed: namespaces the operator lets any requirer use as well as its own.
     """
-    namespaces = api.list(NAMESPACE, None) if requirers else []
+    namespaces = _namespaces(api, requirers, model, model_uuid) if requirers else []
     where = Whereabouts(model, model_uuid, model_namespaces(namespaces), allowed)
     wanted = sorted({ns for r in requirers if (ns := where.namespace(r)) is not None})
     services = {ns: service_apps(api.list(SERVICE, ns)) for ns in wanted}
@@ -264,3 +273,17 @@ def hostname_sets(
             HostnameSet(requirer.source, request.app, home, request.relation_id, request.hostnames)
         )
     return sets, problems
+
+
+def _namespaces(
+    api: Api, requirers: Sequence[Requirer], model: str, model_uuid: str
+) -> list[dict[str, Any]]:
+    """The namespaces a placement needs to see (see :func:`locate`)."""
+    uuids = tuple(sorted({r.model_uuid or model_uuid for r in requirers} | {model_uuid}))
+    found = {objects.name(ns): ns for ns in api.list(NAMESPACE, None, {MODEL_UUID_KEY: uuids})}
+    asked = {model} | {r.asks.namespace for r in requirers if r.asks is not None}
+    for name in sorted(asked - found.keys()):
+        namespace = api.get(NAMESPACE, name)
+        if namespace is not None:
+            found[name] = namespace
+    return [found[name] for name in sorted(found)]

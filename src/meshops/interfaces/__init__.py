@@ -21,3 +21,5 @@ interface, so a charm moving to ours changes an import line, not its code.
 
 Import the submodule you need; this package imports nothing on its own.
 """
+
+__all__: list[str] = []

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import httpx2
-from lightkube import Client
+from lightkube import Client, operators
 from lightkube.core.exceptions import ApiError
 from lightkube.core.resource_registry import resource_registry
 from lightkube.generic_resource import create_global_resource, create_namespaced_resource
@@ -46,6 +46,13 @@ from meshops.k8s.errors import (
     from_status,
 )
 from meshops.k8s.kinds import Kind
+
+__all__ = [
+    "MAX_RETRY_AFTER",
+    "Api",
+    "label_patch",
+    "owners_of_labels",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -163,16 +170,27 @@ class Api:
         return _to_dict(obj)
 
     def list(
-        self, kind: Kind, namespace: str | None, labels: Mapping[str, str] | None = None
+        self,
+        kind: Kind,
+        namespace: str | None,
+        labels: Mapping[str, str | tuple[str, ...]] | None = None,
     ) -> list[Obj]:
-        """Objects of ``kind`` in ``namespace`` (every namespace when None) with ``labels``."""
+        """Objects of ``kind`` in ``namespace`` (every namespace when None) with ``labels``.
+
+        A label given a tuple of values selects objects whose label is one of them
+        (``key in (a,b)``).
+        """
         res = _resource(kind)
         ns = (
             namespace
             if kind.namespaced and namespace is not None
             else ("*" if kind.namespaced else None)
         )
-        selector: Any = dict(labels) if labels else None
+        selector: Any = (
+            {k: v if isinstance(v, str) else operators.in_(sorted(v)) for k, v in labels.items()}
+            if labels
+            else None
+        )
 
         def run() -> list[Any]:
             return list(self.client.list(res, namespace=ns, labels=selector))

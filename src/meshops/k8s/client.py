@@ -38,6 +38,17 @@ from lightkube.core.exceptions import ConfigError
 
 from meshops.k8s.errors import Unavailable
 
+__all__ = [
+    "FAKE_SERVER",
+    "Clock",
+    "Timeout",
+    "TimeoutTransport",
+    "connect",
+    "installed_clock",
+    "make_client",
+    "use_transport",
+]
+
 _override = threading.local()
 #: One HTTPS transport (its connection pool) per configuration for the whole process:
 #: every client made for it (a hook makes several, each with its own deadline) reuses its

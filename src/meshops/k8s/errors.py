@@ -11,6 +11,18 @@ from __future__ import annotations
 import math
 from typing import Any, cast
 
+__all__ = [
+    "Conflict",
+    "CrdMissing",
+    "DeadlineExceeded",
+    "Forbidden",
+    "Invalid",
+    "KubernetesError",
+    "NotFound",
+    "Unavailable",
+    "from_status",
+]
+
 
 class KubernetesError(Exception):
     """Base class: a request to the Kubernetes API failed.

@@ -15,6 +15,34 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+__all__ = [
+    "APPLY_ORDER",
+    "AUTHORIZATION_POLICY",
+    "CONFIG_MAP",
+    "DELETE_ORDER",
+    "DESTINATION_RULE",
+    "GATEWAY",
+    "GATEWAY_CLASS",
+    "GRPC_ROUTE",
+    "HTTP_ROUTE",
+    "MANAGED",
+    "NAMESPACE",
+    "OPTIONAL_KINDS",
+    "POD",
+    "REFERENCE_GRANT",
+    "REQUEST_AUTHENTICATION",
+    "SECRET",
+    "SERVICE",
+    "SERVICE_ACCOUNT",
+    "STATEFUL_SET",
+    "TCP_ROUTE",
+    "TLS_ROUTE",
+    "Kind",
+    "apply_rank",
+    "delete_rank",
+    "kind_of",
+]
+
 
 @dataclasses.dataclass(frozen=True)
 class Kind:

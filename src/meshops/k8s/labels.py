@@ -18,6 +18,12 @@ from meshops.k8s.api import Api, label_patch, owners_of_labels
 from meshops.k8s.errors import NotFound
 from meshops.k8s.kinds import Kind
 
+__all__ = [
+    "HeldLabels",
+    "LabelConflict",
+    "hold_labels",
+]
+
 
 @dataclasses.dataclass(frozen=True)
 class LabelConflict:

@@ -7,6 +7,17 @@ null ``metadata``, ``labels`` or ``annotations`` and always return the declared 
 from collections.abc import Mapping
 from typing import Any, cast
 
+__all__ = [
+    "annotations",
+    "condition_true",
+    "conditions",
+    "labels",
+    "managed_fields",
+    "metadata",
+    "name",
+    "namespace",
+]
+
 
 def metadata(obj: Mapping[str, Any]) -> dict[str, Any]:
     """``obj["metadata"]``, or an empty dict."""

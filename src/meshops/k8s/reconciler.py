@@ -57,6 +57,21 @@ from meshops.model.ownership import SCOPE_LABEL as SCOPE_LABEL
 from meshops.model.ownership import content_hash as content_hash
 from meshops.model.ownership import owner_labels, stamp
 
+__all__ = [
+    "HASH_ANNOTATION",
+    "MANAGED_BY",
+    "MANAGED_BY_LABEL",
+    "NOT_OURS",
+    "OWNER_LABEL",
+    "SCOPE_LABEL",
+    "Action",
+    "Change",
+    "Key",
+    "ReconcileResult",
+    "Reconciler",
+    "content_hash",
+]
+
 log = logging.getLogger(__name__)
 
 
@@ -69,7 +84,7 @@ NOT_OURS = "an object of that name exists and is not ours"
 
 @dataclasses.dataclass(frozen=True)
 class Change:
-    """What a reconcile did (or, for :meth:`Reconciler.diff`, would do) to one object.
+    """What a reconcile did (or, in a dry run, would do) to one object.
 
     Attributes:
         action: create, update, delete, unchanged, kept (owned, not wanted, kept on the
@@ -171,7 +186,7 @@ class Reconciler:
         optional_kinds: Sequence[Kind] = (),
     ) -> None:
         for what, value in (("owner", owner), ("scope", scope)):
-            if not valid_label_value(value) or len(value) > 63:
+            if not valid_label_value(value):
                 raise ValueError(f"{what} {value!r} must be a label value (see label_value)")
         self.api = api
         self.owner = owner
@@ -234,7 +249,11 @@ class Reconciler:
     def diff(
         self, desired: Iterable[Mapping[str, Any]], *, keep: Callable[[Obj], bool] | None = None
     ) -> list[Change]:
-        """What :meth:`reconcile` would do, reading but never writing."""
+        """What :meth:`reconcile` would do, reading but never writing.
+
+        For a plan whose objects the server cannot check (``meshops plan`` when the CRDs of
+        their kinds are not installed yet): the changes are worked out here alone.
+        """
         wanted = self._prepare_all(desired)
         live = self.owned()
         changes = [self._compare(key, obj, live) for key, obj in wanted.items()]

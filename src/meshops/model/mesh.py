@@ -14,6 +14,20 @@ from collections.abc import Mapping
 
 from meshops.model.paths import check_policy_path
 
+__all__ = [
+    "APP_NAME_LABEL",
+    "Endpoint",
+    "MeshPolicy",
+    "Method",
+    "TargetType",
+    "check_host",
+    "check_label",
+    "check_method",
+    "check_name",
+    "check_namespace",
+    "check_port",
+]
+
 # A Kubernetes label key: optional DNS-subdomain prefix and '/', then a name of 1-63.
 _LABEL_KEY = re.compile(
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"

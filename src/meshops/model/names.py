@@ -12,9 +12,21 @@ import hashlib
 import json
 import re
 
+__all__ = [
+    "DNS_LABEL_MAX",
+    "LABEL_VALUE_MAX",
+    "dns_label",
+    "label_value",
+    "principal",
+    "stable_hash",
+    "valid_label_value",
+]
+
 _NOT_LABEL = re.compile(r"[^a-z0-9-]+")
 _DASHES = re.compile(r"-{2,}")
 DNS_LABEL_MAX = 63
+#: The longest label value Kubernetes takes.
+LABEL_VALUE_MAX = 63
 
 
 def stable_hash(*parts: str, length: int = 8) -> str:
@@ -79,16 +91,25 @@ def label_value(*parts: str) -> str:
         'istio-beacon-k8s.my-model'
     """
     joined = ".".join(parts)
-    if len(joined) <= 63 and valid_label_value(joined):
+    if valid_label_value(joined):
         return joined
     cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "-" for c in joined)
     digest = stable_hash(*parts)
-    return f"{cleaned[: 63 - len(digest) - 1].strip('._-')}.{digest}".lstrip(".")
+    keep = LABEL_VALUE_MAX - len(digest) - 1
+    return f"{cleaned[:keep].strip('._-')}.{digest}".lstrip(".")
 
 
 def valid_label_value(value: str) -> bool:
-    """Whether ``value`` is a valid Kubernetes label value (and not empty)."""
-    if not value:
+    """Whether ``value`` is a valid Kubernetes label value, and not empty.
+
+    At most 63 characters of ``[A-Za-z0-9._-]``, starting and ending with a letter or
+    digit.
+
+    Example:
+        >>> valid_label_value("istio-beacon-k8s.my-model"), valid_label_value("a" * 64)
+        (True, False)
+    """
+    if not value or len(value) > LABEL_VALUE_MAX:
         return False
     ok = all(c.isascii() and (c.isalnum() or c in "._-") for c in value)
     return ok and value[0].isalnum() and value[-1].isalnum()

@@ -23,6 +23,13 @@ from meshops.plan.mesh import (
     workload_labels,
 )
 
+__all__ = [
+    "BeaconInputs",
+    "BeaconPlan",
+    "foreign_services",
+    "plan_beacon",
+]
+
 Obj = dict[str, Any]
 
 

@@ -39,16 +39,30 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from meshops.model.ambient import (
+    DATAPLANE_MODE_LABEL,
+    USE_WAYPOINT_LABEL,
+    USE_WAYPOINT_NAMESPACE_LABEL,
+    WAYPOINT_FOR_LABEL,
+)
 from meshops.model.mesh import APP_NAME_LABEL, Endpoint, MeshPolicy, TargetType
 from meshops.model.names import dns_label, label_value, principal, stable_hash
 from meshops.model.problems import Problem
 
+__all__ = [
+    "POLICY_SOURCE_LABEL",
+    "WAYPOINT_PORT",
+    "Obj",
+    "PolicySet",
+    "authorization_policies",
+    "namespace_labels",
+    "waypoint",
+    "waypoint_name",
+    "workload_labels",
+]
+
 Obj = dict[str, Any]
 
-DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
-USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
-USE_WAYPOINT_NAMESPACE_LABEL = "istio.io/use-waypoint-namespace"
-WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
 #: Label on each AuthorizationPolicy naming the group (relation app) it came from.
 POLICY_SOURCE_LABEL = "meshops.io/policy-source"
 WAYPOINT_PORT = 15008

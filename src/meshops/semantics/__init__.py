@@ -9,3 +9,5 @@ code explains the objects a charm made.
 * :mod:`meshops.semantics.routing`: Gateway API Gateways, HTTPRoutes and GRPCRoutes.
   :mod:`meshops.semantics.routing_objects` reads those objects for it.
 """
+
+__all__: list[str] = []

@@ -132,15 +132,17 @@ from typing import Any, Literal, cast
 
 import pydantic
 
+from meshops.model.ambient import (
+    DATAPLANE_MODE_LABEL,
+    INGRESS_USE_WAYPOINT_LABEL,
+    USE_WAYPOINT_LABEL,
+    WAYPOINT_FOR_LABEL,
+    waypoint_named,
+)
 from meshops.semantics import authz_objects
 
 __all__ = ["Call", "Decision", "Delegation", "Hop", "Jwt", "Policies", "Workload"]
 
-DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
-USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
-USE_WAYPOINT_NAMESPACE_LABEL = "istio.io/use-waypoint-namespace"
-INGRESS_USE_WAYPOINT_LABEL = "istio.io/ingress-use-waypoint"
-WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
 WAYPOINT_CLASS = "istio-waypoint"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 CLUSTER_DOMAIN = "cluster.local"
@@ -921,12 +923,13 @@ class Policies:
             (service.labels if service else _NO_LABELS, f"Service {namespace}/{call.service}"),
             (self._namespaces.get(namespace, _NO_LABELS), f"Namespace {namespace}"),
         ):
-            name = labels.get(USE_WAYPOINT_LABEL)
-            if name == "none":
-                return None
-            if name is not None:
-                where = labels.get(USE_WAYPOINT_NAMESPACE_LABEL, namespace)
-                return where, name, f"label {USE_WAYPOINT_LABEL}={name} on {owner}"
+            if USE_WAYPOINT_LABEL not in labels:
+                continue  # the namespace decides
+            named = waypoint_named(labels, namespace)
+            if named is None:
+                return None  # opted out
+            where, name = named
+            return where, name, f"label {USE_WAYPOINT_LABEL}={name} on {owner}"
         return None
 
     def _ingress_uses_waypoint(self, call: Call) -> bool:

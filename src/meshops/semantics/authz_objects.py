@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
+from meshops.model.selectors import LabelSelector, label_selector
+
 __all__ = [
     "ABSENT",
     "ACTIONS",
@@ -471,47 +473,6 @@ class Service:
 
 
 @dataclass(frozen=True)
-class _LabelSelector:
-    """A Kubernetes label selector: matchLabels and matchExpressions, all ANDed."""
-
-    labels: Mapping[str, str]
-    expressions: tuple[tuple[str, str, tuple[str, ...]], ...]  # key, operator, values
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        if any(labels.get(k) != v for k, v in self.labels.items()):
-            return False
-        return all(_expression_holds(e, labels.get(e[0])) for e in self.expressions)
-
-
-_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
-
-
-def _expression_holds(expression: tuple[str, str, tuple[str, ...]], value: str | None) -> bool:
-    _, operator, values = expression
-    if operator == "In":
-        return value in values
-    if operator == "NotIn":
-        return value not in values
-    return (value is not None) == (operator == "Exists")
-
-
-def _label_selector(value: object, where: str) -> _LabelSelector:
-    data = _optional_mapping(value, where)
-    expressions: list[tuple[str, str, tuple[str, ...]]] = []
-    for i, item in enumerate(_items(data.get("matchExpressions"), f"{where}.matchExpressions")):
-        at = f"{where}.matchExpressions[{i}]"
-        expression = as_mapping(item, at)
-        operator = as_string(expression.get("operator"), f"{at}.operator")
-        if operator not in _OPERATORS:
-            raise ValueError(f"{at}.operator {operator!r} is not one of {', '.join(_OPERATORS)}")
-        key = as_string(expression.get("key"), f"{at}.key")
-        expressions.append((key, operator, _strings(expression.get("values"), f"{at}.values")))
-    return _LabelSelector(
-        read_labels(data.get("matchLabels"), f"{where}.matchLabels"), tuple(expressions)
-    )
-
-
-@dataclass(frozen=True)
 class Gateway:
     """A waypoint candidate: a Gateway and who may use its HBONE listener."""
 
@@ -520,7 +481,7 @@ class Gateway:
     class_name: str
     labels: Mapping[str, str]
     allowed_from: str  # Same, All or Selector: who may use it (its HBONE listener)
-    allowed_selector: _LabelSelector
+    allowed_selector: LabelSelector
 
     @property
     def key(self) -> str:
@@ -551,7 +512,7 @@ def read_gateway(
     spec = _optional_mapping(spec_value, f"{where}: spec")
     class_name = spec.get("gatewayClassName")
     allowed_from: str = "Same"
-    selector = _LabelSelector({}, ())
+    selector = LabelSelector()
     for i, item in enumerate(_items(spec.get("listeners"), f"{where}: spec.listeners")):
         at = f"{where}: spec.listeners[{i}]"
         listener = as_mapping(item, at)
@@ -560,7 +521,7 @@ def read_gateway(
         routes = _optional_mapping(listener.get("allowedRoutes"), f"{at}.allowedRoutes")
         spaces = _optional_mapping(routes.get("namespaces"), f"{at}.allowedRoutes.namespaces")
         allowed_from = str(spaces.get("from") or "Same")
-        selector = _label_selector(
+        selector = label_selector(
             spaces.get("selector"), f"{at}.allowedRoutes.namespaces.selector"
         )
     return Gateway(

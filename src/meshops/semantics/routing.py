@@ -1210,6 +1210,8 @@ def _refusal(
             if same
             else f"allowedRoutes from Same: namespace {route.namespace!r} is not its own"
         )
+    if source == "Selector" and listener.selector_error:
+        return f"its selector selects no namespace: {listener.selector_error}"
     if source == "Selector" and listener.selector is not None:
         labels = namespaces.get(route.namespace, {_NS_NAME_LABEL: route.namespace})
         if listener.selector.matches(labels):

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Literal, cast
 
 from meshops.model.regex import Regex, check_regex
+from meshops.model.selectors import LabelSelector, label_selector
 
 __all__ = [
     "BackendRef",
@@ -113,19 +114,6 @@ class Retry:
 
 
 @dataclass(frozen=True)
-class _Selector:
-    """A label selector: matchLabels and matchExpressions, ANDed."""
-
-    labels: tuple[tuple[str, str], ...]
-    expressions: tuple[tuple[str, str, frozenset[str]], ...]
-
-    def matches(self, labels: Mapping[str, str]) -> bool:
-        if any(labels.get(k) != v for k, v in self.labels):
-            return False
-        return all(_requirement(labels, *e) for e in self.expressions)
-
-
-@dataclass(frozen=True)
 class Listener:
     """A Gateway listener: port, protocol, hostname and the routes it admits."""
 
@@ -136,8 +124,9 @@ class Listener:
     protocol: str
     hostname: str | None
     namespaces_from: str
-    selector: _Selector | None
+    selector: LabelSelector | None
     kinds: frozenset[str]
+    selector_error: str = ""  # why the selector is no selector (an unknown operator...)
 
     def describe(self) -> str:
         """One line for the reasons."""
@@ -423,6 +412,13 @@ def _parse_listener(gateway: str, namespace: str, raw: Obj) -> Listener:
     allowed = as_map(raw.get("allowedRoutes"))
     namespaces = as_map(allowed.get("namespaces"))
     selector = namespaces.get("selector")
+    parsed: LabelSelector | None = None
+    selector_error = ""
+    if selector is not None:
+        try:
+            parsed = label_selector(selector, "allowedRoutes.namespaces.selector")
+        except ValueError as e:
+            selector_error = str(e)
     protocol = as_text(raw.get("protocol"))
     kinds = frozenset(
         as_text(k.get("kind"))
@@ -439,31 +435,10 @@ def _parse_listener(gateway: str, namespace: str, raw: Obj) -> Listener:
         protocol=protocol,
         hostname=_optional_text(raw.get("hostname")),
         namespaces_from=as_text(namespaces.get("from"), "Same"),
-        selector=None if selector is None else _parse_selector(as_map(selector)),
+        selector=parsed,
         kinds=kinds,
+        selector_error=selector_error,
     )
-
-
-def _parse_selector(raw: Obj) -> _Selector:
-    labels = tuple((k, as_text(v)) for k, v in as_map(raw.get("matchLabels")).items())
-    expressions = tuple(
-        (as_text(e.get("key")), as_text(e.get("operator")), frozenset(_strings(e.get("values"))))
-        for e in as_maps(raw.get("matchExpressions"))
-    )
-    return _Selector(labels, expressions)
-
-
-def _requirement(
-    labels: Mapping[str, str], key: str, operator: str, values: frozenset[str]
-) -> bool:
-    present = key in labels
-    if operator == "In":
-        return present and labels[key] in values
-    if operator == "NotIn":
-        return not present or labels[key] not in values
-    if operator == "Exists":
-        return present
-    return operator == "DoesNotExist" and not present
 
 
 def parse_route(kind: str, obj: Obj, problems: list[str]) -> Route | None:

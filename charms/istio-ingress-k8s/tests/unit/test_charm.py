@@ -254,6 +254,21 @@ def test_in_a_namespace_with_a_waypoint_the_policy_lets_the_waypoint_in(
     }
 
 
+def test_a_namespace_that_opts_out_of_waypoints_gets_no_waypoint_rule(ctx: Any, fake: Any) -> None:
+    """``istio.io/use-waypoint=none`` is no waypoint named "none", as Istio reads it."""
+    load_balancer(fake)
+    shop = fake.get("v1", "Namespace", "shop")
+    shop["metadata"]["labels"] = {"istio.io/use-waypoint": "none"}
+    fake.add(shop)
+    rel = ingress("web")
+    ctx.run(ctx.on.relation_changed(rel), state(rel))
+    [policy] = fake.list(AP, "AuthorizationPolicy", "shop")
+    # the gateway's rule alone: no rule for a waypoint named "none"
+    assert [r["from"] for r in policy["spec"]["rules"]] == [
+        [{"source": {"principals": [f"cluster.local/ns/{MODEL}/sa/{APP}-istio"]}}]
+    ]
+
+
 def test_the_url_uses_the_external_hostname_and_ports(ctx: Any, fake: Any) -> None:
     rel = ingress("web")
     config = {"external-hostname": "shop.example.com", "http-port": 8000}
