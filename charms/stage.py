@@ -20,6 +20,9 @@ from pathlib import Path
 __all__ = ["meshops_modules", "stage"]
 
 SRC = Path(__file__).resolve().parent.parent / "src"
+#: Packages whose data files (not modules) a charm needs beside their code: the CRDs
+#: the project carries (the istio-k8s charm installs the Gateway API's).
+DATA_PACKAGES = ("meshops.crds",)
 
 
 def meshops_modules(charm: Path) -> dict[str, Path]:
@@ -46,6 +49,14 @@ def stage(charm: Path) -> dict[str, Path]:
         dest = target / path.relative_to(SRC / "meshops")
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, dest)
+    for name in DATA_PACKAGES:
+        if name in modules:
+            package = modules[name].parent
+            for path in sorted(package.rglob("*")):
+                if path.is_file() and path.suffix != ".pyc" and "__pycache__" not in path.parts:
+                    dest = target / path.relative_to(SRC / "meshops")
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(path, dest)
     shutil.copy2(SRC / "meshops" / "py.typed", target / "py.typed")
     return modules
 

@@ -57,14 +57,26 @@ def _pins(path: Path) -> dict[str, str]:
     return pins
 
 
+#: Distributions a charm pins only when its code imports the module named.
+IMPORTED_ONLY = {
+    "charmlibs.interfaces.tls_certificates": {
+        "charmlibs-interfaces-tls-certificates",
+        "cryptography",
+        "cffi",
+        "pycparser",
+    },
+    "charmlibs.interfaces.istio_metadata": {"charmlibs-interfaces-istio-metadata"},
+}
+
+
 @pytest.mark.parametrize(
     "charm", sorted(p.parent.name for p in REPO.glob("charms/*/charmcraft.yaml"))
 )
 def test_charm_requirements_pin_what_the_lock_pins(charm: str) -> None:
     """A packed charm runs the same dependencies the tests ran, less what it does not use.
 
-    The TLS library (and the cryptography it brings) is pinned only by a charm whose
-    code, or the meshops modules packed with it, imports it.
+    The ecosystem's libraries of :data:`IMPORTED_ONLY` (and what they alone bring) are
+    pinned only by a charm whose code, or the meshops modules packed with it, imports them.
     """
     pins = _pins(REPO / "charms" / charm / "requirements.txt")
     lock = _pins(REPO / "requirements.lock")
@@ -75,9 +87,11 @@ def test_charm_requirements_pin_what_the_lock_pins(charm: str) -> None:
     spec.loader.exec_module(stage)
     sources = [*(REPO / "charms" / charm / "src").glob("*.py")]
     sources += stage.meshops_modules(REPO / "charms" / charm).values()
-    uses_tls = any("charmlibs.interfaces.tls_certificates" in p.read_text() for p in sources)
-    tls = {"charmlibs-interfaces-tls-certificates", "cryptography", "cffi", "pycparser"}
-    expected = set(lock) if uses_tls else set(lock) - tls
+    texts = [p.read_text() for p in sources]
+    expected = set(lock)
+    for module, distributions in IMPORTED_ONLY.items():
+        if not any(module in text for text in texts):
+            expected -= distributions
     assert set(pins) == expected
 
 

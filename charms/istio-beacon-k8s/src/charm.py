@@ -9,7 +9,7 @@ config and relation data, asks :func:`meshops.plan.beacon.plan_beacon` what the 
 should hold, and (on the leader) makes the cluster hold it. Statuses are set in one
 place, from what the last reconcile found. A quiet update-status reads no relation:
 it checks the cluster against what the last reconcile left
-(:mod:`meshops.interfaces.memory`) and reconciles only if something calls for it.
+(:mod:`meshops.charm.memory`) and reconciles only if something calls for it.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import logging
 
 import ops
 
+from meshops.charm import leader
+from meshops.charm.memory import Memory, digest, fingerprint
 from meshops.charm.outcome import Outcome, add_statuses, shared
-from meshops.interfaces import leader
 from meshops.interfaces.hooks import hook_deadline
-from meshops.interfaces.memory import Memory, digest, fingerprint
 from meshops.interfaces.service_mesh import ServiceMeshProvider, cmr_data
 from meshops.k8s import (
     Api,
@@ -49,7 +49,7 @@ PROBLEMS_SHOWN = 3
 class IstioBeaconCharm(ops.CharmBase):
     """The istio-beacon-k8s charm."""
 
-    _stored = ops.StoredState()  # what the leader remembers (meshops.interfaces.memory)
+    _stored = ops.StoredState()  # what the leader remembers (meshops.charm.memory)
 
     def __init__(self, framework: ops.Framework) -> None:
         super().__init__(framework)

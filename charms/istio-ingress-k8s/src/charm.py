@@ -11,7 +11,7 @@ that, watches (bounded) for the gateway's address when it has none yet, and tell
 requirer its URL or host (:mod:`meshops.plan.ingress_report`). Statuses come from what
 the last reconcile found, shared with every unit. A quiet update-status reads no
 relation: it checks the cluster against what the last reconcile left
-(:mod:`meshops.interfaces.memory`) and reconciles only if something calls for it.
+(:mod:`meshops.charm.memory`) and reconciles only if something calls for it.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ from charmlibs.interfaces.tls_certificates import (
     TLSCertificatesRequiresV4,
 )
 
+from meshops.charm import gateway as gateway_relations
+from meshops.charm import leader
 from meshops.charm.certificates import provider_problem
+from meshops.charm.memory import Memory, digest, fingerprint
 from meshops.charm.outcome import Outcome, add_statuses, shared
-from meshops.interfaces import gateway as gateway_relations
-from meshops.interfaces import leader
 from meshops.interfaces.hooks import hook_deadline
 from meshops.interfaces.ingress import IngressPerAppProvider
 from meshops.interfaces.istio_ingress_route import IstioIngressRouteProvider
-from meshops.interfaces.memory import Memory, digest, fingerprint
 from meshops.interfaces.service_mesh import ServiceMeshConsumer
 from meshops.k8s import Api, KubernetesError, Reconciler, objects
 from meshops.k8s.kinds import OPTIONAL_KINDS
@@ -57,7 +57,7 @@ ADDRESS_KEY = "address"
 class IstioIngressCharm(ops.CharmBase):
     """The istio-ingress-k8s charm."""
 
-    _stored = ops.StoredState()  # what the leader remembers (meshops.interfaces.memory)
+    _stored = ops.StoredState()  # what the leader remembers (meshops.charm.memory)
 
     def __init__(self, framework: ops.Framework) -> None:
         super().__init__(framework)
@@ -148,6 +148,7 @@ class IstioIngressCharm(ops.CharmBase):
             api,
             namespaces=memory.facts.get("listed") == "yes",
             wanted=memory.facts.get("namespaces", "").split(),
+            query=(memory.facts.get("uuids", "").split(), memory.facts.get("asked", "").split()),
         )
         service = f"{self.app.name}-istio" if memory.facts.get("address") == "yes" else None
         address = gateway_relations.address(api, service, self.model.name)
@@ -242,6 +243,8 @@ class IstioIngressCharm(ops.CharmBase):
             memory.facts = {
                 "listed": "yes" if planned.namespaces is not None else "",
                 "namespaces": " ".join(sorted(planned.services)),
+                "uuids": " ".join(planned.query[0]),
+                "asked": " ".join(planned.query[1]),
                 "address": "" if gateway.hostname else "yes",
                 "peer-address": address or "",
                 "tls": digest(self._certs_problem),

@@ -39,7 +39,9 @@ __all__ = [
     "hostname_sets",
     "locate",
     "model_namespaces",
+    "namespace_query",
     "namespace_waypoints",
+    "read_namespaces",
     "remote_model_uuid",
     "requirers",
     "service_apps",
@@ -72,6 +74,8 @@ class Located:
             traffic through, where it uses one.
         where: where requirers live (:meth:`Whereabouts.home` of any of them).
         namespaces: the namespaces as read (None when none were: no requirers).
+        query: what was read of the namespaces (:func:`namespace_query`), to read the
+            same again.
         services: for each namespace a requirer may use, its Services' applications
             (see :func:`service_apps`), as read.
     """
@@ -83,6 +87,7 @@ class Located:
     services: Mapping[str, Mapping[str, str]] = dataclasses.field(
         default_factory=lambda: dict[str, Mapping[str, str]]()
     )
+    query: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
 
 def remote_model_uuid(model: ops.Model, relation: ops.Relation) -> str | None:
@@ -221,7 +226,8 @@ def locate(
         model_uuid: the charm's model's UUID.
         allowed: namespaces the operator lets any requirer use as well as its own.
     """
-    namespaces = _namespaces(api, requirers, model, model_uuid) if requirers else []
+    query = namespace_query(requirers, model, model_uuid) if requirers else ((), ())
+    namespaces = read_namespaces(api, *query) if requirers else []
     where = Whereabouts(model, model_uuid, model_namespaces(namespaces), allowed)
     wanted = sorted({ns for r in requirers if (ns := where.namespace(r)) is not None})
     services = {ns: service_apps(api.list(SERVICE, ns)) for ns in wanted}
@@ -233,6 +239,7 @@ def locate(
         where,
         tuple(namespaces) if requirers else None,
         services,
+        query,
     )
 
 
@@ -275,14 +282,25 @@ def hostname_sets(
     return sets, problems
 
 
-def _namespaces(
-    api: Api, requirers: Sequence[Requirer], model: str, model_uuid: str
-) -> list[dict[str, Any]]:
-    """The namespaces a placement needs to see (see :func:`locate`)."""
+def namespace_query(
+    requirers: Sequence[Requirer], model: str, model_uuid: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What :func:`locate` reads of the namespaces: model UUIDs, and names asked for.
+
+    It lists the namespaces labelled with those UUIDs, and reads by name those asked for
+    that the list did not show.
+    """
     uuids = tuple(sorted({r.model_uuid or model_uuid for r in requirers} | {model_uuid}))
-    found = {objects.name(ns): ns for ns in api.list(NAMESPACE, None, {MODEL_UUID_KEY: uuids})}
-    asked = {model} | {r.asks.namespace for r in requirers if r.asks is not None}
-    for name in sorted(asked - found.keys()):
+    asked = tuple(sorted({model} | {r.asks.namespace for r in requirers if r.asks is not None}))
+    return uuids, asked
+
+
+def read_namespaces(api: Api, uuids: Sequence[str], asked: Sequence[str]) -> list[dict[str, Any]]:
+    """The namespaces labelled with ``uuids``, and those of ``asked`` the list missed."""
+    found = {
+        objects.name(ns): ns for ns in api.list(NAMESPACE, None, {MODEL_UUID_KEY: tuple(uuids)})
+    }
+    for name in sorted(set(asked) - found.keys()):
         namespace = api.get(NAMESPACE, name)
         if namespace is not None:
             found[name] = namespace

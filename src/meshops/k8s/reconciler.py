@@ -30,7 +30,7 @@ appears between our list and our write:
 A reconcile in which nothing changed therefore writes nothing and reads one list per
 managed kind and namespace. Drift made by hand to a field we set is not seen by the
 hash (we compare with what we last applied, not with the live object): a caller that
-knows an object drifted (its generation moved, see :mod:`meshops.interfaces.memory`)
+knows an object drifted (its generation moved, see :mod:`meshops.charm.memory`)
 names it in ``stale``, and it is applied again.
 """
 

@@ -5,7 +5,7 @@ that calls :func:`run`:
 
 * on a unit that is not the leader, nothing (it shows the leader's outcome);
 * on a quiet update-status, when the last reconcile finished
-  (:attr:`Memory.complete <meshops.interfaces.memory.Memory.complete>`) and the
+  (:attr:`Memory.complete <meshops.charm.memory.Memory.complete>`) and the
   charm's ``unchanged`` check of the cluster finds nothing different from what it left,
   nothing but that check: no relation is read;
 * otherwise the charm's ``reconcile``, then the outcome is shared with the other units
@@ -32,8 +32,8 @@ from typing import Any
 
 import ops
 
+from meshops.charm.memory import Memory, fingerprint, forget, recall, remember
 from meshops.charm.outcome import Outcome, share
-from meshops.interfaces.memory import Memory, fingerprint, forget, recall, remember
 from meshops.k8s import KubernetesError, Reconciler, gathered
 
 __all__ = ["objects_unchanged", "run"]

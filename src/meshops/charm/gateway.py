@@ -12,7 +12,7 @@ gateway-api-integrator), beside :mod:`meshops.plan.ingress_report`, which decide
 * :func:`wait_for_address`: the gateway's LoadBalancer address, watched for (bounded);
 * :func:`cluster_digest`: what the plan read from the cluster besides its own objects;
 * :func:`tell`: what each requirer is told (its URL, the gateway's host), written only
-  to the relations told something else before (:class:`~meshops.interfaces.memory.
+  to the relations told something else before (:class:`~meshops.charm.memory.
   Memory`): a reconcile with nothing new reads back nothing it wrote.
 
 Example:
@@ -33,11 +33,11 @@ from charmlibs.interfaces.tls_certificates import (
     TLSCertificatesRequiresV4,
 )
 
+from meshops.charm.memory import Memory, digest
 from meshops.charm.outcome import Outcome
-from meshops.charm.placement import locate, requirers, service_apps
+from meshops.charm.placement import locate, read_namespaces, requirers, service_apps
 from meshops.interfaces.ingress import IngressPerAppProvider, IngressRequest
 from meshops.interfaces.istio_ingress_route import IstioIngressRouteProvider
-from meshops.interfaces.memory import Memory, digest
 from meshops.k8s import Api, objects
 from meshops.k8s.kinds import (
     AUTHORIZATION_POLICY,
@@ -45,7 +45,6 @@ from meshops.k8s.kinds import (
     GATEWAY,
     GRPC_ROUTE,
     HTTP_ROUTE,
-    NAMESPACE,
     REFERENCE_GRANT,
     SECRET,
     SERVICE,
@@ -256,6 +255,7 @@ class Planned:
         namespaces: the namespaces read to place the requirers (None: none read).
         services: the Services' applications read, by namespace.
         models: each relation's remote model UUID, by relation id (as Juju said).
+        query: what was read of the namespaces (model UUIDs, names asked for).
     """
 
     plan: IngressPlan
@@ -268,6 +268,7 @@ class Planned:
     namespaces: tuple[Mapping[str, Any], ...] | None
     services: Mapping[str, Mapping[str, str]]
     models: Mapping[str, str]
+    query: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
     def keep(self, obj: Mapping[str, Any]) -> bool:
         """Whether an owned object no longer wanted is kept (a refused requirer's)."""
@@ -317,6 +318,7 @@ def plan_requirers(
         found.namespaces,
         found.services,
         {r.source.rsplit(":", 1)[1]: r.model_uuid for r in asked.requirers if r.model_uuid},
+        found.query,
     )
 
 
@@ -359,11 +361,16 @@ def cluster_digest(
 
 
 def read_cluster(
-    api: Api, *, namespaces: bool, wanted: Sequence[str]
+    api: Api,
+    *,
+    namespaces: bool,
+    wanted: Sequence[str],
+    query: tuple[Sequence[str], Sequence[str]] = ((), ()),
 ) -> tuple[list[dict[str, Any]] | None, dict[str, dict[str, str]]]:
     """Read again what :func:`meshops.charm.placement.locate` read.
 
-    The namespaces (if ``namespaces``) and the Services' applications of ``wanted``.
+    The namespaces (if ``namespaces``, as ``query`` says: :attr:`Planned.query`) and the
+    Services' applications of ``wanted``.
     """
-    listed = api.list(NAMESPACE, None) if namespaces else None
+    listed = read_namespaces(api, *query) if namespaces else None
     return listed, {ns: service_apps(api.list(SERVICE, ns)) for ns in wanted}
