@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from meshops import spec
+from meshops import platform_file
 from meshops.cli import main
 from meshops.cli.output import objects_yaml
 from meshops.cli.render import file_objects
@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PER_NAMESPACE = 50
 
 
-def platform_file(apps: int) -> str:
+def platform_text(apps: int) -> str:
     """A platform file with ``apps`` apps (see the module's docstring)."""
     namespaces = (apps + PER_NAMESPACE - 1) // PER_NAMESPACE
     lines = [
@@ -185,13 +185,13 @@ def main_bench() -> None:
     figures: dict[str, float | int] = {"apps": args.apps}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.yaml"
-        path.write_text(platform_file(args.apps))
+        path.write_text(platform_text(args.apps))
 
-        declaration, load = timed(lambda: spec.read_file(path))
+        declaration, load = timed(lambda: platform_file.read_file(path))
         figures["load_s"] = round(load, 3)
 
         def render() -> str:
-            declared = spec.read_file(path)
+            declared = platform_file.read_file(path)
             objects, _ = file_objects(declared)
             operator = istio_operator(declared.platform)
             return objects_yaml([operator, *objects] if operator else objects)

@@ -52,7 +52,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "model/regex.py": ("tests/model/",),
     "model/overlap.py": ("tests/model/test_overlap.py",),
     "model/ingress.py": ("tests/model/test_ingress.py",),
-    "model/platform.py": ("tests/plan/test_platform.py", "tests/spec/"),
+    "model/platform.py": ("tests/plan/test_platform.py", "tests/platform_file/"),
     "model/juju.py": ("tests/interfaces/test_placement.py", "tests/plan/test_placement.py"),
     "plan/mesh.py": ("tests/plan/test_mesh.py", "tests/plan/test_beacon.py"),
     "plan/beacon.py": ("tests/plan/test_beacon.py",),

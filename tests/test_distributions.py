@@ -149,7 +149,7 @@ def test_a_charm_runs_on_the_interface_wheel_alone(
     assert " passed" in proc.stdout
     script = (
         "import importlib.util as u; import meshops.interfaces.service_mesh; "
-        "print([m for m in ('meshops.cli', 'meshops.spec', 'meshops.plan', "
+        "print([m for m in ('meshops.cli', 'meshops.platform_file', 'meshops.plan', "
         "'meshops.semantics', 'meshops.testing', 'meshops.charm') if u.find_spec(m)])"
     )
     absent = run([python, "-c", script])

@@ -7,7 +7,7 @@ The package is layered (see ``ARCHITECTURE.md`` beside the repository):
 * :mod:`meshops.k8s` reconciles those objects against a cluster;
 * :mod:`meshops.interfaces` holds the Juju relation libraries, and
   :mod:`meshops.charm` what the project's own charms share beside them;
-* :mod:`meshops.spec` and :mod:`meshops.cli` are the ``meshops`` command;
+* :mod:`meshops.platform_file` and :mod:`meshops.cli` are the ``meshops`` command;
 * :mod:`meshops.testing` holds the in-process Kubernetes API fake.
 """
 

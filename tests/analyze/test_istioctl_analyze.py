@@ -42,7 +42,7 @@ from charmlibs.interfaces.tls_certificates import (
 )
 from ops import testing
 
-from meshops import crds, spec
+from meshops import crds, platform_file
 from meshops.cli.render import file_objects
 from meshops.interfaces import istio_ingress_route as iir
 from meshops.model.platform import MeshMode
@@ -334,7 +334,7 @@ def test_istioctl_leaves_out_these_kinds_offline(
 # -- platform files --------------------------------------------------------------------------
 
 
-def implied_by(declaration: spec.Declaration, objects: Sequence[Obj]) -> list[Obj]:
+def implied_by(declaration: platform_file.Declaration, objects: Sequence[Obj]) -> list[Obj]:
     """What a cluster running the platform holds beside what ``meshops render`` renders.
 
     Istio's namespace, each app's workload (on the mesh where its namespace is), what
@@ -375,7 +375,7 @@ def implied_by(declaration: spec.Declaration, objects: Sequence[Obj]) -> list[Ob
 
 def analyze_platform(judge: Judge, text: str) -> Analysis:
     """``meshops render``'s objects, under the mesh config its IstioOperator installs."""
-    declaration = spec.read(text, "platform.yaml")
+    declaration = platform_file.read(text, "platform.yaml")
     objects, problems = file_objects(declaration)
     assert problems == []
     operator = istio_operator(declaration.platform)

@@ -21,7 +21,7 @@ import pygraphviz  # pyright: ignore[reportMissingTypeStubs]
 import pytest
 import yaml
 
-from meshops import spec
+from meshops import platform_file
 from meshops.cli import EXIT_INVALID, EXIT_OK, graph, main
 from meshops.cli.graph import (
     Access,
@@ -54,14 +54,14 @@ GATEWAY = "gateway:ingress/edge"
 
 
 def shop() -> Graph:
-    return describe(spec.read_file(EXAMPLE))
+    return describe(platform_file.read_file(EXAMPLE))
 
 
-def declare(tmp_path: Path, body: str) -> spec.Declaration:
+def declare(tmp_path: Path, body: str) -> platform_file.Declaration:
     """The declaration of a platform file holding ``HEADER`` and ``body``."""
     path = tmp_path / "platform.yaml"
     path.write_text(HEADER + body)
-    return spec.read_file(path)
+    return platform_file.read_file(path)
 
 
 def cluster(graph: Graph, namespace: str) -> Cluster:
@@ -201,7 +201,7 @@ def test_the_same_file_gives_the_same_dot_source_whatever_the_order_of_its_apps(
         namespace["mesh"] = "off" if namespace["mesh"] is False else namespace["mesh"]
     shuffled = tmp_path / "shuffled.yaml"
     shuffled.write_text(yaml.safe_dump(document))
-    assert dot_source(describe(spec.read_file(shuffled))) == first
+    assert dot_source(describe(platform_file.read_file(shuffled))) == first
 
 
 def test_the_dot_source_styles_what_carries_meaning() -> None:
@@ -298,7 +298,7 @@ def test_a_platform_built_in_code_is_drawn_too() -> None:
         (db, api),
         hardened=True,
     )
-    graph = describe(spec.Declaration(platform))
+    graph = describe(platform_file.Declaration(platform))
     assert [(c.title, c.lines) for c in graph.clusters] == [
         ("apps", ("ambient mesh", "deny by default")),
         ("data", ("ambient mesh", "deny by default")),
@@ -536,7 +536,7 @@ def test_drawing_writes_nothing_on_stderr(tmp_path: Path) -> None:
 
 def test_edge_labels_are_drawn_on_a_white_ground() -> None:
     """An edge or a namespace border laid out under a label is hidden, not drawn through it."""
-    source = dot_source(describe(spec.read_file(EXAMPLE)))
+    source = dot_source(describe(platform_file.read_file(EXAMPLE)))
     labelled = [line for line in source.splitlines() if " -> " in line and "label=" in line]
     assert labelled
     for line in labelled:

@@ -15,7 +15,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshops import spec
+from meshops import platform_file
 from meshops.cli.output import objects_yaml
 from meshops.cli.render import file_objects
 
@@ -43,7 +43,7 @@ values = st.recursive(
 
 
 def test_the_example_is_written_the_same_by_both_emitters() -> None:
-    objects, _ = file_objects(spec.read_file(EXAMPLE))
+    objects, _ = file_objects(platform_file.read_file(EXAMPLE))
     assert objects_yaml(objects) == objects_yaml(objects, pure=True)
 
 

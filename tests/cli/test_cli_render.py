@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from meshops import __version__, spec
+from meshops import __version__, platform_file
 from meshops.cli import EXIT_INVALID, EXIT_OK, main
 from meshops.cli.output import objects_yaml
 from meshops.cli.render import APPLY_ORDER, file_objects
@@ -34,19 +34,22 @@ def test_render_prints_the_objects_as_yaml(capsys: pytest.CaptureFixture[str]) -
     assert main(["render", str(EXAMPLE)]) == EXIT_OK
     out, err = capsys.readouterr()
     assert err == ""
-    objects, problems = file_objects(spec.read_file(EXAMPLE))
+    objects, problems = file_objects(platform_file.read_file(EXAMPLE))
     assert problems == []
-    assert istio_operator(spec.load_file(EXAMPLE)) is None  # its istio section is a comment
+    assert (
+        istio_operator(platform_file.load_file(EXAMPLE)) is None
+    )  # its istio section is a comment
     assert out == objects_yaml(objects)
     assert out.startswith("---\n")
     assert out.endswith("\n")
     assert list(yaml.safe_load_all(out)) == objects
     # Each object carries the marks meshops apply writes (kubectl and meshops agree).
     mesh = [
-        stamp(o, "meshops.shop", "platform") for o in platform_objects(spec.load_file(EXAMPLE))[0]
+        stamp(o, "meshops.shop", "platform")
+        for o in platform_objects(platform_file.load_file(EXAMPLE))[0]
     ]
     assert [o for o in objects if o in mesh] == mesh  # the mesh's objects, in their order
-    ingress = spec.read_file(EXAMPLE).ingress
+    ingress = platform_file.read_file(EXAMPLE).ingress
     assert ingress is not None
     plan = plan_ingress(ingress.gateway, ingress.route_sets, ingress.waypoints)
     assert [o for o in objects if o not in mesh] == [  # then the ingress's, by kind

@@ -23,7 +23,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from meshops import spec
+from meshops import platform_file
 from meshops.cli import EXIT_INVALID, EXIT_OK, main
 from meshops.cli.render import APPLY_ORDER, file_objects
 from meshops.k8s import Api, make_client
@@ -222,11 +222,11 @@ def test_conflicting_routes_exit_2_naming_both_places(
 
 def test_problems_the_loader_did_not_check_are_still_reported() -> None:
     """``file_objects`` reports what the plan refuses even in a declaration built by hand."""
-    platform = spec.load(PLATFORM, "p.yaml")
+    platform = platform_file.load(PLATFORM, "p.yaml")
     route = Route("web", Protocol.HTTP, None, backends=(Backend("web", 8080),))
-    declaration = spec.Declaration(
+    declaration = platform_file.Declaration(
         platform,
-        spec.Ingress(
+        platform_file.Ingress(
             GatewayConfig("edge", "edge"),
             (RouteSet("a", "web", "shop", 0, (route,)), RouteSet("b", "api", "shop", 1, (route,))),
         ),
@@ -325,8 +325,8 @@ def test_any_section_that_loads_renders_objects_the_crds_accept(
 ) -> None:
     text = PLATFORM + textwrap.indent(yaml.safe_dump({"ingress": section}, sort_keys=False), "  ")
     try:
-        declaration = spec.read(text, "p.yaml")
-    except spec.PlatformFileError as e:
+        declaration = platform_file.read(text, "p.yaml")
+    except platform_file.PlatformFileError as e:
         unplaced = [str(err) for err in e.errors if not err.line]
         assert unplaced == []  # every error is at a place in the file
         return

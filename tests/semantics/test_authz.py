@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from meshops.cli.render import file_objects
+from meshops.platform_file import read_file
 from meshops.semantics.authz import Call, Decision, Policies, Workload
-from meshops.spec import read_file
 
 Obj = dict[str, Any]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from meshops import spec
+from meshops import platform_file
 from meshops.cli.render import file_objects
 from meshops.semantics.routing import (
     Backend,
@@ -1600,7 +1600,7 @@ def test_request_checks_its_fields(kw: dict[str, Any], message: str) -> None:
 
 @pytest.fixture(scope="module")
 def shop() -> Routes:
-    objects, problems = file_objects(spec.read_file(ROOT / "examples" / "shop.yaml"))
+    objects, problems = file_objects(platform_file.read_file(ROOT / "examples" / "shop.yaml"))
     assert problems == []
     return Routes.from_objects(objects)
 

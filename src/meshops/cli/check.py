@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO, cast
 
-from meshops import spec
+from meshops import platform_file
 from meshops.cli.files import add_command, read_declaration
 from meshops.cli.output import add_output_option, write_json
 from meshops.cli.render import checked_objects
@@ -148,7 +148,9 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0 if decision.allowed else 1
 
 
-def _call(declaration: spec.Declaration, args: argparse.Namespace) -> tuple[Call, str, str]:
+def _call(
+    declaration: platform_file.Declaration, args: argparse.Namespace
+) -> tuple[Call, str, str]:
     """The call ``args`` describes, and how to name its two ends."""
     platform = declaration.platform
     gateway = declaration.ingress.gateway if declaration.ingress is not None else None

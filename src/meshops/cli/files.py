@@ -11,7 +11,7 @@ import math
 import os
 from typing import Any, TextIO
 
-from meshops import spec
+from meshops import platform_file
 from meshops.cli.output import write_json
 
 __all__ = ["add_command", "read_declaration"]
@@ -41,10 +41,10 @@ def add_command(
         "--max-file-size",
         metavar="MB",
         type=_megabytes,
-        default=spec.MAX_FILE_BYTES,
+        default=platform_file.MAX_FILE_BYTES,
         help=(
             f"refuse, unread, a platform file larger than this many megabytes "
-            f"(default: {spec.MAX_FILE_BYTES // 1_000_000}; 1 MB = 1,000,000 bytes)"
+            f"(default: {platform_file.MAX_FILE_BYTES // 1_000_000}; 1 MB = 1,000,000 bytes)"
         ),
     )
     return parser
@@ -67,8 +67,8 @@ def read_declaration(
     err: TextIO,
     *,
     output: str = "text",
-    max_bytes: int = spec.MAX_FILE_BYTES,
-) -> spec.Declaration | None:
+    max_bytes: int = platform_file.MAX_FILE_BYTES,
+) -> platform_file.Declaration | None:
     """The platform file's declaration, or None after reporting each error.
 
     With ``output="text"`` each error is one line on ``err``:
@@ -78,11 +78,11 @@ def read_declaration(
     refused unread (``--max-file-size`` raises the limit).
     """
     try:
-        return spec.read_file(path, max_bytes=max_bytes)
-    except spec.FileTooLargeError as e:
+        return platform_file.read_file(path, max_bytes=max_bytes)
+    except platform_file.FileTooLargeError as e:
         hint = "--max-file-size raises the limit"
         errors = [dataclasses.replace(x, message=f"{x.message} ({hint})") for x in e.errors]
-    except spec.PlatformFileError as e:
+    except platform_file.PlatformFileError as e:
         errors = list(e.errors)
     if output == "json":
         write_json({"valid": False, "errors": [dataclasses.asdict(x) for x in errors]}, out)

@@ -2,7 +2,7 @@
 
 The picture is built in two steps, so that what it shows is tested without drawing:
 
-1. :func:`describe` turns a :class:`~meshops.spec.Declaration` into a :class:`Graph`:
+1. :func:`describe` turns a :class:`~meshops.platform_file.Declaration` into a :class:`Graph`:
    plain data holding one :class:`Cluster` per namespace, one :class:`Node` per app (and
    the ingress gateway, and the clients in front of it), one :class:`Edge` per allowed
    call and per ingress route, each with the lines of its label;
@@ -33,7 +33,7 @@ and node ids are stable (``app:<namespace>/<name>``, ``gateway:<namespace>/<name
 Example:
     >>> from meshops.model.platform import App, Namespace, Platform
     >>> platform = Platform("demo", (Namespace("demo"),), (App("web", "demo"),))
-    >>> graph = describe(spec.Declaration(platform))
+    >>> graph = describe(platform_file.Declaration(platform))
     >>> [(c.title, c.lines) for c in graph.clusters]
     [('demo', ('ambient mesh',))]
     >>> graph.clusters[0].nodes[0].notes
@@ -54,7 +54,7 @@ from collections.abc import Generator, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-from meshops import spec
+from meshops import platform_file
 from meshops.cli.files import add_command, read_declaration
 from meshops.model.ingress import (
     GatewayConfig,
@@ -224,11 +224,11 @@ class DrawingError(Exception):
 # -- describing ---------------------------------------------------------------------------
 
 
-def describe(declaration: spec.Declaration) -> Graph:
+def describe(declaration: platform_file.Declaration) -> Graph:
     """The picture of what ``declaration`` declares; see the module docstring.
 
     Args:
-        declaration: a platform file, as :func:`meshops.spec.read_file` returns it (or
+        declaration: a platform file, as :func:`meshops.platform_file.read_file` returns it (or
             built in code: apps and namespaces it does not declare are drawn, marked
             ``not declared``).
     """

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from meshops import spec
+from meshops import platform_file
 from meshops.cli.files import add_command, read_declaration
 from meshops.cli.output import objects_yaml
 from meshops.cli.plan import add_istioctl_option
@@ -104,7 +104,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def file_objects(declaration: spec.Declaration) -> tuple[list[dict[str, Any]], list[str]]:
+def file_objects(declaration: platform_file.Declaration) -> tuple[list[dict[str, Any]], list[str]]:
     """Every Kubernetes object a platform file asks for, in apply order, and the problems.
 
     The mesh's objects come from :func:`~meshops.plan.platform.platform_objects`, the
@@ -148,7 +148,7 @@ def platform_owner(platform: str) -> str:
 
 
 def checked_objects(
-    declaration: spec.Declaration, file: str, err: TextIO
+    declaration: platform_file.Declaration, file: str, err: TextIO
 ) -> list[dict[str, Any]] | None:
     """:func:`file_objects`, or None after printing each problem to ``err``.
 

@@ -3,18 +3,18 @@
 Loading goes through four checks, each collecting every error it finds before the
 next one runs (a later check cannot run on what an earlier one refused):
 
-1. the YAML (:mod:`meshops.spec.source`): syntax, duplicate keys, tags, size;
-2. the schema (:mod:`meshops.spec.schema`): keys, types and values;
+1. the YAML (:mod:`meshops.platform_file.source`): syntax, duplicate keys, tags, size;
+2. the schema (:mod:`meshops.platform_file.schema`): keys, types and values;
 3. the domain model's own checks, while the file is turned into model objects (and,
    for the ``ingress`` section, the apps and namespaces it names:
-   :mod:`meshops.spec.ingress`);
+   :mod:`meshops.platform_file.ingress`);
 4. the plans: :func:`meshops.plan.platform.platform_objects` for how the parts fit
    together (apps in declared namespaces, callers that exist, ports exposed...), and
    :func:`meshops.plan.ingress.plan_ingress` for the routes (two routes claiming the
    same path, port or hostname).
 
-Every error is a :class:`~meshops.spec.errors.SpecError` pointing at a line and column;
-:class:`~meshops.spec.errors.PlatformFileError` carries them all.
+Every error is a :class:`~meshops.platform_file.errors.SpecError` pointing at a line and column;
+:class:`~meshops.platform_file.errors.PlatformFileError` carries them all.
 
 :func:`load` and :func:`load_file` return the :class:`~meshops.model.platform.Platform`;
 :func:`read` and :func:`read_file` a :class:`Declaration`: the platform and its ingress.
@@ -64,10 +64,10 @@ from meshops.model.platform import (
 from meshops.model.problems import Problem, closest, did_you_mean
 from meshops.plan.ingress import IngressPlan, plan_ingress
 from meshops.plan.platform import platform_objects
-from meshops.spec import schema
-from meshops.spec.errors import FileTooLargeError, PlatformFileError, SpecError, quote
-from meshops.spec.ingress import Ingress, build_ingress, plan_errors
-from meshops.spec.source import Document, Path, parse
+from meshops.platform_file import schema
+from meshops.platform_file.errors import FileTooLargeError, PlatformFileError, SpecError, quote
+from meshops.platform_file.ingress import Ingress, build_ingress, plan_errors
+from meshops.platform_file.source import Document, Path, parse
 
 __all__ = ["MAX_FILE_BYTES", "Declaration", "load", "load_file", "read", "read_file"]
 

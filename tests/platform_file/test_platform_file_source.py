@@ -1,4 +1,4 @@
-"""Tests for meshops.spec.source: YAML read into plain values with the place of each.
+"""Tests for meshops.platform_file.source: YAML read into plain values with the place of each.
 
 Covers the YAML 1.2 core schema (``off`` and ``yes`` stay strings), positions of keys
 and values, merge keys and aliases, and every YAML-level error with its line and column:
@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from meshops.spec.errors import PlatformFileError, SpecError, format_path, quote
-from meshops.spec.source import (
+from meshops.platform_file.errors import PlatformFileError, SpecError, format_path, quote
+from meshops.platform_file.source import (
     MAX_DEPTH,
     MAX_VALUES,
     Position,

@@ -1,4 +1,4 @@
-"""Tests for meshops.spec.loader: platform files in, a Platform or every error with its place.
+"""Tests for meshops.platform_file.loader: platform files in, a Platform or every error.
 
 Covers the file format (defaults, ``from`` forms, ``mesh: off``), each class of error
 with its exact ``file:line:column: path: rule`` line (unreadable files, non-mapping
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-import meshops.spec.loader
-from meshops import spec
+import meshops.platform_file.loader
+from meshops import platform_file
 from meshops.cli.output import objects_yaml
 from meshops.model.mesh import Method
 from meshops.model.platform import Accept, App, AppRef, Level, MeshMode, Namespace, Port, Protocol
 from meshops.model.problems import Problem
 from meshops.plan.platform import platform_objects
-from meshops.spec.source import parse
+from meshops.platform_file.source import parse
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "shop.yaml"
 
@@ -57,8 +57,8 @@ spec:
 
 
 def errors_of(text: str) -> list[str]:
-    with pytest.raises(spec.PlatformFileError) as raised:
-        spec.load(textwrap.dedent(text), "p.yaml")
+    with pytest.raises(platform_file.PlatformFileError) as raised:
+        platform_file.load(textwrap.dedent(text), "p.yaml")
     return [str(e) for e in raised.value.errors]
 
 
@@ -68,7 +68,7 @@ def changed(old: str, new: str) -> str:
 
 
 def test_a_valid_file_becomes_a_platform() -> None:
-    platform = spec.load(HEAD + SPEC, "p.yaml")
+    platform = platform_file.load(HEAD + SPEC, "p.yaml")
     assert platform.name == "shop"
     assert platform.namespaces == (Namespace("shop"), Namespace("monitoring"))
     frontend, cart, prometheus = platform.apps
@@ -92,12 +92,12 @@ def test_a_valid_file_becomes_a_platform() -> None:
 
 
 def test_mesh_off_is_the_string_off_not_false() -> None:
-    platform = spec.load(HEAD + "spec:\n  namespaces: [{name: old, mesh: off}]\n")
+    platform = platform_file.load(HEAD + "spec:\n  namespaces: [{name: old, mesh: off}]\n")
     assert platform.namespaces == (Namespace("old", MeshMode.off),)
 
 
 def test_empty_spec_is_an_empty_platform() -> None:
-    assert spec.load(HEAD + "spec: {}\n").apps == ()
+    assert platform_file.load(HEAD + "spec: {}\n").apps == ()
 
 
 # -- one error each, at its exact place -------------------------------------------------------
@@ -501,26 +501,26 @@ def test_every_error_is_reported_in_file_order() -> None:
 
 def test_files(tmp_path: Path) -> None:
     missing = tmp_path / "missing.yaml"
-    with pytest.raises(spec.PlatformFileError) as raised:
-        spec.load_file(missing)
+    with pytest.raises(platform_file.PlatformFileError) as raised:
+        platform_file.load_file(missing)
     assert [str(e) for e in raised.value.errors] == [
         f"{missing}: cannot read the file: No such file or directory"
     ]
-    with pytest.raises(spec.PlatformFileError) as raised:
-        spec.load_file(tmp_path)
+    with pytest.raises(platform_file.PlatformFileError) as raised:
+        platform_file.load_file(tmp_path)
     assert [str(e) for e in raised.value.errors] == [
         f"{tmp_path}: cannot read the file: Is a directory"
     ]
     latin1 = tmp_path / "latin1.yaml"
     latin1.write_bytes(b"metadata:\n  name: caf\xe9\n")
-    with pytest.raises(spec.PlatformFileError) as raised:
-        spec.load_file(latin1)
+    with pytest.raises(platform_file.PlatformFileError) as raised:
+        platform_file.load_file(latin1)
     assert [str(e) for e in raised.value.errors] == [
         f"{latin1}:2:12: the file is not UTF-8 text (byte 0xe9)"
     ]
     bom = tmp_path / "bom.yaml"
     bom.write_bytes(b"\xef\xbb\xbf" + (HEAD + SPEC).encode())
-    assert spec.load_file(bom).name == "shop"
+    assert platform_file.load_file(bom).name == "shop"
 
 
 def test_a_model_error_is_mapped_back_to_its_place() -> None:
@@ -549,16 +549,17 @@ def test_a_model_error_is_mapped_back_to_its_place() -> None:
 def test_problem_error_maps_model_fields_to_file_keys() -> None:
     doc = parse(HEAD + SPEC, "p.yaml")
     problem = Problem("platform shop", "apps[1].accepts[0].sources[1]", "bad", app="shop/cart")
-    assert str(meshops.spec.loader.problem_error(doc, problem)) == (
+    assert str(meshops.platform_file.loader.problem_error(doc, problem)) == (
         "p.yaml:18:28: spec.apps[1].accepts[0].from[1]: bad"
     )
     account = Problem("platform shop", "apps[1].service_account", "bad")
-    assert str(meshops.spec.loader.problem_error(doc, account)) == (
+    assert str(meshops.platform_file.loader.problem_error(doc, account)) == (
         "p.yaml:15:23: spec.apps[1].serviceAccount: bad"
     )
     odd = Problem("somewhere", "not a path!", "bad")
     assert (
-        str(meshops.spec.loader.problem_error(doc, odd)) == "p.yaml: somewhere: not a path!: bad"
+        str(meshops.platform_file.loader.problem_error(doc, odd))
+        == "p.yaml: somewhere: not a path!: bad"
     )
 
 
@@ -566,9 +567,9 @@ def test_problem_error_maps_model_fields_to_file_keys() -> None:
 
 
 def test_the_example_loads_and_renders_the_same_bytes_every_time() -> None:
-    first, problems = platform_objects(spec.load_file(EXAMPLE))
+    first, problems = platform_objects(platform_file.load_file(EXAMPLE))
     assert problems == []
-    second, _ = platform_objects(spec.load_file(EXAMPLE))
+    second, _ = platform_objects(platform_file.load_file(EXAMPLE))
     text = objects_yaml(first)
     assert text == objects_yaml(second)
     assert text.startswith("---\napiVersion: v1\nkind: Namespace\n")

@@ -1,4 +1,4 @@
-"""Tests for the platform file's ``ingress`` section (meshops.spec.ingress and the loader).
+"""Tests for the platform file's ``ingress`` section (platform_file.ingress and the loader).
 
 Good sections in, the exact :class:`~meshops.model.ingress.GatewayConfig` and
 :class:`~meshops.plan.ingress.RouteSet` objects out (defaults, every match, filter and
@@ -17,7 +17,7 @@ import textwrap
 
 import pytest
 
-from meshops import spec
+from meshops import platform_file
 from meshops.model.ingress import (
     Backend,
     GatewayConfig,
@@ -73,15 +73,15 @@ def with_ingress(body: str) -> str:
     return HEAD + textwrap.indent(textwrap.dedent(body), "    ")
 
 
-def read(body: str) -> spec.Ingress:
-    ingress = spec.read(with_ingress(body), "p.yaml").ingress
+def read(body: str) -> platform_file.Ingress:
+    ingress = platform_file.read(with_ingress(body), "p.yaml").ingress
     assert ingress is not None
     return ingress
 
 
 def errors_of(body: str) -> list[str]:
-    with pytest.raises(spec.PlatformFileError) as raised:
-        spec.read(with_ingress(body), "p.yaml")
+    with pytest.raises(platform_file.PlatformFileError) as raised:
+        platform_file.read(with_ingress(body), "p.yaml")
     return [str(e) for e in raised.value.errors]
 
 
@@ -94,9 +94,9 @@ def one(name: str, app: str, namespace: str, order: int, route: Route) -> RouteS
 
 def test_a_file_without_ingress_has_none() -> None:
     text = HEAD.removesuffix("  ingress:\n")
-    declaration = spec.read(text, "p.yaml")
+    declaration = platform_file.read(text, "p.yaml")
     assert declaration.ingress is None
-    assert declaration.platform == spec.load(text, "p.yaml")
+    assert declaration.platform == platform_file.load(text, "p.yaml")
 
 
 #: The waypoints of HEAD's namespaces on the mesh.
@@ -104,7 +104,7 @@ WAYPOINTS = {"shop": "waypoint", "monitoring": "waypoint"}
 
 
 def test_the_smallest_section_takes_every_default() -> None:
-    assert read("routes: [{app: frontend}]\n") == spec.Ingress(
+    assert read("routes: [{app: frontend}]\n") == platform_file.Ingress(
         GATEWAY,
         (
             one(
@@ -120,7 +120,7 @@ def test_the_smallest_section_takes_every_default() -> None:
 
 
 def test_an_empty_section_is_a_gateway_without_routes() -> None:
-    assert read("{}\n") == spec.Ingress(GATEWAY, (), WAYPOINTS)
+    assert read("{}\n") == platform_file.Ingress(GATEWAY, (), WAYPOINTS)
 
 
 def test_every_gateway_setting() -> None:
@@ -701,8 +701,8 @@ def test_one_error(body: str, expected: str) -> None:
 
 def test_the_default_gateway_namespace_must_be_declared() -> None:
     text = with_ingress("routes: []\n").replace("    - {name: ingress, mesh: off}\n", "")
-    with pytest.raises(spec.PlatformFileError) as raised:
-        spec.read(text, "p.yaml")
+    with pytest.raises(platform_file.PlatformFileError) as raised:
+        platform_file.read(text, "p.yaml")
     assert [str(e) for e in raised.value.errors] == [
         "p.yaml:23:3: spec.ingress.gateway.namespace: namespace 'ingress' (the default) is not "
         "declared in namespaces"
@@ -714,8 +714,8 @@ def test_an_app_name_in_two_namespaces_needs_its_namespace() -> None:
         "    - name: idle\n",
         "    - name: frontend\n      namespace: monitoring\n    - name: idle\n",
     )
-    with pytest.raises(spec.PlatformFileError) as raised:
-        spec.read(text, "p.yaml")
+    with pytest.raises(platform_file.PlatformFileError) as raised:
+        platform_file.read(text, "p.yaml")
     assert [str(e) for e in raised.value.errors] == [
         "p.yaml:27:20: spec.ingress.routes[0].app: app 'frontend' is in more than one namespace "
         "(monitoring, shop): write 'monitoring/frontend' or another"
@@ -909,8 +909,8 @@ def test_plan_problems_of_the_mesh_and_the_ingress_come_together() -> None:
         "    - name: idle\n      namespace: monitoring\n"
         "      ports: [{port: 80}]\n      accepts: [{from: [ghost]}]\n",
     )
-    with pytest.raises(spec.PlatformFileError) as raised:
-        spec.read(text, "p.yaml")
+    with pytest.raises(platform_file.PlatformFileError) as raised:
+        platform_file.read(text, "p.yaml")
     assert [str(e) for e in raised.value.errors] == [
         "p.yaml:25:25: spec.apps[4].accepts[0].from[0]: unknown app 'monitoring/ghost'; "
         "did you mean 'monitoring/idle'?",

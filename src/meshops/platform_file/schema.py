@@ -25,7 +25,7 @@ from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag
 import meshops
 from meshops.model import ingress, mesh, paths
 from meshops.model.problems import did_you_mean
-from meshops.spec.errors import quote
+from meshops.platform_file.errors import quote
 
 __all__ = [
     "API_VERSION",

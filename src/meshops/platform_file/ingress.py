@@ -36,9 +36,9 @@ from meshops.model.mesh import Method
 from meshops.model.problems import closest, did_you_mean
 from meshops.plan.ingress import IngressPlan, RouteSet
 from meshops.plan.platform import WAYPOINT
-from meshops.spec import schema
-from meshops.spec.errors import SpecError, format_path
-from meshops.spec.source import Document, Path
+from meshops.platform_file import schema
+from meshops.platform_file.errors import SpecError, format_path
+from meshops.platform_file.source import Document, Path
 
 __all__ = ["Ingress", "build_ingress", "plan_errors"]
 

@@ -29,7 +29,13 @@ import yaml.reader
 import yaml.resolver
 import yaml.scanner
 
-from meshops.spec.errors import PathSegment, PlatformFileError, SpecError, format_path, quote
+from meshops.platform_file.errors import (
+    PathSegment,
+    PlatformFileError,
+    SpecError,
+    format_path,
+    quote,
+)
 
 try:
     from yaml import _yaml  # pyright: ignore[reportAttributeAccessIssue]

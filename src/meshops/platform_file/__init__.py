@@ -30,10 +30,22 @@ A platform file is one YAML document::
 :class:`PlatformFileError` listing every :class:`SpecError`, each at a line and column.
 """
 
-from meshops.spec.errors import FileTooLargeError, PlatformFileError, SpecError, format_path
-from meshops.spec.ingress import Ingress
-from meshops.spec.loader import MAX_FILE_BYTES, Declaration, load, load_file, read, read_file
-from meshops.spec.schema import API_VERSION, KIND
+from meshops.platform_file.errors import (
+    FileTooLargeError,
+    PlatformFileError,
+    SpecError,
+    format_path,
+)
+from meshops.platform_file.ingress import Ingress
+from meshops.platform_file.loader import (
+    MAX_FILE_BYTES,
+    Declaration,
+    load,
+    load_file,
+    read,
+    read_file,
+)
+from meshops.platform_file.schema import API_VERSION, KIND
 
 __all__ = [
     "API_VERSION",
