@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from _reconcile import REPO, add_server_option, measure, open_server
-from cli import platform_file
+from cli import platform_text
 from ops import testing
 
 from meshops.cli import main
@@ -69,7 +69,7 @@ def charm_figures(server: Any, istioctl: Path, folder: Path) -> dict[str, float 
 
 def apply_figures(server: Any, istioctl: Path, folder: Path, apps: int) -> dict[str, float | int]:
     path = folder / "big.yaml"
-    path.write_text(platform_file(apps))
+    path.write_text(platform_text(apps))
     figures: dict[str, float | int] = {}
     argv = ["apply", str(path), "--istioctl", str(istioctl), "--output", "json"]
     for label in ("apply", "noop"):

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cli import platform_file
+from cli import platform_text
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "shop.yaml"
@@ -41,11 +41,11 @@ def apps(size: int) -> str:
     low, high = 1, size // 40
     while low < high:  # the most apps whose file fits
         middle = (low + high + 1) // 2
-        if len(platform_file(middle).encode()) <= size:
+        if len(platform_text(middle).encode()) <= size:
             low = middle
         else:
             high = middle - 1
-    return platform_file(low)
+    return platform_text(low)
 
 
 def comments(size: int) -> str:

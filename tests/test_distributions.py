@@ -34,7 +34,7 @@ DISTRIBUTIONS = ("meshops-core", "meshops-interfaces", "meshops")
 HOLDS = {
     "meshops-core": {"__init__.py", "py.typed", "model", "k8s"},
     "meshops-interfaces": {"interfaces"},
-    "meshops": {"cli", "spec", "plan", "semantics", "testing", "crds"},
+    "meshops": {"cli", "platform_file", "plan", "semantics", "testing", "crds"},
 }
 IN_NO_DISTRIBUTION = {"charm"}
 
