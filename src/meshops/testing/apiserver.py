@@ -54,6 +54,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from meshops import crds
+from meshops.model.ownership import OWNER_LABEL
 from meshops.testing import tools, upstream
 from meshops.testing.fake_kubernetes import StatusError
 from meshops.testing.fake_kubernetes.requestlog import Request
@@ -786,11 +787,14 @@ class LocalApiServer:
         keep = set(keep)
         self._reset_crds()
         with self._inspect() as http:
+            # The server's own ClusterRoles stay: only the tests' go, those of grant() and
+            # those a reconciler wrote (Istio's control plane, by the charm or the CLI).
             for plural in ("clusterrolebindings", "clusterroles"):
-                http.delete(
-                    f"/apis/rbac.authorization.k8s.io/v1/{plural}",
-                    params={"labelSelector": TEST_LABEL},
-                )
+                for selector in (TEST_LABEL, OWNER_LABEL):
+                    http.delete(
+                        f"/apis/rbac.authorization.k8s.io/v1/{plural}",
+                        params={"labelSelector": selector},
+                    )
             namespaces = [
                 n["metadata"]["name"]
                 for n in http.get("/api/v1/namespaces").json()["items"]
