@@ -212,48 +212,18 @@ CONTROL_PLANE_KINDS: tuple[Kind, ...] = (
     VALIDATING_WEBHOOK,
 )
 
-# The full orders: the control plane's kinds around the mesh's.
+# The full orders: the control plane's kinds around the mesh's. Apply: the CRDs, then
+# Namespaces, then the control plane in its order, then the mesh's other kinds.
+_CONTROL_PLANE_FIRST: tuple[Kind, ...] = (CRD, NAMESPACE, *CONTROL_PLANE_KINDS[1:])
 _FULL_APPLY_ORDER: tuple[Kind, ...] = (
-    CRD,
-    NAMESPACE,
-    SERVICE_ACCOUNT,
-    SECRET,
-    CONFIG_MAP,
-    RESOURCE_QUOTA,
-    CLUSTER_ROLE,
-    CLUSTER_ROLE_BINDING,
-    ROLE,
-    ROLE_BINDING,
-    SERVICE,
-    DEPLOYMENT,
-    DAEMON_SET,
-    POD_DISRUPTION_BUDGET,
-    HORIZONTAL_POD_AUTOSCALER,
-    MUTATING_WEBHOOK,
-    VALIDATING_WEBHOOK,
-    *APPLY_ORDER[5:],
+    *_CONTROL_PLANE_FIRST,
+    *(k for k in APPLY_ORDER if k not in _CONTROL_PLANE_FIRST),
 )
-# Deletion: the webhooks first (they would send requests to an istiod that is going),
-# the CRDs last.
+# Deletion: the mesh's own kinds in their order, then the control plane's in reverse:
+# the webhooks first (they would send requests to an istiod that is going), the CRDs last.
 _FULL_DELETE_ORDER: tuple[Kind, ...] = (
-    *DELETE_ORDER[:10],
-    VALIDATING_WEBHOOK,
-    MUTATING_WEBHOOK,
-    HORIZONTAL_POD_AUTOSCALER,
-    POD_DISRUPTION_BUDGET,
-    DAEMON_SET,
-    DEPLOYMENT,
-    SERVICE,
-    ROLE_BINDING,
-    ROLE,
-    CLUSTER_ROLE_BINDING,
-    CLUSTER_ROLE,
-    RESOURCE_QUOTA,
-    CONFIG_MAP,
-    SECRET,
-    SERVICE_ACCOUNT,
-    NAMESPACE,
-    CRD,
+    *(k for k in DELETE_ORDER if k not in _CONTROL_PLANE_FIRST),
+    *reversed(_CONTROL_PLANE_FIRST),
 )
 
 #: Ingress kinds a cluster may lack (TCPRoute is in the Gateway API's experimental
