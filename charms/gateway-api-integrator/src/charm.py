@@ -27,11 +27,11 @@ from meshops.charm.certificates import (
     issued_secrets,
     provider_problem,
 )
+from meshops.charm.kube import connect, owner
 from meshops.charm.outcome import Outcome, add_statuses, share, shared
 from meshops.charm.placement import claimants, hostname_sets, locate, requirers
 from meshops.interfaces.dns_record import DNSRecordRequirer, a_record
 from meshops.interfaces.gateway_route import GatewayRouteProvider
-from meshops.interfaces.hooks import hook_deadline
 from meshops.interfaces.ingress import IngressPerAppProvider
 from meshops.k8s import Api, CrdMissing, KubernetesError, Reconciler, objects
 from meshops.k8s.kinds import (
@@ -111,22 +111,13 @@ class GatewayApiIntegratorCharm(ops.CharmBase):
         framework.observe(on.get_certificate_action, self._on_get_certificate)
         framework.observe(on.collect_unit_status, self._on_collect_status)
 
-    @property
-    def _owner(self) -> str:
-        return label_value(self.app.name, self.model.name)
-
     def _external_hostname(self) -> str | None:
         return str(self.config.get("external-hostname", "")).strip() or None
-
-    def _api(self) -> Api:
-        return Api.connect(
-            field_manager=self._owner, namespace=self.model.name, deadline=hook_deadline(self)
-        )
 
     def _reconciler(self, api: Api) -> Reconciler:
         return Reconciler(
             api,
-            owner=self._owner,
+            owner=owner(self),
             scope=SCOPE,
             kinds=KINDS,
             namespaces=None,  # routes go to the requirers' namespaces
@@ -144,7 +135,7 @@ class GatewayApiIntegratorCharm(ops.CharmBase):
         """Make the cluster hold what the plan wants; tell requirers; say what happened."""
         outcome = Outcome()
         try:
-            api = self._api()
+            api = connect(self)
             try:
                 gateway = gateway_api.gateway_config(
                     self.app.name,
@@ -220,7 +211,7 @@ class GatewayApiIntegratorCharm(ops.CharmBase):
         if self.app.planned_units() > 0:
             return  # a unit is going, not the application
         try:
-            self._reconciler(self._api()).delete_all()
+            self._reconciler(connect(self)).delete_all()
         except KubernetesError as e:
             log.error("could not remove everything this gateway created: %s", e)
 

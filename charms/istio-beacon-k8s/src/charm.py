@@ -19,9 +19,9 @@ import logging
 import ops
 
 from meshops.charm import leader
+from meshops.charm.kube import connect, owner
 from meshops.charm.memory import Memory, digest, fingerprint
 from meshops.charm.outcome import Outcome, add_statuses, shared
-from meshops.interfaces.hooks import hook_deadline
 from meshops.interfaces.service_mesh import ServiceMeshProvider, cmr_data
 from meshops.k8s import (
     Api,
@@ -85,19 +85,10 @@ class IstioBeaconCharm(ops.CharmBase):
 
     # -- identity ----------------------------------------------------------------------
 
-    @property
-    def _owner(self) -> str:
-        return label_value(self.app.name, self.model.name)
-
-    def _api(self) -> Api:
-        return Api.connect(
-            field_manager=self._owner, namespace=self.model.name, deadline=hook_deadline(self)
-        )
-
     def _reconciler(self, api: Api) -> Reconciler:
         return Reconciler(
             api,
-            owner=self._owner,
+            owner=owner(self),
             scope=SCOPE,
             kinds=[GATEWAY, AUTHORIZATION_POLICY],
             namespaces=[self.model.name],
@@ -113,7 +104,7 @@ class IstioBeaconCharm(ops.CharmBase):
 
     def _unchanged(self, memory: Memory) -> bool:
         """Whether the cluster is as the last reconcile left it (no event needed)."""
-        api = self._api()
+        api = connect(self)
         services = memory.facts.get("services") == "read"
         return leader.objects_unchanged(self._reconciler(api), memory) and (
             self._cluster(api, services) == memory.cluster
@@ -133,7 +124,7 @@ class IstioBeaconCharm(ops.CharmBase):
         outcome = Outcome()
         complete = memory.complete = False
         try:
-            api = self._api()
+            api = connect(self)
             inputs = self._inputs(api)
             plan = plan_beacon(inputs)
             if plan.refused_apps:
@@ -214,7 +205,7 @@ class IstioBeaconCharm(ops.CharmBase):
         if self.app.planned_units() > 0:
             return  # a unit is going, not the application: the others keep the mesh
         try:
-            api = self._api()
+            api = connect(self)
         except KubernetesError as e:
             log.error("cannot reach Kubernetes to remove what this beacon created: %s", e)
             return

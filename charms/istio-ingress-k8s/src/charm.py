@@ -29,15 +29,15 @@ from charmlibs.interfaces.tls_certificates import (
 from meshops.charm import gateway as gateway_relations
 from meshops.charm import leader
 from meshops.charm.certificates import provider_problem
+from meshops.charm.kube import connect, owner
 from meshops.charm.memory import Memory, digest, fingerprint
 from meshops.charm.outcome import Outcome, add_statuses, shared
-from meshops.interfaces.hooks import hook_deadline
 from meshops.interfaces.ingress import IngressPerAppProvider
 from meshops.interfaces.istio_ingress_route import IstioIngressRouteProvider
 from meshops.interfaces.service_mesh import ServiceMeshConsumer
 from meshops.k8s import Api, KubernetesError, Reconciler, objects
 from meshops.k8s.kinds import OPTIONAL_KINDS
-from meshops.model import dns_label, label_value
+from meshops.model import dns_label
 from meshops.plan import ingress_report as report
 from meshops.plan.placement import parse_namespaces
 
@@ -107,22 +107,13 @@ class IstioIngressCharm(ops.CharmBase):
     # -- identity ----------------------------------------------------------------------
 
     @property
-    def _owner(self) -> str:
-        return label_value(self.app.name, self.model.name)
-
-    @property
     def _secret_name(self) -> str:
         return dns_label(self.app.name, "tls")
-
-    def _api(self) -> Api:
-        return Api.connect(
-            field_manager=self._owner, namespace=self.model.name, deadline=hook_deadline(self)
-        )
 
     def _reconciler(self, api: Api) -> Reconciler:
         return Reconciler(
             api,
-            owner=self._owner,
+            owner=owner(self),
             scope=SCOPE,
             kinds=gateway_relations.KINDS,
             namespaces=None,  # routes go to the requirers' namespaces
@@ -141,7 +132,7 @@ class IstioIngressCharm(ops.CharmBase):
         """Whether the cluster is as the last reconcile left it (no event needed)."""
         if memory.facts.get("tls") != digest(self._certs_problem):
             return False  # what the certificates provider wrote changed
-        api = self._api()
+        api = connect(self)
         if not leader.objects_unchanged(self._reconciler(api), memory):
             return False
         namespaces, services = gateway_relations.read_cluster(
@@ -168,7 +159,7 @@ class IstioIngressCharm(ops.CharmBase):
             outcome.blocked.append(f"config: {e}")
             return outcome  # nothing changes until the config is right
         try:
-            api = self._api()
+            api = connect(self)
             tls = gateway_relations.gateway_tls(
                 api,
                 self.model.get_relation(CERTS_RELATION),
@@ -177,7 +168,7 @@ class IstioIngressCharm(ops.CharmBase):
                 self._cert_requests,
                 secret_name=self._secret_name,
                 namespace=self.model.name,
-                owner=self._owner,
+                owner=owner(self),
             )
             tls.report(outcome)
             secret, kept = tls.secret, tls.kept
@@ -263,7 +254,7 @@ class IstioIngressCharm(ops.CharmBase):
         if self.app.planned_units() > 0:
             return  # a unit is going, not the application
         try:
-            self._reconciler(self._api()).delete_all()
+            self._reconciler(connect(self)).delete_all()
         except KubernetesError as e:
             log.error("could not remove everything this gateway created: %s", e)
 

@@ -24,14 +24,13 @@ from typing import Any
 import ops
 from charmlibs.interfaces.istio_metadata import IstioMetadataProvider
 
+from meshops.charm.kube import connect, owner
 from meshops.charm.outcome import Outcome, add_statuses, share, shared
 from meshops.crds import gateway_api_crds
-from meshops.interfaces.hooks import hook_deadline
 from meshops.k8s import Api, KubernetesError, Reconciler, objects
 from meshops.k8s.istioctl import Istioctl, IstioctlError, IstioctlMissing, find_istioctl
 from meshops.k8s.kinds import AUTHORIZATION_POLICY, CONTROL_PLANE_KINDS, CRD, kind_of
 from meshops.k8s.reconciler import Change, Key
-from meshops.model import label_value
 from meshops.plan.control_plane import (
     READINESS,
     ControlPlaneSettings,
@@ -76,27 +75,18 @@ class IstioK8sCharm(ops.CharmBase):
 
     # -- identity ----------------------------------------------------------------------
 
-    @property
-    def _owner(self) -> str:
-        return label_value(self.app.name, self.model.name)
-
-    def _api(self) -> Api:
-        return Api.connect(
-            field_manager=self._owner, namespace=self.model.name, deadline=hook_deadline(self)
-        )
-
     def _reconcilers(self, api: Api, namespaces: set[str]) -> dict[str, Reconciler]:
         """The CRDs', the control plane's and the policies' reconcilers, in apply order."""
         own = {self.model.name}
         rest = [k for k in CONTROL_PLANE_KINDS if k != CRD]
         return {
-            "crds": Reconciler(api, owner=self._owner, scope="crds", kinds=[CRD], namespaces=None),
+            "crds": Reconciler(api, owner=owner(self), scope="crds", kinds=[CRD], namespaces=None),
             "control-plane": Reconciler(
-                api, owner=self._owner, scope="control-plane", kinds=rest,
+                api, owner=owner(self), scope="control-plane", kinds=rest,
                 namespaces=sorted(own | namespaces),
             ),
             "policies": Reconciler(
-                api, owner=self._owner, scope="policies", kinds=[AUTHORIZATION_POLICY],
+                api, owner=owner(self), scope="policies", kinds=[AUTHORIZATION_POLICY],
                 namespaces=sorted(own), optional_kinds=[AUTHORIZATION_POLICY],
             ),
         }  # fmt: skip
@@ -146,7 +136,7 @@ class IstioK8sCharm(ops.CharmBase):
             prefix=self.app.name,
         )
         try:
-            api = self._api()
+            api = connect(self)
             namespaces = {objects.namespace(o) for o in plan.objects if kind_of(o).namespaced}
             reconcilers = self._reconcilers(api, namespaces)
             crds = reconcilers["crds"]
@@ -209,7 +199,7 @@ class IstioK8sCharm(ops.CharmBase):
         settings = settings_from_config(self.config, self.model.name)[0]
         settings = settings or ControlPlaneSettings(self.model.name)
         try:
-            api = self._api()
+            api = connect(self)
             reconcilers = self._reconcilers(api, set())
             scopes = ["policies", "control-plane"]
             if settings.delete_crds_on_remove:
