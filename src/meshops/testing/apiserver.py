@@ -108,10 +108,17 @@ class ServerFailed(RuntimeError):
     """etcd or kube-apiserver did not start; the message holds the end of its log."""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct free loopback ports.
+
+    Every socket stays bound until all are chosen: closed one at a time, the kernel may
+    hand the same port out twice (etcd's client and peer ports then collide).
+    """
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
@@ -292,7 +299,7 @@ class LocalApiServer:
         )
         (self.workdir / "audit-policy.yaml").write_text(_AUDIT_POLICY)
 
-        etcd_port, peer_port = _free_port(), _free_port()
+        etcd_port, peer_port, self.port = _free_ports(3)
         etcd_url = f"http://127.0.0.1:{etcd_port}"
         self._spawn(
             "etcd",
@@ -308,7 +315,6 @@ class LocalApiServer:
                 "--log-level=warn",
             ],
         )
-        self.port = _free_port()
         self.url = f"https://127.0.0.1:{self.port}"
         self._spawn(
             "kube-apiserver",
