@@ -50,7 +50,7 @@ def test_an_invalid_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert captured.out == ""
     assert captured.err.splitlines() == [
         f"{path}:5:35: spec.namespaces[0].mesh: mesh 'ambiant' must be one of 'ambient', "
-        "'off'; did you mean 'ambient'?",
+        "'sidecar', 'off'; did you mean 'ambient'?",
         f"{path}:6:3: spec.hardend: unknown key 'hardend'; did you mean 'hardened'?",
     ]
 

@@ -608,7 +608,7 @@ def test_problems_come_in_platform_order() -> None:
     [
         (lambda: Port(0), "port: port 0 must be an integer 1-65535"),
         (lambda: Port(80, "udp"), "protocol: 'udp' is not one of 'http', 'grpc', 'tcp'"),
-        (lambda: Namespace("a", "on"), "mesh: 'on' is not one of 'ambient', 'off'"),
+        (lambda: Namespace("a", "on"), "mesh: 'on' is not one of 'ambient', 'sidecar', 'off'"),
         (lambda: Namespace(""), "name: '' must be a non-empty string"),
         (lambda: AppRef("ns", "a/b"), "name: 'a/b' is not a valid name"),
         (lambda: Accept(()), "sources: an accept rule needs at least one source"),

@@ -311,19 +311,14 @@ ERRORS: list[tuple[str, str, str]] = [
     (
         "mesh typo",
         changed("mesh: ambient", "mesh: ambiant"),
-        "p.yaml:8:13: spec.namespaces[1].mesh: mesh 'ambiant' must be one of 'ambient', 'off'; "
-        "did you mean 'ambient'?",
-    ),
-    (
-        "mesh sidecar, not built",
-        changed("mesh: ambient", "mesh: sidecar"),
-        "p.yaml:8:13: spec.namespaces[1].mesh: mesh 'sidecar' (sidecar injection) is not built "
-        "yet: meshops puts namespaces on the ambient mesh only; use 'ambient' or 'off'",
+        "p.yaml:8:13: spec.namespaces[1].mesh: mesh 'ambiant' must be one of 'ambient', "
+        "'sidecar', 'off'; did you mean 'ambient'?",
     ),
     (
         "mesh a boolean",
         changed("mesh: ambient", "mesh: false"),
-        "p.yaml:8:13: spec.namespaces[1].mesh: mesh False must be one of 'ambient', 'off'",
+        "p.yaml:8:13: spec.namespaces[1].mesh: mesh False must be one of 'ambient', 'sidecar', "
+        "'off'",
     ),
     (
         "protocol",

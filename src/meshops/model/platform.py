@@ -62,6 +62,9 @@ class MeshMode(str, enum.Enum):
 
     #: Every pod is on the ambient mesh, and the namespace's Services use its waypoint.
     ambient = "ambient"
+    #: Every pod gets an Envoy sidecar (Istio's injection label): each pod's own proxy
+    #: enforces its policies, L7 included; no waypoint.
+    sidecar = "sidecar"
     #: Not on the mesh: no mTLS identity, no policy enforced.
     off = "off"
 
@@ -80,7 +83,11 @@ class Protocol(str, enum.Enum):
 
 
 class Level(str, enum.Enum):
-    """Where an accept rule is enforced."""
+    """Where an accept rule is enforced.
+
+    In a namespace with sidecars, each pod's sidecar enforces both levels: ``l4`` then
+    only means a rule of ports alone.
+    """
 
     #: At the namespace's waypoint, on the app's Service: ports, methods, paths, hosts.
     l7 = "l7"
@@ -106,8 +113,18 @@ class Namespace:
 
     @property
     def on_mesh(self) -> bool:
-        """Whether the namespace's pods are on the mesh."""
+        """Whether the namespace's pods are on the mesh (ambient or with sidecars)."""
         return self.mesh is not MeshMode.off
+
+    @property
+    def ambient(self) -> bool:
+        """Whether the namespace is on the ambient mesh (ztunnel and a waypoint)."""
+        return self.mesh is MeshMode.ambient
+
+    @property
+    def sidecars(self) -> bool:
+        """Whether the namespace's pods run Istio's sidecar, which enforces their policies."""
+        return self.mesh is MeshMode.sidecar
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -243,6 +260,15 @@ class Profile(str, enum.Enum):
     def ambient_data_plane(self) -> bool:
         """Whether this profile installs ztunnel, which the ambient mesh runs on."""
         return self is Profile.ambient
+
+    @property
+    def injects_sidecars(self) -> bool:
+        """Whether this profile installs istiod's sidecar injector (its webhook).
+
+        Every profile that installs istiod does, the ambient one included (sidecars and
+        the ambient mesh run side by side); ``empty`` installs nothing.
+        """
+        return self is not Profile.empty
 
 
 @dataclasses.dataclass(frozen=True)

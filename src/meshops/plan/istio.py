@@ -126,8 +126,10 @@ def hardened_policies(
     Args:
         platform: the platform.
         namespaces: its (valid, distinct) namespaces.
-        waypoint: the name of each mesh namespace's waypoint Gateway (its service
-            account has the same name, as Istio names it).
+        waypoint: the name of each ambient namespace's waypoint Gateway (its service
+            account has the same name, as Istio names it). A namespace with sidecars
+            needs nothing more: its sidecars enforce the root namespace's allow-nothing
+            as ztunnel does.
 
     Example:
         >>> from meshops.model.platform import Namespace, Platform
@@ -142,7 +144,7 @@ def hardened_policies(
         return []
     name = platform.name
     policies = mesh_deny_policies(name, platform.root_namespace)
-    for ns in sorted((n for n in namespaces if n.on_mesh), key=lambda n: n.name):
+    for ns in sorted((n for n in namespaces if n.ambient), key=lambda n: n.name):
         from_waypoint = {
             "action": "ALLOW",
             "rules": [{"from": [{"source": {"principals": [principal(ns.name, waypoint)]}}]}],

@@ -17,6 +17,12 @@ sees requests (L7: hosts, methods, paths). So:
   reach the pods through the Service. (Calls straight to a pod's address never pass
   the waypoint: only unit policies govern those.)
 
+A namespace whose pods run Istio's sidecar has neither waypoint nor ztunnel: each pod's
+sidecar (an Envoy) enforces the policies that select the pod, with every field, L7
+included, and ignores those attached to a Service (``targetRefs`` of a Service are for
+waypoints only). So there every policy protects pods: an app policy selects the pods of
+its app (``app.kubernetes.io/name``) and keeps its hosts, methods and paths.
+
 Each party gets one AuthorizationPolicy per Service and one per group of pods it
 protects, each of its policies a rule in it, named after the party and the target (so a
 changed policy updates its object in place).
@@ -36,11 +42,12 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from meshops.model.ambient import (
     DATAPLANE_MODE_LABEL,
+    INJECTION_LABEL,
     USE_WAYPOINT_LABEL,
     USE_WAYPOINT_NAMESPACE_LABEL,
     WAYPOINT_FOR_LABEL,
@@ -56,6 +63,7 @@ __all__ = [
     "PolicySet",
     "authorization_policies",
     "namespace_labels",
+    "sidecar_namespace_labels",
     "waypoint",
     "waypoint_name",
     "workload_labels",
@@ -114,6 +122,11 @@ def namespace_labels(waypoint: str) -> dict[str, str]:
     return {DATAPLANE_MODE_LABEL: "ambient", USE_WAYPOINT_LABEL: waypoint}
 
 
+def sidecar_namespace_labels() -> dict[str, str]:
+    """Labels that make Istio's injector give every new pod of a namespace a sidecar."""
+    return {INJECTION_LABEL: "enabled"}
+
+
 def workload_labels(namespace: str, waypoint: str, *, namespace_on_mesh: bool) -> dict[str, str]:
     """Labels a workload needs to join the mesh (none when its namespace is on it)."""
     if namespace_on_mesh:
@@ -126,7 +139,11 @@ def workload_labels(namespace: str, waypoint: str, *, namespace_on_mesh: bool) -
 
 
 def authorization_policies(
-    sets: Iterable[PolicySet], *, prefix: str, waypoints: Mapping[str, str] | None = None
+    sets: Iterable[PolicySet],
+    *,
+    prefix: str,
+    waypoints: Mapping[str, str] | None = None,
+    sidecars: Collection[str] = (),
 ) -> tuple[list[Obj], list[Problem]]:
     """ALLOW AuthorizationPolicies for every valid set, and problems for the others.
 
@@ -144,6 +161,8 @@ def authorization_policies(
         sets: the policy sets.
         prefix: the start of every object name (e.g. the beacon application's name).
         waypoints: the waypoint in front of each namespace's Services, by namespace.
+        sidecars: the namespaces whose pods run sidecars: every policy there protects
+            pods, L7 fields included.
 
     Returns:
         The objects, sorted by namespace and name, and the problems.
@@ -151,7 +170,7 @@ def authorization_policies(
     objects: dict[tuple[str, str], Obj] = {}
     problems: list[Problem] = []
     for policy_set in sets:
-        built, set_problems = _build_set(policy_set, prefix, waypoints or {})
+        built, set_problems = _build_set(policy_set, prefix, waypoints or {}, frozenset(sidecars))
         for obj in built:
             key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
             if key in objects:
@@ -178,19 +197,24 @@ _Target = tuple[str, tuple[tuple[str, str], ...] | str]
 
 
 def _build_set(
-    policy_set: PolicySet, prefix: str, waypoints: Mapping[str, str]
+    policy_set: PolicySet, prefix: str, waypoints: Mapping[str, str], sidecars: frozenset[str]
 ) -> tuple[list[Obj], list[Problem]]:
     rules: dict[_Target, list[Obj]] = {}
     problems: list[Problem] = []
     for i, policy in enumerate(policy_set.policies):
+        with_sidecars = policy.target_namespace in sidecars
         try:
-            _check_enforceable(policy)
+            _check_enforceable(policy, with_sidecars)
         except ValueError as e:
             problems.append(
                 Problem(policy_set.source, f"policies[{i}]", str(e), app=policy_set.app)
             )
             continue
         rule = _rule(policy)
+        if with_sidecars:
+            # Each pod's sidecar enforces what selects the pod, every field included.
+            _add(rules, (policy.target_namespace, tuple(sorted(policy.selector.items()))), rule)
+            continue
         if policy.target_type is TargetType.app:
             _add(rules, (policy.target_namespace, policy.service), rule)
             continue
@@ -216,7 +240,15 @@ def _add(rules: dict[_Target, list[Obj]], target: _Target, rule: Obj) -> None:
         found.append(rule)
 
 
-def _check_enforceable(policy: MeshPolicy) -> None:
+def _check_enforceable(policy: MeshPolicy, with_sidecars: bool) -> None:
+    if with_sidecars:
+        if policy.target_type is TargetType.app and not policy.target_app_name:
+            raise ValueError(
+                f"target_app_name: the pods of namespace {policy.target_namespace!r} run "
+                "sidecars, which enforce policies on pods, not on a Service: name the app "
+                f"whose pods serve Service {policy.service!r}"
+            )
+        return
     if policy.target_type is TargetType.unit:
         for j, endpoint in enumerate(policy.endpoints):
             if endpoint.is_l7:

@@ -6,12 +6,17 @@ namespace on the mesh looks the same whichever front door put it there:
 
 * each namespace becomes a Namespace; one on the ambient mesh is labelled with
   :func:`~meshops.plan.mesh.namespace_labels` and gets a waypoint Gateway named
-  :data:`WAYPOINT` (the name ``istioctl waypoint apply`` gives it);
+  :data:`WAYPOINT` (the name ``istioctl waypoint apply`` gives it); one with sidecars
+  is labelled ``istio-injection: enabled`` (Istio's injector then gives every pod
+  created there a sidecar) and gets no waypoint;
 * each app's accept rules become :class:`~meshops.model.mesh.MeshPolicy` objects, one per
   calling app: an ``l7`` rule an *app* policy on the app's Service (enforced by the
   waypoint), an ``l4`` rule a *unit* policy on its pods (enforced by ztunnel; pods are
   selected by ``app.kubernetes.io/name: <app>``); the caller is named by its
-  ServiceAccount.
+  ServiceAccount. In a namespace with sidecars both select the app's pods, whose
+  sidecars enforce every field (:func:`~meshops.plan.mesh.authorization_policies`).
+  Callers and callees may be in namespaces of either mode: a sidecar and ztunnel speak
+  the same mTLS (HBONE), and the callee's side enforces.
 
 How the parts of a platform fit together is checked here, not when the types are built:
 an app in a namespace that is not declared, a caller that does not exist, a port the app
@@ -34,7 +39,13 @@ from meshops.model.mesh import Endpoint, MeshPolicy, TargetType
 from meshops.model.platform import Accept, App, AppRef, Level, Namespace, Platform
 from meshops.model.problems import Problem, did_you_mean
 from meshops.plan.istio import hardened_policies
-from meshops.plan.mesh import PolicySet, authorization_policies, namespace_labels, waypoint
+from meshops.plan.mesh import (
+    PolicySet,
+    authorization_policies,
+    namespace_labels,
+    sidecar_namespace_labels,
+    waypoint,
+)
 
 __all__ = [
     "WAYPOINT",
@@ -74,13 +85,14 @@ def platform_objects(platform: Platform) -> tuple[list[Obj], list[Problem]]:
     objects += [
         waypoint(ns.name, WAYPOINT)
         for ns in sorted(namespaces.values(), key=lambda n: n.name)
-        if ns.on_mesh
+        if ns.ambient
     ]
     sets, set_problems = mesh_policies(platform)
     problems += set_problems
-    waypoints = {ns.name: WAYPOINT for ns in namespaces.values() if ns.on_mesh}
+    waypoints = {ns.name: WAYPOINT for ns in namespaces.values() if ns.ambient}
+    sidecars = {ns.name for ns in namespaces.values() if ns.sidecars}
     policies, policy_problems = authorization_policies(
-        sets, prefix=platform.name, waypoints=waypoints
+        sets, prefix=platform.name, waypoints=waypoints, sidecars=sidecars
     )
     problems += [_locate_policy_problem(platform, p, sets) for p in policy_problems]
     _check_istio(platform, namespaces, problems)
@@ -89,10 +101,12 @@ def platform_objects(platform: Platform) -> tuple[list[Obj], list[Problem]]:
 
 
 def namespace_object(namespace: Namespace) -> Obj:
-    """The Namespace object; one on the ambient mesh carries the mesh's labels."""
+    """The Namespace object, with the labels that put it on the mesh in its mode."""
     metadata: Obj = {"name": namespace.name}
-    if namespace.on_mesh:
+    if namespace.ambient:
         metadata["labels"] = namespace_labels(WAYPOINT)
+    elif namespace.sidecars:
+        metadata["labels"] = sidecar_namespace_labels()
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
 
 
@@ -182,12 +196,21 @@ def _check_istio(
         problems.append(_problem(platform, f"namespaces[{i}].name", message))
     if not istio.enabled:
         return
-    on_mesh = [ns for ns in namespaces.values() if ns.on_mesh]
-    if on_mesh and not istio.profile.ambient_data_plane:
-        names = ", ".join(repr(ns.name) for ns in on_mesh)
+    ambient = [ns for ns in namespaces.values() if ns.ambient]
+    if ambient and not istio.profile.ambient_data_plane:
+        names = ", ".join(repr(ns.name) for ns in ambient)
         message = (
             f"profile {istio.profile.value!r} installs no ztunnel, which the ambient mesh "
             f"of namespaces {names} runs on; use 'ambient'"
+        )
+        problems.append(_problem(platform, "istio.profile", message))
+    sidecars = [ns for ns in namespaces.values() if ns.sidecars]
+    if sidecars and not istio.profile.injects_sidecars:
+        names = ", ".join(repr(ns.name) for ns in sidecars)
+        hint = "'ambient' (it injects too)" if ambient else "'default' or 'ambient'"
+        message = (
+            f"profile {istio.profile.value!r} installs no sidecar injector, which the pods "
+            f"of namespaces {names} (mesh: sidecar) need; use {hint}"
         )
         problems.append(_problem(platform, "istio.profile", message))
     if istio.watched_namespaces:
@@ -236,7 +259,7 @@ def _check_app(
                     f"{rule}.ports[{p}]",
                     f"port {port} is not a port of app {app.name!r} (its ports: {exposed})",
                 )
-        _check_level(app, accept, rule, report)
+        _check_level(app, namespace, accept, rule, report)
 
 
 def _check_sources(
@@ -263,14 +286,21 @@ def _check_sources(
         seen.add(source)
 
 
-def _check_level(app: App, accept: Accept, rule: str, report: _Report) -> None:
+def _check_level(
+    app: App, namespace: Namespace, accept: Accept, rule: str, report: _Report
+) -> None:
     l7_fields = accept.l7_fields
     if accept.level is Level.l4:
+        enforcer = (
+            "names ports only"
+            if namespace.sidecars
+            else "is enforced by ztunnel, which sees only ports"
+        )
         for field in l7_fields:
             report(
                 f"{rule}.{field}",
-                f"{field} need an l7 rule: an l4 rule is enforced by ztunnel, which sees "
-                f"only ports (remove {field}, or drop level: l4)",
+                f"{field} need an l7 rule: an l4 rule {enforcer} "
+                f"(remove {field}, or drop level: l4)",
             )
         return
     if not l7_fields:

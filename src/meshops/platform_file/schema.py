@@ -166,7 +166,7 @@ def _caller(value: str) -> str:
     return value
 
 
-MeshModeName = Literal["ambient", "off"]
+MeshModeName = Literal["ambient", "sidecar", "off"]
 ProtocolName = Literal["http", "grpc", "tcp"]
 LevelName = Literal["l7", "l4"]
 
@@ -260,21 +260,11 @@ class Metadata(_Spec):
     name: Annotated[str, AfterValidator(_label("platform name"))]
 
 
-def _mesh_mode(value: Any) -> Any:
-    """``mesh``: ambient or off; sidecar injection is refused, saying it is not built."""
-    if value == "sidecar":
-        raise ValueError(
-            "mesh 'sidecar' (sidecar injection) is not built yet: meshops puts namespaces "
-            "on the ambient mesh only; use 'ambient' or 'off'"
-        )
-    return _one_of(MeshModeName, "mesh")(value)
-
-
 class NamespaceSpec(_Spec):
     """``spec.namespaces[]``: a namespace and whether it is on the mesh."""
 
     name: NamespaceName
-    mesh: Annotated[MeshModeName, BeforeValidator(_mesh_mode)] = "ambient"
+    mesh: Annotated[MeshModeName, BeforeValidator(_one_of(MeshModeName, "mesh"))] = "ambient"
 
 
 class PortSpec(_Spec):

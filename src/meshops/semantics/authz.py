@@ -1,4 +1,4 @@
-"""Istio AuthorizationPolicies in ambient mode: would this call be allowed, and why.
+"""Istio AuthorizationPolicies, ambient and sidecar: would this call be allowed, and why.
 
 A reference evaluator over plain Kubernetes objects (as ``meshops render`` prints them or
 a cluster holds them). :meth:`Policies.check` follows one call the way Istio's ambient
@@ -13,7 +13,13 @@ on its way, in order:
    ``selector`` matching the pods, namespace-wide ones (no selector, no targetRefs), and
    the same two kinds from the root namespace, which reach every namespace. ztunnel
    enforces L4 only, and after a waypoint it sees the waypoint's identity, never the
-   caller's.
+   caller's;
+   or, when the destination pods run Istio's **sidecar** (:func:`~meshops.model.ambient.
+   sidecar_injected`: sidecar injection takes precedence over the ambient labels), that
+   sidecar instead: the same policies apply (those targeted at the pods), but an Envoy
+   enforces them, every attribute, L7 and CUSTOM included, as a waypoint does. Policies
+   attached to a Service never apply at a sidecar (Service ``targetRefs`` are for
+   waypoints only).
 
 At each point: a matching CUSTOM policy hands the call to its extension provider first
 (we cannot know its answer: the hop records a :class:`Delegation` saying what follows
@@ -94,9 +100,15 @@ Choices where the documents are silent (see also :class:`Call`):
 * ``serviceAccounts`` are ``namespace/name`` (a bare name is in the policy's namespace);
   ``trustDomains`` compare with the trust domain given to :meth:`Policies.from_objects`
   and are taken to be L4 (peer-certificate) attributes at ztunnel.
-* A destination is on the mesh when its pods' labels say ``istio.io/dataplane-mode:
-  ambient``, or say nothing and its Namespace (among the objects) does; otherwise no
-  proxy enforces anything there and the call is ALLOWED.
+* A destination is on the mesh when its pods run a sidecar (its pods' labels and its
+  Namespace's, among the objects, ask for injection), or its pods' labels say
+  ``istio.io/dataplane-mode: ambient``, or say nothing and its Namespace does; otherwise
+  no proxy enforces anything there and the call is ALLOWED.
+* The caller's mode does not change the path: a caller with a sidecar passes the called
+  Service's waypoint as one on ztunnel does (sidecars send HBONE to waypoints and to
+  ztunnel), and the destination's side enforces. A Service labelled for a waypoint whose
+  pods run sidecars is reached through the waypoint, then the sidecar enforces the pods'
+  policies (seeing the waypoint's identity).
 * At the waypoint ports compare with the Service port called, at ztunnel with the pod
   port (the Service's numeric ``targetPort`` when the Service is among the objects).
 * Objects are read by :mod:`meshops.semantics.authz_objects`; this module evaluates them.
@@ -137,6 +149,7 @@ from meshops.model.ambient import (
     INGRESS_USE_WAYPOINT_LABEL,
     USE_WAYPOINT_LABEL,
     WAYPOINT_FOR_LABEL,
+    sidecar_injected,
     waypoint_named,
 )
 from meshops.semantics import authz_objects
@@ -390,8 +403,8 @@ class Hop:
     """What one enforcement point decided.
 
     Attributes:
-        enforcer: Who enforced, e.g. ``"waypoint shop/waypoint"`` or
-            ``"ztunnel (pods app=cart in shop)"``.
+        enforcer: Who enforced, e.g. ``"waypoint shop/waypoint"``,
+            ``"ztunnel (pods app=cart in shop)"`` or ``"sidecar (pods app=cart in shop)"``.
         allowed: Whether it let the call through.
         action: What decided: a ``"DENY"`` rule; an ``"ALLOW"`` rule (or, when denied
             with ``policy`` None, the lack of one among the ALLOW policies that apply);
@@ -870,7 +883,8 @@ class Policies:
 
     def check(self, call: Call) -> Decision:
         """Whether ``call`` would be allowed, and which hop, policy and rule decided."""
-        off_mesh = self._off_mesh(call.destination)
+        sidecar = self._has_sidecar(call.destination)
+        off_mesh = None if sidecar else self._off_mesh(call.destination)
         if off_mesh is not None:
             return Decision(True, (), f"ALLOWED: {off_mesh}: nothing enforces policy there")
         route = self._route(call)
@@ -889,12 +903,16 @@ class Policies:
                 return _decision(hops, conditions)
             source = _waypoint_workload(route.waypoint)
             notes.append(
-                f"ztunnel sees the waypoint's identity {source.principal(self.trust_domain)},"
-                " not the caller's"
+                f"{'the sidecar' if sidecar else 'ztunnel'} sees the waypoint's identity"
+                f" {source.principal(self.trust_domain)}, not the caller's"
             )
-        hop, found = self._at_ztunnel(call, source, route.waypoint is not None, notes)
+        hop, found = self._at_pods(call, source, route.waypoint is not None, notes, sidecar)
         hops.append(hop)
         return _decision(hops, conditions + found)
+
+    def _has_sidecar(self, pods: Workload) -> bool:
+        """Whether ``pods`` run Istio's sidecar, by their labels and their Namespace's."""
+        return sidecar_injected(pods.labels, self._namespaces.get(pods.namespace, _NO_LABELS))
 
     def _off_mesh(self, pods: Workload) -> str | None:
         """Why ``pods`` are off the ambient mesh, or None when they are on it."""
@@ -1060,9 +1078,15 @@ class Policies:
             return call.port
         return call.port if target is None else target
 
-    def _at_ztunnel(
-        self, call: Call, source: Workload | None, via_waypoint: bool, notes: list[str]
+    def _at_pods(
+        self,
+        call: Call,
+        source: Workload | None,
+        via_waypoint: bool,
+        notes: list[str],
+        sidecar: bool,
     ) -> tuple[Hop, list[str]]:
+        """The pods' own enforcement point: their sidecar, else their ztunnel."""
         pods = call.destination
         applicable = [p for p in self._pods.get(pods.namespace, ()) if p.selects(pods.labels)]
         if pods.namespace != self.root_namespace:
@@ -1075,11 +1099,18 @@ class Policies:
                 notes.append(
                     f"policies attached to Service {pods.namespace}/{call.service} ({keys}) are"
                     " enforced only by a waypoint, and this call passes none"
+                    + (" (a sidecar ignores them)" if sidecar else "")
                 )
         seen = self._seen(source, call, self._pod_port(call, notes))
+        if sidecar and call.jwt is not None:
+            notes.insert(0, self._jwt_note(call.jwt, pods.namespace))
         labels = ",".join(f"{k}={v}" for k, v in sorted(pods.labels.items()))
         which = f"pods {labels} in" if labels else "pods in"
-        return _enforce(f"ztunnel ({which} {pods.namespace})", applicable, seen, True, notes)
+        enforcer = "sidecar" if sidecar else "ztunnel"
+        at_ztunnel = not sidecar
+        return _enforce(
+            f"{enforcer} ({which} {pods.namespace})", applicable, seen, at_ztunnel, notes
+        )
 
 
 def _waypoint_workload(gateway: authz_objects.Gateway) -> Workload:
