@@ -19,13 +19,44 @@ from typing import cast
 
 import ops
 
-from meshops.k8s.errors import CrdMissing, DeadlineExceeded, Forbidden, KubernetesError
+from meshops.k8s.errors import (
+    CrdMissing,
+    DeadlineExceeded,
+    Forbidden,
+    KubernetesError,
+    gateway_api_channel,
+)
 
-__all__ = ["Outcome", "add_statuses", "share", "shared"]
+__all__ = ["Outcome", "add_statuses", "crd_missing_status", "share", "shared"]
 
 log = logging.getLogger(__name__)
 _KEY = "outcome"
 _FIELDS = ("blocked", "waiting", "notes")
+
+
+def crd_missing_status(crd: str) -> str:
+    """The status for a missing CRD: whose it is, and what to deploy for it.
+
+    The istio-k8s charm installs both the Gateway API's CRDs (the experimental channel's
+    too, with ``gateway-api-channel=experimental``) and Istio's.
+
+    Example:
+        >>> crd_missing_status("tcproutes.gateway.networking.k8s.io")
+        'tcproutes.gateway.networking.k8s.io missing (an experimental Gateway API CRD): deploy istio-k8s with gateway-api-channel=experimental'
+        >>> crd_missing_status("authorizationpolicies.security.istio.io")
+        'authorizationpolicies.security.istio.io missing (an Istio CRD): deploy istio-k8s (Istio ambient)'
+    """  # noqa: E501
+    channel = gateway_api_channel(crd)
+    if channel == "experimental":
+        return (
+            f"{crd} missing (an experimental Gateway API CRD): deploy istio-k8s with "
+            "gateway-api-channel=experimental"
+        )
+    if channel is not None:
+        return f"{crd} missing (a Gateway API CRD): deploy istio-k8s"
+    if crd.partition(".")[2].endswith("istio.io"):
+        return f"{crd} missing (an Istio CRD): deploy istio-k8s (Istio ambient)"
+    return f"{crd} missing: install the project that publishes it"
 
 
 @dataclasses.dataclass
@@ -53,11 +84,11 @@ class Outcome:
             >>> o = Outcome()
             >>> o.kubernetes_failed(CrdMissing("gateways.gateway.networking.k8s.io"), "x")
             >>> o.blocked
-            ['gateways.gateway.networking.k8s.io missing: deploy istio-k8s (Istio ambient)']
+            ['gateways.gateway.networking.k8s.io missing (a Gateway API CRD): deploy istio-k8s']
         """
         log.error("Kubernetes: %s", error)
         if isinstance(error, CrdMissing):
-            self.blocked.append(f"{error.crd} missing: deploy istio-k8s (Istio ambient)")
+            self.blocked.append(crd_missing_status(error.crd))
         elif isinstance(error, Forbidden):
             self.blocked.append(
                 f"Kubernetes API refused access: deploy with --trust (juju trust {app} "

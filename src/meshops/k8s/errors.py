@@ -21,6 +21,8 @@ __all__ = [
     "NotFound",
     "Unavailable",
     "from_status",
+    "gateway_api_channel",
+    "install_hint",
 ]
 
 
@@ -56,6 +58,25 @@ GATEWAY_API_VERSION = "v1.5.1"
 _EXPERIMENTAL = ("tcproutes", "udproutes", "xbackendtrafficpolicies", "xmeshes")
 
 
+def gateway_api_channel(crd: str) -> str | None:
+    """The Gateway API channel that carries the CRD ``crd``; None if not the Gateway API's.
+
+    Example:
+        >>> gateway_api_channel("httproutes.gateway.networking.k8s.io")
+        'standard'
+        >>> gateway_api_channel("tcproutes.gateway.networking.k8s.io")
+        'experimental'
+        >>> gateway_api_channel("authorizationpolicies.security.istio.io") is None
+        True
+    """
+    plural, _, group = crd.partition(".")
+    if group.endswith("gateway.networking.k8s.io") or group.endswith(
+        "gateway.networking.x-k8s.io"
+    ):
+        return "experimental" if plural in _EXPERIMENTAL else "standard"
+    return None
+
+
 def install_hint(crd: str) -> str:
     """How to install the CRD ``crd``, naming the project that publishes it.
 
@@ -65,17 +86,14 @@ def install_hint(crd: str) -> str:
         >>> install_hint("authorizationpolicies.security.istio.io").split(":")[0]
         "it is Istio's"
     """
-    plural, _, group = crd.partition(".")
-    if group.endswith("gateway.networking.k8s.io") or group.endswith(
-        "gateway.networking.x-k8s.io"
-    ):
-        channel = "experimental" if plural in _EXPERIMENTAL else "standard"
+    channel = gateway_api_channel(crd)
+    if channel is not None:
         return (
             f"it is the Kubernetes Gateway API's, in its {channel} channel: install the "
             f"Gateway API {GATEWAY_API_VERSION} CRDs (kubectl apply --server-side -f "
             f"{channel}-install.yaml of the kubernetes-sigs/gateway-api release)"
         )
-    if group.endswith("istio.io"):
+    if crd.partition(".")[2].endswith("istio.io"):
         return (
             "it is Istio's: install Istio (istioctl install -f the IstioOperator meshops "
             "render -o DIR writes, or the istio-k8s charm)"

@@ -381,7 +381,7 @@ def test_missing_crd_blocks_naming_it(ctx: Any, make_fake: Any) -> None:
     with bare.installed():
         out = ctx.run(ctx.on.config_changed(), state())
     assert out.unit_status == testing.BlockedStatus(
-        "gateways.gateway.networking.k8s.io missing: deploy istio-k8s (Istio ambient)"
+        "gateways.gateway.networking.k8s.io missing (a Gateway API CRD): deploy istio-k8s"
     )
 
 
