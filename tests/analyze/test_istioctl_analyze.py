@@ -2,7 +2,9 @@
 
 Istio's own analyzers judge what the project writes: the platform files of
 ``examples/`` rendered as ``meshops render`` renders them (as they are, hardened, and
-with each kind of ``istio`` section), a platform with every kind of ingress route, and
+with each kind of ``istio`` section), a platform mixing ambient and sidecar namespaces
+(its pods with the sidecar the injector adds), a platform with every kind of ingress
+route, and
 everything the two charms leave in the in-process API fake under ops.testing (the
 beacon with app and unit policies, a cross-model caller and the model on the mesh; the
 ingress with ingress v2 requirers, HTTP, gRPC, TCP and TLS routes, backend TLS and a
@@ -342,6 +344,7 @@ def implied_by(declaration: platform_file.Declaration, objects: Sequence[Obj]) -
     """
     platform = declaration.platform
     on_mesh = {ns.name for ns in platform.namespaces if ns.mesh is MeshMode.ambient}
+    sidecars = {ns.name for ns in platform.namespaces if ns.mesh is MeshMode.sidecar}
     implied: list[Obj] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": platform.root_namespace}}
     ]
@@ -352,6 +355,7 @@ def implied_by(declaration: platform_file.Declaration, objects: Sequence[Obj]) -
             service_account=app.account,
             ports=[(p.port, p.protocol.value) for p in app.ports],
             ambient=app.namespace in on_mesh,
+            sidecar=app.namespace in sidecars,
         )
     for gateway in (o for o in objects if o["kind"] == "Gateway"):
         ingress = gateway["spec"]["gatewayClassName"] == "istio"
@@ -441,6 +445,41 @@ def test_the_shop_hardened_and_with_each_istio_section(judge: Judge, keys: dict[
     judge.check(
         analyze_platform(judge, with_spec(SHOP.read_text(), **keys)), in_cluster=in_cluster
     )
+
+
+#: Ambient and sidecar namespaces calling each other, each hardened and not.
+MIXED = """\
+apiVersion: meshops.io/v1alpha1
+kind: Platform
+metadata: {name: bank}
+spec:
+  namespaces:
+    - {name: web}
+    - {name: payments, mesh: sidecar}
+  apps:
+    - name: frontend
+      namespace: web
+      ports: [{port: 8080, protocol: http}]
+    - name: accounts
+      namespace: web
+      ports: [{port: 8080, protocol: http}]
+      accepts: [{from: [payments/ledger], methods: [GET], paths: [/accounts/*]}]
+    - name: ledger
+      namespace: payments
+      ports: [{port: 8080, protocol: http}, {port: 9090, protocol: grpc}]
+      accepts:
+        - {from: [web/frontend], ports: [8080], methods: [POST], paths: [/entries]}
+        - {from: [reconciler], level: l4, ports: [9090]}
+    - name: reconciler
+      namespace: payments
+      ports: [{port: 8080, protocol: http}]
+"""
+
+
+@pytest.mark.parametrize("keys", [{}, {"hardened": True}], ids=["as written", "hardened"])
+def test_ambient_and_sidecar_namespaces_together(judge: Judge, keys: dict[str, Any]) -> None:
+    text = with_spec(MIXED, **keys) if keys else MIXED
+    judge.check(analyze_platform(judge, text))
 
 
 #: Every kind of route: HTTP with matches and filters, gRPC, TCP, TLS passthrough, a

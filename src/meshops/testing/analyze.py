@@ -49,6 +49,7 @@ __all__ = [
     "AMBIENT_REDIRECTION",
     "APP_NAME_LABEL",
     "CLUSTER_ONLY_KINDS",
+    "SIDECAR_STATUS",
     "Analysis",
     "AnalyzeFailed",
     "Message",
@@ -65,6 +66,11 @@ CLUSTER_ONLY_KINDS = frozenset({"Namespace", "Node", "Pod", "Secret", "Service"}
 APP_NAME_LABEL = "app.kubernetes.io/name"
 #: The annotation istio-cni puts on a pod whose traffic ztunnel captures.
 AMBIENT_REDIRECTION = "ambient.istio.io/redirection"
+#: The annotation Istio's injector puts on a pod it gave a sidecar.
+SIDECAR_STATUS = "sidecar.istio.io/status"
+_SIDECAR_STATUS_VALUE = json.dumps(
+    {"initContainers": ["istio-init"], "containers": ["istio-proxy"], "volumes": []}
+)
 #: The Gateway classes Istio implements, and the controller label of what it deploys.
 _MANAGED_BY = {
     "istio": "istio.io-gateway-controller",
@@ -234,6 +240,7 @@ def app_workload(
     service_account: str | None = None,
     ports: Sequence[tuple[int, str]] = (),
     ambient: bool = True,
+    sidecar: bool = False,
     controller: Literal["Deployment", "StatefulSet"] = "Deployment",
 ) -> list[Obj]:
     """What runs an app: its ServiceAccount, Service, controller and one running pod.
@@ -250,6 +257,10 @@ def app_workload(
         service_account: the pods' ServiceAccount; default: the app's name.
         ports: (port, protocol) pairs, the protocol ``http``, ``grpc``, ``tcp``...
         ambient: whether its namespace is on the ambient mesh.
+        sidecar: whether its pods run Istio's sidecar (their namespace asks for
+            injection): the pod then holds what the injector adds, the ``istio-proxy``
+            container and the ``sidecar.istio.io/status`` annotation (istio-cni leaves
+            such a pod off the ambient mesh, so ``ambient`` is ignored).
         controller: ``Deployment`` (the platform file's apps), or ``StatefulSet`` (a
             Juju application's).
 
@@ -263,7 +274,7 @@ def app_workload(
     account = service_account or name
     labels = {APP_NAME_LABEL: name}
     pod_meta: Obj = {"labels": dict(labels)}
-    if ambient:
+    if ambient and not sidecar:
         pod_meta["annotations"] = {AMBIENT_REDIRECTION: "enabled"}
     pod_spec: Obj = {
         "serviceAccountName": account,
@@ -275,10 +286,20 @@ def app_workload(
             }
         ],
     }
+    template_meta, template_spec = pod_meta, pod_spec  # the injector changes pods only
+    if sidecar:
+        pod_meta = {**pod_meta, "annotations": {SIDECAR_STATUS: _SIDECAR_STATUS_VALUE}}
+        pod_spec = {
+            **pod_spec,
+            "containers": [
+                *pod_spec["containers"],
+                {"name": "istio-proxy", "image": "registry.example.com/istio/proxyv2:1.30.3"},
+            ],
+        }
     controller_spec: Obj = {
         "replicas": 1,
         "selector": {"matchLabels": dict(labels)},
-        "template": {"metadata": pod_meta, "spec": pod_spec},
+        "template": {"metadata": template_meta, "spec": template_spec},
     }
     if controller == "StatefulSet":
         controller_spec["serviceName"] = f"{name}-endpoints"
