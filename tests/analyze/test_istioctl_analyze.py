@@ -4,8 +4,7 @@ Istio's own analyzers judge what the project writes: the platform files of
 ``examples/`` rendered as ``meshops render`` renders them (as they are, hardened, and
 with each kind of ``istio`` section), a platform mixing ambient and sidecar namespaces
 (its pods with the sidecar the injector adds), a platform with every kind of ingress
-route, and
-everything the two charms leave in the in-process API fake under ops.testing (the
+route, and everything the two charms leave in the in-process API fake under ops.testing (the
 beacon with app and unit policies, a cross-model caller and the model on the mesh; the
 ingress with ingress v2 requirers, HTTP, gRPC, TCP and TLS routes, backend TLS and a
 certificate).

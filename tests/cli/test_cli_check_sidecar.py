@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from meshops import platform_file
 from meshops.cli import main
+from meshops.cli.graph import EdgeKind, describe, dot_source
 
 PLATFORM = """\
 apiVersion: meshops.io/v1alpha1
@@ -138,3 +140,18 @@ def test_render_labels_the_sidecar_namespace_and_gives_it_no_waypoint(
     out = capsys.readouterr().out
     assert "istio-injection: enabled" in out
     assert out.count("kind: Gateway\n") == 1  # the ambient namespace's waypoint only
+
+
+def test_graph_draws_the_sidecar_namespace_and_its_sidecar_enforced_calls(bank: Path) -> None:
+    graph = describe(platform_file.read_file(bank))
+    assert {c.title: c.lines for c in graph.clusters} == {
+        "web": ("ambient mesh",),
+        "payments": ("sidecar mesh",),
+    }
+    kinds = {(e.tail, e.head): (e.kind, e.title) for e in graph.edges}
+    assert kinds == {
+        ("app:web/frontend", "app:payments/ledger"): (EdgeKind.call_sidecar, ""),
+        ("app:payments/reconciler", "app:payments/ledger"): (EdgeKind.call_sidecar, "L4"),
+        ("app:payments/ledger", "app:web/accounts"): (EdgeKind.call, ""),
+    }
+    assert "by the callee's sidecar" in dot_source(graph)

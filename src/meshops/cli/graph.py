@@ -12,12 +12,14 @@ The picture is built in two steps, so that what it shows is tested without drawi
 
 What is drawn:
 
-* each namespace is a box labelled with its name and mesh mode (``ambient mesh`` or
-  ``off mesh``); when the platform is hardened, every namespace on the mesh denies by
-  default, and its box has a red dashed border and says ``deny by default``;
+* each namespace is a box labelled with its name and mesh mode (``ambient mesh``,
+  ``sidecar mesh`` or ``off mesh``); when the platform is hardened, every namespace on
+  the mesh denies by default, and its box has a red dashed border and says ``deny by default``;
 * each accept rule is an arrow from each of its sources to its app, labelled with the
   ports (the app's every port when the rule names none), methods, paths and hosts; a
-  rule enforced at L4 (by ztunnel, ports only) is dashed and grey, and says ``L4``;
+  rule enforced at L4 (by ztunnel, ports only) is dashed and grey, and says ``L4``; a
+  rule into a namespace with sidecars (enforced by the callee's sidecar, L7 included)
+  is green, and says ``L4`` when it names ports only;
 * an app that declares no accept rules says whom it accepts instead: ``accepts any
   caller`` (orange) on a platform that is not hardened or off the mesh, else ``accepts
   only ingress routes`` (when a route leads to it) or ``accepts no calls``;
@@ -126,6 +128,8 @@ class EdgeKind(str, enum.Enum):
     call = "call"
     #: Calls an accept rule allows, enforced at L4 by ztunnel (ports only).
     call_l4 = "call L4"
+    #: Calls an accept rule allows, enforced by the callee's sidecar (every field).
+    call_sidecar = "call sidecar"
     #: Requests an ingress route sends from the gateway to a backend.
     route = "route"
     #: Clients reaching the ingress gateway.
@@ -236,8 +240,10 @@ def describe(declaration: platform_file.Declaration) -> Graph:
     ingress = declaration.ingress
     edges: list[Edge] = []
     for app in platform.apps:
+        namespace = platform.namespace(app.namespace)
+        sidecars = namespace is not None and namespace.sidecars
         for accept in app.accepts:
-            edges += (_call(source, app, accept) for source in accept.sources)
+            edges += (_call(source, app, accept, sidecars) for source in accept.sources)
     gateway_node: Node | None = None
     extra: list[Node] = []
     backends: set[str] = set()
@@ -321,13 +327,14 @@ def _app_node(platform: Platform, app: App, routed: bool) -> Node:
     return Node(_app_id(app.ref), NodeKind.app, app.name, lines, notes, access)
 
 
-def _call(source: AppRef, app: App, accept: Accept) -> Edge:
+def _call(source: AppRef, app: App, accept: Accept, sidecars: bool) -> Edge:
     """The arrow for calls ``accept`` allows from ``source`` to ``app``."""
     ports = accept.ports or tuple(p.port for p in app.ports)
     where = " ".join(f":{p}" for p in ports) or "any port"
     tail, head = _app_id(source), _app_id(app.ref)
+    kind = EdgeKind.call_sidecar if sidecars else EdgeKind.call
     if accept.level is Level.l4:
-        return Edge(tail, head, EdgeKind.call_l4, "L4", (where,))
+        return Edge(tail, head, kind if sidecars else EdgeKind.call_l4, "L4", (where,))
     methods = " ".join(m.value for m in accept.methods)
     if not methods:
         lines = [where]
@@ -337,7 +344,7 @@ def _call(source: AppRef, app: App, accept: Accept) -> Edge:
         lines = [where, *_wrap((m.value for m in accept.methods), sep=" ")]
     lines += _wrap(accept.paths)
     lines += _wrap(accept.hosts, first="host ")
-    return Edge(tail, head, EdgeKind.call, "", tuple(lines))
+    return Edge(tail, head, kind, "", tuple(lines))
 
 
 def _gateway_node(
@@ -457,9 +464,11 @@ def _wrap(items: Iterable[str], *, first: str = "", sep: str = ", ") -> tuple[st
 
 _FONT = "Helvetica,Arial,sans-serif"
 _BLUE, _PURPLE, _ORANGE, _RED, _GREY = "#3a6ea5", "#7b4fa3", "#d9822b", "#c0392b", "#8a8a8a"
+_GREEN = "#2e7d4f"
 _TEXT, _DIM = "#1f2933", "#52606d"
 _CLUSTER_STYLE = {
     MeshMode.ambient: {"style": "rounded,filled", "fillcolor": "#eef4fb", "color": _BLUE},
+    MeshMode.sidecar: {"style": "rounded,filled", "fillcolor": "#eef8f1", "color": _GREEN},
     MeshMode.off: {"style": "rounded,filled", "fillcolor": "#f3f3f3", "color": _GREY},
     None: {"style": "rounded,dotted", "fillcolor": "white", "color": _GREY},
 }
@@ -472,6 +481,7 @@ _NOTE_COLOUR = {
 _EDGE_STYLE = {
     EdgeKind.call: {"color": _BLUE, "fontcolor": _BLUE},
     EdgeKind.call_l4: {"color": _GREY, "fontcolor": _DIM, "style": "dashed"},
+    EdgeKind.call_sidecar: {"color": _GREEN, "fontcolor": _GREEN},
     EdgeKind.route: {"color": _PURPLE, "fontcolor": _PURPLE, "penwidth": "1.6"},
     EdgeKind.entry: {"color": _PURPLE, "penwidth": "1.6"},
 }
@@ -479,6 +489,7 @@ _EDGE_STYLE = {
 _LEGEND: tuple[tuple[EdgeKind | Access, str, str], ...] = (
     (EdgeKind.call, _BLUE, "→ call allowed, at L7 (by the waypoint)"),
     (EdgeKind.call_l4, _DIM, "⇢ call allowed, at L4 (by ztunnel)"),
+    (EdgeKind.call_sidecar, _GREEN, "→ call allowed, by the callee's sidecar"),
     (EdgeKind.route, _PURPLE, "→ ingress route"),
     (Access.any_caller, _ORANGE, "orange: accepts any caller (no accept rules)"),
 )
