@@ -1,4 +1,4 @@
-"""``meshops check`` over a platform that mixes ambient and sidecar namespaces.
+"""``meshops check`` and ``graph`` over examples/bank.yaml: ambient and sidecar namespaces.
 
 The ledger's namespace runs sidecars: its accept rules are enforced by the ledger's own
 sidecar, L7 fields included, with no waypoint before it; the ledger calling into the
@@ -15,52 +15,14 @@ from meshops import platform_file
 from meshops.cli import main
 from meshops.cli.graph import EdgeKind, describe, dot_source
 
-PLATFORM = """\
-apiVersion: meshops.io/v1alpha1
-kind: Platform
-metadata:
-  name: bank
-spec:
-  namespaces:
-    - name: web
-      mesh: ambient
-    - name: payments
-      mesh: sidecar
-  apps:
-    - name: frontend
-      namespace: web
-      ports: [{port: 8080, protocol: http}]
-    - name: accounts
-      namespace: web
-      ports: [{port: 8080, protocol: http}]
-      accepts:
-        - from: [payments/ledger]
-          methods: [GET]
-          paths: [/accounts/*]
-    - name: ledger
-      namespace: payments
-      ports: [{port: 8080, protocol: http}, {port: 9090, protocol: grpc}]
-      accepts:
-        - from: [web/frontend]
-          ports: [8080]
-          methods: [POST]
-          paths: [/entries]
-        - from: [reconciler]
-          level: l4
-          ports: [9090]
-    - name: reconciler
-      namespace: payments
-      ports: [{port: 8080, protocol: http}]
-"""
+BANK = Path(__file__).parents[2] / "examples" / "bank.yaml"
 
 LEDGER = "sidecar (pods app.kubernetes.io/name=ledger in payments)"
 
 
 @pytest.fixture
-def bank(tmp_path: Path) -> Path:
-    path = tmp_path / "bank.yaml"
-    path.write_text(PLATFORM)
-    return path
+def bank() -> Path:
+    return BANK
 
 
 @pytest.mark.parametrize(
