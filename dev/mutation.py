@@ -45,7 +45,11 @@ MUTMUT = Path(sys.executable).parent / "mutmut"
 MODULES: dict[str, tuple[str, ...]] = {
     "model/names.py": ("tests/model/test_names.py",),
     "model/paths.py": ("tests/model/",),
-    "model/ambient.py": ("tests/interfaces/test_placement.py", "tests/semantics/test_authz.py"),
+    "model/ambient.py": (
+        "tests/charm/test_placement.py",
+        "tests/semantics/test_authz.py",
+        "tests/semantics/test_authz_sidecar.py",
+    ),
     "model/selectors.py": ("tests/model/test_selectors.py", "tests/semantics/"),
     "model/mesh.py": ("tests/model/test_mesh.py",),
     "model/problems.py": ("tests/model/", "tests/plan/test_mesh.py"),
@@ -53,15 +57,24 @@ MODULES: dict[str, tuple[str, ...]] = {
     "model/overlap.py": ("tests/model/test_overlap.py",),
     "model/ingress.py": ("tests/model/test_ingress.py",),
     "model/platform.py": ("tests/plan/test_platform.py", "tests/platform_file/"),
-    "model/juju.py": ("tests/interfaces/test_placement.py", "tests/plan/test_placement.py"),
-    "plan/mesh.py": ("tests/plan/test_mesh.py", "tests/plan/test_beacon.py"),
+    "model/juju.py": ("tests/charm/test_placement.py", "tests/plan/test_placement.py"),
+    "plan/mesh.py": (
+        "tests/plan/test_mesh.py",
+        "tests/plan/test_mesh_sidecar.py",
+        "tests/plan/test_beacon.py",
+        "tests/plan/test_platform_sidecar.py",
+    ),
     "plan/beacon.py": ("tests/plan/test_beacon.py",),
     "plan/istio.py": ("tests/plan/test_istio.py",),
     "plan/placement.py": ("tests/plan/test_placement.py",),
     "plan/ingress.py": ("tests/plan/test_ingress.py", "tests/plan/test_ingress_ownership.py"),
-    "plan/platform.py": ("tests/plan/test_platform.py",),
+    "plan/platform.py": ("tests/plan/test_platform.py", "tests/plan/test_platform_sidecar.py"),
     "k8s/reconciler.py": ("tests/k8s/test_reconciler.py", "tests/k8s/test_reconciler_shared.py"),
-    "semantics/authz.py": ("tests/semantics/test_authz.py",),
+    "semantics/authz.py": (
+        "tests/semantics/test_authz.py",
+        "tests/semantics/test_authz_callers.py",
+        "tests/semantics/test_authz_sidecar.py",
+    ),
     "semantics/routing.py": ("tests/semantics/test_routing.py",),
 }
 
