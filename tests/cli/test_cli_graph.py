@@ -51,6 +51,7 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "shop.yaml"
 ERROR_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<column>\d+): (?P<rest>.+)$")
 HEADER = "apiVersion: meshops.io/v1alpha1\nkind: Platform\nmetadata: {name: demo}\n"
 GATEWAY = "gateway:ingress/edge"
+SVG = {"svg": "http://www.w3.org/2000/svg"}
 
 
 def shop() -> Graph:
@@ -77,10 +78,34 @@ def node(graph: Graph, node_id: str) -> Node:
 
 
 def edge_line(dot: str, tail: str, head: str) -> str:
-    """The DOT statement of the one edge from ``tail`` to ``head``."""
-    lines = [line for line in dot.splitlines() if line.strip().startswith(f'"{tail}" -> "{head}"')]
-    assert len(lines) == 1, lines
-    return lines[0]
+    """The DOT statements of the one arrow from ``tail`` to ``head``.
+
+    An unlabelled arrow is one edge; a labelled one passes through its label's node, so
+    it is that node and the two edges into and out of it.
+    """
+    statements = [line.strip() for line in dot.splitlines()]
+    direct = [line for line in statements if line.startswith(f'"{tail}" -> "{head}" ')]
+    label = f"label:{tail} to {head}"
+    through = [
+        line
+        for line in statements
+        if line.startswith((f'"{tail}" -> "{label}" ', f'"{label}" -> "{head}" ', f'"{label}" ['))
+    ]
+    assert (len(direct), len(through)) in {(1, 0), (0, 3)}, (direct, through)
+    return "\n".join(direct + through)
+
+
+def arrows(svg: ET.Element) -> set[str]:
+    """The arrows an SVG drawing shows, ``tail->head``, each once through its label's node."""
+    titles = [t.text or "" for t in svg.iterfind(".//svg:g[@class='edge']/svg:title", SVG)]
+    into = {head: tail for tail, _, head in (t.partition("->") for t in titles)}
+    shown: set[str] = set()
+    for title in titles:
+        tail, _, head = title.partition("->")
+        if head.startswith("label:"):
+            continue
+        shown.add(f"{into[tail]}->{head}" if tail.startswith("label:") else title)
+    return shown
 
 
 # -- the example -------------------------------------------------------------------------
@@ -413,7 +438,7 @@ def test_graph_draws_an_svg(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         "accepts any caller",
     ):
         assert expected in texts
-    edges = {t.text for t in root.iterfind(".//svg:g[@class='edge']/svg:title", ns)}
+    edges = arrows(root)
     assert edges == {f"{e.tail}->{e.head}" for e in shop().edges}
     assert len(edges) == 9
 
@@ -536,8 +561,92 @@ def test_drawing_writes_nothing_on_stderr(tmp_path: Path) -> None:
 
 def test_edge_labels_are_drawn_on_a_white_ground() -> None:
     """An edge or a namespace border laid out under a label is hidden, not drawn through it."""
-    source = dot_source(describe(platform_file.read_file(EXAMPLE)))
-    labelled = [line for line in source.splitlines() if " -> " in line and "label=" in line]
+    graph = describe(platform_file.read_file(EXAMPLE))
+    source = dot_source(graph)
+    labelled = [e for e in graph.edges if e.title or e.lines]
     assert labelled
-    for line in labelled:
-        assert 'label=<<TABLE BORDER="0" CELLBORDER="0" CELLPADDING="1" BGCOLOR="white">' in line
+    for edge in labelled:
+        statements = edge_line(source, edge.tail, edge.head).splitlines()
+        (label,) = [line for line in statements if "label=" in line]
+        assert " -> " not in label  # the label's node, not an edge
+        ground = 'label=<<TABLE BORDER="0" CELLBORDER="0" CELLPADDING="1" BGCOLOR="white">'
+        assert ground in label
+    assert not [line for line in source.splitlines() if " -> " in line and "label=" in line]
+
+
+Box = tuple[float, float, float, float]
+
+
+def _box(points: list[tuple[float, float]]) -> Box:
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _points(shape: ET.Element) -> list[tuple[float, float]]:
+    """The points of an SVG polygon or path (the corners of a box, rounded or not)."""
+    if shape.tag.endswith("polygon"):
+        pairs = shape.get("points", "").split()
+    else:
+        numbers = re.findall(r"-?\d+(?:\.\d+)?", shape.get("d", ""))
+        pairs = [f"{x},{y}" for x, y in zip(numbers[0::2], numbers[1::2], strict=True)]
+    return [(float(x), float(y)) for x, _, y in (p.partition(",") for p in pairs)]
+
+
+def _layout(path: Path, out: Path) -> tuple[dict[str, Box], dict[str, Box]]:
+    """Where dot puts each namespace's box and each arrow's label (by the arrow)."""
+    graph.draw(describe(platform_file.read_file(path)), out, "svg")
+    svg = ET.fromstring(out.read_bytes())
+    boxes: dict[str, Box] = {}
+    labels: dict[str, Box] = {}
+    for group in svg.iterfind(".//svg:g", SVG):
+        title = group.findtext("svg:title", "", SVG)
+        if group.get("class") == "cluster":
+            shape = group.find("svg:path", SVG)
+            shape = group.find("svg:polygon", SVG) if shape is None else shape
+            assert shape is not None, title
+            boxes[title] = _box(_points(shape))
+        elif group.get("class") == "node" and title.startswith("label:"):
+            grounds = [p for p in group.iterfind("svg:polygon", SVG) if p.get("fill") == "white"]
+            assert len(grounds) == 1, title
+            labels[title.removeprefix("label:").replace(" to ", "->")] = _box(_points(grounds[0]))
+    return boxes, labels
+
+
+def _inside(inner: Box, outer: Box) -> bool:
+    return (
+        outer[0] <= inner[0]
+        and inner[2] <= outer[2]
+        and outer[1] <= inner[1]
+        and inner[3] <= outer[3]
+    )
+
+
+def _apart(a: Box, b: Box) -> bool:
+    return a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+
+
+@pytest.mark.parametrize("name", ["shop.yaml", "bank.yaml"])
+def test_each_label_lies_in_its_arrows_namespace_or_between_namespaces(
+    name: str, tmp_path: Path
+) -> None:
+    """Laid out by dot: never on a namespace's border, nor on another label.
+
+    A call within a namespace is labelled inside that namespace's box; any other arrow
+    (between namespaces, from the gateway) outside every box.
+    """
+    path = EXAMPLE.parent / name
+    described = describe(platform_file.read_file(path))
+    home = {n.id: c.id for c in described.clusters for n in c.nodes}
+    boxes, labels = _layout(path, tmp_path / "drawn.svg")
+    labelled = {f"{e.tail}->{e.head}": e for e in described.edges if e.title or e.lines}
+    assert set(labels) == set(labelled)
+    for arrow, label in labels.items():
+        edge = labelled[arrow]
+        inside = sorted(c for c, box in boxes.items() if _inside(label, box))
+        apart = sorted(c for c, box in boxes.items() if _apart(label, box))
+        own = home.get(edge.tail) if home.get(edge.tail) == home.get(edge.head) else None
+        assert inside == ([own] if own else []), arrow
+        assert apart == sorted(set(boxes) - set(inside)), arrow  # on no border
+    for a in labels:
+        for b in labels:
+            assert a == b or _apart(labels[a], labels[b]), (a, b)

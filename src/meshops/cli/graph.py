@@ -29,6 +29,10 @@ What is drawn:
   and the backend's port and weight). A route that only redirects sends nothing to an
   app: it is listed on the gateway, under ``redirects``, with where it sends clients.
 
+An arrow's label is a node the arrow passes through, so that dot keeps it where it
+belongs: inside the namespace's box for a call within one namespace, outside every box
+for any other arrow; never on a box's border.
+
 The same file always gives the same DOT source: clusters, nodes and edges are sorted,
 and node ids are stable (``app:<namespace>/<name>``, ``gateway:<namespace>/<name>``).
 
@@ -531,6 +535,7 @@ def dot_source(graph: Graph) -> str:
         ),
         "  edge [{}];".format(_attrs({"fontname": _FONT, "fontsize": "10", "arrowsize": "0.7"})),
     ]
+    labels = _label_nodes(graph)
     for cluster in graph.clusters:
         attrs = {**_CLUSTER_STYLE[cluster.mesh], "margin": "12"}
         if cluster.deny_by_default:
@@ -544,22 +549,64 @@ def dot_source(graph: Graph) -> str:
         out.append(f"  subgraph {_quote(cluster.id)} {{")
         out.append(f"    graph [{_attrs(attrs)}];")
         out += (f"    {_node(node, cluster)}" for node in cluster.nodes)
+        out += (f"    {_edge_label_node(e, n)}" for e, (n, c) in labels.items() if c == cluster.id)
         out.append("  }")
     out += (f"  {_node(node, None)}" for node in graph.nodes)
+    out += (f"  {_edge_label_node(e, n)}" for e, (n, c) in labels.items() if c is None)
     for edge in graph.edges:
         attrs = dict(_EDGE_STYLE[edge.kind])
-        if edge.title or edge.lines:
-            colour = attrs.get("fontcolor", _DIM)
-            label = _label(edge.title, [_Line(line, colour) for line in edge.lines])
-            # On a white ground: an edge or a namespace border that dot lays out under
-            # a label is hidden behind it, never drawn through its text.
-            attrs["label"] = _Html(
-                '<TABLE BORDER="0" CELLBORDER="0" CELLPADDING="1" BGCOLOR="white">'
-                f"<TR><TD>{label}</TD></TR></TABLE>"
-            )
-        out.append(f"  {_quote(edge.tail)} -> {_quote(edge.head)} [{_attrs(attrs)}];")
+        attrs.pop("fontcolor", None)
+        label = labels.get(edge)
+        if label is None:
+            out.append(f"  {_quote(edge.tail)} -> {_quote(edge.head)} [{_attrs(attrs)}];")
+            continue
+        # The arrow runs through its label: into it without a head, out of it to the head.
+        into = {**attrs, "arrowhead": "none"}
+        out.append(f"  {_quote(edge.tail)} -> {_quote(label[0])} [{_attrs(into)}];")
+        out.append(f"  {_quote(label[0])} -> {_quote(edge.head)} [{_attrs(attrs)}];")
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def _label_nodes(graph: Graph) -> dict[Edge, tuple[str, str | None]]:
+    """Each labelled edge's label node: its id, and the cluster it is drawn in (or None).
+
+    An edge's label is a node of its own that the edge passes through, not a label of the
+    edge: dot places edge labels without regard to namespace boxes (one could sit on a
+    border), while it keeps a node inside the box it belongs to and out of every other.
+    The label of a call within one namespace is drawn in that namespace's box; any other
+    between the boxes.
+    """
+    home = {n.id: c.id for c in graph.clusters for n in c.nodes}
+    labels: dict[Edge, tuple[str, str | None]] = {}
+    seen: dict[str, int] = {}
+    for edge in graph.edges:
+        if not (edge.title or edge.lines):
+            continue
+        base = f"label:{edge.tail} to {edge.head}"
+        seen[base] = seen.get(base, 0) + 1
+        node_id = base if seen[base] == 1 else f"{base}#{seen[base]}"
+        tail, head = home.get(edge.tail), home.get(edge.head)
+        labels[edge] = (node_id, tail if tail == head else None)
+    return labels
+
+
+def _edge_label_node(edge: Edge, node_id: str) -> str:
+    """The node holding ``edge``'s label, on a white ground in the edge's colour."""
+    colour = _EDGE_STYLE[edge.kind].get("fontcolor", _DIM)
+    label = _label(edge.title, [_Line(line, colour) for line in edge.lines])
+    attrs = {
+        "shape": "plain",
+        "style": "",
+        "fontcolor": colour,
+        # On a white ground: whatever dot lays out under a label is hidden behind it,
+        # never drawn through its text.
+        "label": _Html(
+            '<TABLE BORDER="0" CELLBORDER="0" CELLPADDING="1" BGCOLOR="white">'
+            f"<TR><TD>{label}</TD></TR></TABLE>"
+        ),
+    }
+    return f"{_quote(node_id)} [{_attrs(attrs)}];"
 
 
 class _Html(str):
