@@ -58,6 +58,11 @@ MODULES: dict[str, tuple[str, ...]] = {
     "model/ingress.py": ("tests/model/test_ingress.py",),
     "model/platform.py": ("tests/plan/test_platform.py", "tests/platform_file/"),
     "model/juju.py": ("tests/charm/test_placement.py", "tests/plan/test_placement.py"),
+    "model/ownership.py": (
+        "tests/k8s/test_reconciler.py",
+        "tests/cli/test_cli_render.py",
+        "tests/fake/test_fake_apply.py",
+    ),
     "plan/mesh.py": (
         "tests/plan/test_mesh.py",
         "tests/plan/test_mesh_sidecar.py",
@@ -68,14 +73,29 @@ MODULES: dict[str, tuple[str, ...]] = {
     "plan/istio.py": ("tests/plan/test_istio.py",),
     "plan/placement.py": ("tests/plan/test_placement.py",),
     "plan/ingress.py": ("tests/plan/test_ingress.py", "tests/plan/test_ingress_ownership.py"),
-    "plan/platform.py": ("tests/plan/test_platform.py", "tests/plan/test_platform_sidecar.py"),
+    "plan/control_plane.py": ("tests/k8s/test_istioctl.py", "tests/cli/test_cli_control_plane.py"),
+    "plan/gateway_api.py": ("tests/plan/test_ingress_gateway_api.py",),
+    "plan/ingress_report.py": ("tests/plan/test_ingress_report.py",),
+    "plan/platform.py": (
+        "tests/plan/test_platform.py",
+        "tests/plan/test_platform_sidecar.py",
+        "tests/platform_file/",
+    ),
     "k8s/reconciler.py": ("tests/k8s/test_reconciler.py", "tests/k8s/test_reconciler_shared.py"),
     "semantics/authz.py": (
         "tests/semantics/test_authz.py",
         "tests/semantics/test_authz_callers.py",
         "tests/semantics/test_authz_sidecar.py",
     ),
-    "semantics/routing.py": ("tests/semantics/test_routing.py",),
+    "semantics/authz_objects.py": ("tests/semantics/", "tests/cli/test_cli_check_sidecar.py"),
+    "semantics/routing.py": (
+        "tests/semantics/test_routing.py",
+        "tests/semantics/test_routing_filters.py",
+    ),
+    "semantics/routing_objects.py": (
+        "tests/semantics/test_routing.py",
+        "tests/semantics/test_routing_filters.py",
+    ),
 }
 
 #: mutmut's statuses: which count as the tests noticing the mutant.
