@@ -402,8 +402,21 @@ def test_custom_delegations(more: list[Obj], path: str, allowed: bool, then: str
     assert "decides first" in delegation.explain()
     assert "before any DENY or ALLOW policy" in delegation.explain()
     data = json.loads(decision.to_json())
-    assert data["delegations"][0]["provider"] == "opa"
-    assert data["delegations"][0]["if_allowed"] == delegation.then
+    assert data["delegations"][0] == {
+        "enforcer": WAYPOINT,
+        "provider": "opa",
+        "policy": "shop/ext",
+        "rule": 0,
+        "if_denied": "DENIED at this point, before any DENY or ALLOW policy",
+        "if_allowed": delegation.then,
+        "explanation": delegation.explain(),
+    }
+    assert (data["verdict"], data["allowed"]) == (decision.verdict, allowed)
+    assert (data["explanation"], data["conditions"]) == (
+        decision.explanation,
+        list(decision.conditions),
+    )
+    assert data["deciding_hop"] == decision.hops.index(decision.deciding)
     assert data["hops"][0]["delegations"] == data["delegations"]
 
 
@@ -432,3 +445,52 @@ def test_direct_call_skips_the_waypoints_policies() -> None:
     direct = policies.check(Call(WEB, CART, None, 8080, method="GET"))
     assert outcome(direct) == ("ALLOWED", ZTUNNEL_CART, "default", None, None)
     assert [h.enforcer for h in direct.hops] == [ZTUNNEL_CART]
+
+
+# --- what a call does not carry, said exactly -----------------------------------------
+
+IP_AND_JWT_RULES = [
+    {"to": [{"operation": {"ports": ["5432"]}}]},
+    {
+        "from": [
+            {"source": {"ipBlocks": ["10.0.0.0/8"], "requestPrincipals": ["*"]}},
+            {"source": {"ipBlocks": ["192.168.0.0/16"]}},
+        ],
+        "when": [{"key": "source.ip", "values": ["10.0.0.0/8"]}],
+    },
+]
+NO_IP = (
+    "rule 1 of shop/{app} reads the caller's IP (ipBlocks, source.ip) and none is given"
+    " (--source-ip): a block never matches, a not-block always does"
+)
+NO_JWT = (
+    "rule 1 of shop/cart reads a JWT (requestPrincipals): Istio sets it only from a token"
+    " that a RequestAuthentication validated, and this call presents none"
+    " (--jwt-claims or --jwt-file)"
+)
+
+
+def test_a_call_without_an_ip_or_a_jwt_is_told_which_rule_reads_them_and_which_fields() -> None:
+    """One note per rule and per thing missing; each field named once, in rule order."""
+    objects = [with_waypoint(), waypoint(), ap("cart", svc("cart", IP_AND_JWT_RULES))]
+    policies = Policies.from_objects(objects)
+    bare = policies.check(Call(WEB, CART, "cart", 8080, method="GET", path="/"))
+    assert bare.hops[0].notes == (NO_IP.format(app="cart"), NO_JWT)
+    with_ip = policies.check(
+        Call(WEB, CART, "cart", 8080, method="GET", path="/", source_ip="10.1.2.3")
+    )
+    assert with_ip.hops[0].notes == (NO_JWT,)
+    with_jwt = policies.check(Call(WEB, CART, "cart", 8080, method="GET", path="/", jwt=ALICE))
+    assert NO_IP.format(app="cart") in with_jwt.hops[0].notes
+    assert not [n for n in with_jwt.hops[0].notes if "reads a JWT" in n]
+
+
+def test_at_ztunnel_a_missing_jwt_is_not_noted_since_ztunnel_reads_none() -> None:
+    """At ztunnel the JWT fields are left out (L7), an HTTP call's too: only the IP is noted."""
+    policies = Policies.from_objects([ambient(), ap("db", pods("db", IP_AND_JWT_RULES))])
+    decision = policies.check(Call(CART, DB, None, 5432, method="GET", path="/"))
+    assert decision.hops[0].enforcer == ZTUNNEL_DB
+    assert NO_IP.format(app="db") in decision.hops[0].notes
+    assert not [n for n in decision.hops[0].notes if "reads a JWT" in n]
+    given = policies.check(Call(CART, DB, None, 5432, source_ip="10.1.2.3"))
+    assert not [n for n in given.hops[0].notes if "reads the caller's IP" in n]
