@@ -330,6 +330,21 @@ def test_a_jwt_needs_issuer_and_subject(claims: dict[str, Any], message: str) ->
         Jwt(claims)
 
 
+def test_a_jwt_holds_a_read_only_copy_of_its_claims() -> None:
+    """Changing the mapping it was made from, later, changes nothing of the token."""
+    claims: dict[str, Any] = {"iss": ISSUER, "sub": "carol", "groups": ["ops"]}
+    token = Jwt(claims)
+    claims["sub"] = "mallory"
+    claims["groups"] = ["admin"]
+    assert (token.principal, token.claim(["groups"])) == (f"{ISSUER}/carol", ("ops",))
+    with pytest.raises(TypeError):
+        token.claims["sub"] = "mallory"  # pyright: ignore[reportIndexIssue]
+    assert token.to_dict() == {
+        "principal": f"{ISSUER}/carol",
+        "claims": {"iss": ISSUER, "sub": "carol", "groups": ["ops"]},
+    }
+
+
 def test_a_jwt_makes_the_call_http() -> None:
     assert Call(WEB, CART, "cart", 8080, jwt=ALICE).http
     assert not Call(WEB, CART, "cart", 8080, source_ip="10.0.0.1").http
