@@ -509,3 +509,40 @@ def test_at_ztunnel_a_missing_jwt_is_not_noted_since_ztunnel_reads_none() -> Non
     assert not [n for n in decision.hops[0].notes if "reads a JWT" in n]
     given = policies.check(Call(CART, DB, None, 5432, source_ip="10.1.2.3"))
     assert not [n for n in given.hops[0].notes if "reads the caller's IP" in n]
+
+
+def test_the_jwt_note_names_the_request_authentications_or_where_none_was_found() -> None:
+    objects = [with_waypoint(), waypoint(), ap("cart", svc("cart", [{}]))]
+    call = Call(WEB, CART, "cart", 8080, method="GET", path="/", jwt=ALICE)
+    unaccepted = Policies.from_objects(objects).check(call)
+    assert unaccepted.hops[0].notes[0] == (
+        f"the JWT of issuer {ISSUER!r} is taken as valid, but no RequestAuthentication among"
+        " the objects (in shop or istio-system) accepts that issuer: without one Istio reads"
+        " no request.auth.* from it"
+    )
+    both = [
+        request_authentication("a", ISSUER),
+        request_authentication("b", ISSUER, ns="istio-system"),
+    ]
+    accepted = Policies.from_objects([*objects, *both]).check(call)
+    assert accepted.hops[0].notes[0] == (
+        f"the JWT of issuer {ISSUER!r} is taken as valid:"
+        " RequestAuthentication shop/a, istio-system/b accepts that issuer"
+    )
+
+
+def test_a_custom_policy_naming_no_provider_says_so() -> None:
+    unnamed = ap("ext", {k: v for k, v in CUSTOM["spec"].items() if k != "provider"})
+    call = Call(WEB, CART, "cart", 8080, method="GET", path="/admin/x")
+    (delegation,) = (
+        Policies.from_objects([with_waypoint(), waypoint(), unnamed]).check(call).delegations
+    )
+    assert delegation.provider is None
+    assert str(delegation) == (
+        "ext-authz provider (none named) allows the call"
+        f" (CUSTOM policy shop/ext rule 0 matches at {WAYPOINT})"
+    )
+    assert delegation.explain().startswith(
+        "extension provider (none named) decides first"
+        f" (CUSTOM policy shop/ext rule 0, at {WAYPOINT}):"
+    )
