@@ -483,11 +483,18 @@ _NOTE_COLOUR = {
     Access.nobody: _RED,
 }
 _EDGE_STYLE = {
-    EdgeKind.call: {"color": _BLUE, "fontcolor": _BLUE},
-    EdgeKind.call_l4: {"color": _GREY, "fontcolor": _DIM, "style": "dashed"},
-    EdgeKind.call_sidecar: {"color": _GREEN, "fontcolor": _GREEN},
-    EdgeKind.route: {"color": _PURPLE, "fontcolor": _PURPLE, "penwidth": "1.6"},
+    EdgeKind.call: {"color": _BLUE},
+    EdgeKind.call_l4: {"color": _GREY, "style": "dashed"},
+    EdgeKind.call_sidecar: {"color": _GREEN},
+    EdgeKind.route: {"color": _PURPLE, "penwidth": "1.6"},
     EdgeKind.entry: {"color": _PURPLE, "penwidth": "1.6"},
+}
+#: The colour of each kind of arrow's label (an L4 call's is darker than its grey line).
+_LABEL_COLOUR = {
+    EdgeKind.call: _BLUE,
+    EdgeKind.call_l4: _DIM,
+    EdgeKind.call_sidecar: _GREEN,
+    EdgeKind.route: _PURPLE,
 }
 #: What the legend says of each kind of arrow, and of apps open to any caller.
 _LEGEND: tuple[tuple[EdgeKind | Access, str, str], ...] = (
@@ -554,8 +561,7 @@ def dot_source(graph: Graph) -> str:
     out += (f"  {_node(node, None)}" for node in graph.nodes)
     out += (f"  {_edge_label_node(e, n)}" for e, (n, c) in labels.items() if c is None)
     for edge in graph.edges:
-        attrs = dict(_EDGE_STYLE[edge.kind])
-        attrs.pop("fontcolor", None)
+        attrs = _EDGE_STYLE[edge.kind]
         label = labels.get(edge)
         if label is None:
             out.append(f"  {_quote(edge.tail)} -> {_quote(edge.head)} [{_attrs(attrs)}];")
@@ -593,7 +599,7 @@ def _label_nodes(graph: Graph) -> dict[Edge, tuple[str, str | None]]:
 
 def _edge_label_node(edge: Edge, node_id: str) -> str:
     """The node holding ``edge``'s label, on a white ground in the edge's colour."""
-    colour = _EDGE_STYLE[edge.kind].get("fontcolor", _DIM)
+    colour = _LABEL_COLOUR.get(edge.kind, _DIM)
     label = _label(edge.title, [_Line(line, colour) for line in edge.lines])
     attrs = {
         "shape": "plain",
