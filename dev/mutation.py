@@ -11,7 +11,9 @@ Each module is mutated in a working copy of its own under ``.mutation/<module>/`
 ``[tool.mutmut]`` section for that module), made afresh on each run; it is left there
 afterwards, for
 ``mutmut show NAME`` and ``mutmut browse`` in it. One mutmut process runs at a time,
-with ``--max-children`` workers (default 1: the machine is shared).
+with ``--max-children`` workers (default 1: the machine is shared). The tests run on the
+fake API server only (their real-server runs skip); a module's tests that need istioctl
+are given the one ``gotools/build`` made (``TOOLS``).
 
 Usage::
 
@@ -35,6 +37,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import tomllib  # Python 3.11 or later
+
+from meshops.testing import tools
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / ".mutation"
@@ -96,6 +100,13 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/semantics/test_routing.py",
         "tests/semantics/test_routing_filters.py",
     ),
+}
+
+#: The Go-built tools a module's tests may use (linked into that run's MESHOPS_TOOLS_BIN).
+#: istioctl only: it is one process per call and cheap, where one real API server per
+#: mutant would cost 15-25 s.
+TOOLS: dict[str, tuple[str, ...]] = {
+    "plan/control_plane.py": ("istioctl",),
 }
 
 #: mutmut's statuses: which count as the tests noticing the mutant.
@@ -183,11 +194,20 @@ def run(module: str, *, max_children: int, show: bool) -> dict[str, object]:
     """Mutate ``module``, run its tests against every mutant, and count."""
     tests = MODULES[module]
     work = prepare(module, tests)
-    # Contract tests run on the fake only: with no tools in MESHOPS_TOOLS_BIN their runs
-    # on a real API server skip (one real server per mutant would cost 15-25 s).
-    (work / "no-tools").mkdir()
+    # Contract tests run on the fake only: with no API server in MESHOPS_TOOLS_BIN their
+    # runs on a real one skip. The tools TOOLS names for the module are linked in.
+    given = work / "tools"
+    given.mkdir()
+    wanted = TOOLS.get(module, ())
+    if wanted:
+        try:
+            built = tools.bin_dir(REPO, *wanted)
+        except tools.ToolsMissing as missing:
+            return {"module": module, "error": str(missing)}
+        for tool in wanted:
+            (given / tool).symlink_to(built / tool)
     env = {k: v for k, v in os.environ.items() if k != "CI"}
-    env["MESHOPS_TOOLS_BIN"] = str(work / "no-tools")
+    env["MESHOPS_TOOLS_BIN"] = str(given)
     proc = subprocess.run(
         [str(MUTMUT), "run", "--max-children", str(max_children)],
         cwd=work,
@@ -222,6 +242,7 @@ def run(module: str, *, max_children: int, show: bool) -> dict[str, object]:
     report: dict[str, object] = {
         "module": module,
         "tests": list(tests),
+        "tools": list(wanted),
         "mutants": len(statuses),
         "killed": len(killed),
         "survived": len(survived),
