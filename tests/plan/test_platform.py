@@ -324,7 +324,9 @@ def test_policies_are_the_ones_plan_mesh_builds_for_the_charm() -> None:
         "cart",
         "shop",
         ports=(http(8080),),
-        accepts=(rule("shop/frontend", methods=(Method.post,), paths=("/cart/*",)),),
+        accepts=(
+            rule("shop/frontend", methods=(Method.post,), paths=("/cart/*",), hosts=("cart",)),
+        ),
     )
     objects, _ = platform_objects(Platform("shop", (SHOP,), (FRONTEND, cart)))
     policy = MeshPolicy(
@@ -334,7 +336,9 @@ def test_policies_are_the_ones_plan_mesh_builds_for_the_charm() -> None:
         target_type=TargetType.app,
         target_app_name="cart",
         target_service="cart",
-        endpoints=(Endpoint(ports=(8080,), methods=(Method.post,), paths=("/cart/*",)),),
+        endpoints=(
+            Endpoint(hosts=("cart",), ports=(8080,), methods=(Method.post,), paths=("/cart/*",)),
+        ),
         source_service_account="frontend",
     )
     expected, _ = authorization_policies(
@@ -368,6 +372,24 @@ def test_mesh_policies_one_set_per_accepting_app_in_rule_then_caller_order() -> 
         ("cart", TargetType.unit),
         ("frontend", TargetType.unit),
         ("frontend", TargetType.unit),
+    ]
+
+
+def test_a_hardened_platform_lets_each_ambient_namespaces_waypoint_reach_its_pods() -> None:
+    platform = Platform("p", (SHOP, LEGACY), hardened=True)
+    objects, problems = platform_objects(platform)
+    assert problems == []
+    from_waypoint = [o for o in objects if o["metadata"]["name"] == "p-from-waypoint"]
+    assert [(o["metadata"]["namespace"], o["spec"]) for o in from_waypoint] == [
+        (
+            "shop",
+            {
+                "action": "ALLOW",
+                "rules": [
+                    {"from": [{"source": {"principals": ["cluster.local/ns/shop/sa/waypoint"]}}]}
+                ],
+            },
+        )
     ]
 
 
@@ -559,6 +581,49 @@ def test_problems(platform: Platform, field: str, message: str) -> None:
     _, problems = platform_objects(platform)
     assert [(p.field, p.message) for p in problems] == [(field, message)]
     assert problems[0].source == "platform p"
+    # A problem of an app names that app; one of the platform's namespaces, none.
+    at_app = re.match(r"apps\[(\d+)\]", field)
+    assert problems[0].app == (str(platform.apps[int(at_app[1])].ref) if at_app else "")
+
+
+def test_an_unknown_caller_whose_app_is_in_an_undeclared_namespace_points_there() -> None:
+    # The reference is likely right and the app's namespace wrong: the message says so,
+    # after the app's own problem, instead of offering the stray app as a correction.
+    cart = App("cart", "shop", ports=(http(80),), accepts=(rule("shop/api"),))
+    strays = (App("api", "shp"), App("api", "shpo"))
+    _, problems = platform_objects(Platform("p", (SHOP,), (*strays, cart)))
+    assert [(p.field, p.message, p.app) for p in problems] == [
+        (
+            "apps[0].namespace",
+            "namespace 'shp' is not declared in namespaces; did you mean 'shop'?",
+            "shp/api",
+        ),
+        (
+            "apps[1].namespace",
+            "namespace 'shpo' is not declared in namespaces; did you mean 'shop'?",
+            "shpo/api",
+        ),
+        (
+            "apps[2].accepts[0].sources[0]",
+            "unknown app 'shop/api': app 'api' is declared in namespaces 'shp', 'shpo', which "
+            "are not declared in namespaces (see that app's namespace)",
+            "shop/cart",
+        ),
+    ]
+
+
+def test_an_unknown_caller_is_offered_the_declared_apps_of_its_name() -> None:
+    # Of the apps named as the caller, those in declared namespaces are offered, each.
+    cart = App("cart", "shop", ports=(http(80),), accepts=(rule("shop/api"),))
+    apps = (App("api", "shp"), App("api", "monitoring"), App("api", "batch"), cart)
+    platform = Platform("p", (SHOP, MONITORING, Namespace("batch")), apps)
+    _, problems = platform_objects(platform)
+    assert [(p.field, p.message) for p in problems][1:] == [
+        (
+            "apps[3].accepts[0].sources[0]",
+            "unknown app 'shop/api'; did you mean 'batch/api' or 'monitoring/api'?",
+        )
+    ]
 
 
 def test_a_bad_app_gets_no_policies_and_the_others_keep_theirs() -> None:

@@ -237,6 +237,14 @@ PROFILE_CASES = [
         id="empty-installs-nothing",
     ),
     pytest.param(
+        profile(Profile.empty, SIDECARS, Namespace("batch", MeshMode.sidecar)),
+        [
+            "profile 'empty' installs no sidecar injector, which the pods of namespaces "
+            "'legacy', 'batch' (mesh: sidecar) need; use 'default' or 'ambient'"
+        ],
+        id="empty-injects-into-neither",
+    ),
+    pytest.param(
         profile(Profile.default, SIDECARS, SHOP),
         [
             "profile 'default' installs no ztunnel, which the ambient mesh of namespaces "

@@ -31,8 +31,7 @@ each kind sorted by namespace and name.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from meshops.model.mesh import Endpoint, MeshPolicy, TargetType
@@ -59,8 +58,6 @@ _Report = Callable[[str, str], None]
 
 #: The name of each namespace's waypoint, as ``istioctl waypoint apply`` names it.
 WAYPOINT = "waypoint"
-
-_POLICY_INDEX = re.compile(r"^policies\[(\d+)\]")
 
 
 def platform_objects(platform: Platform) -> tuple[list[Obj], list[Problem]]:
@@ -91,10 +88,15 @@ def platform_objects(platform: Platform) -> tuple[list[Obj], list[Problem]]:
     problems += set_problems
     waypoints = {ns.name: WAYPOINT for ns in namespaces.values() if ns.ambient}
     sidecars = {ns.name for ns in namespaces.values() if ns.sidecars}
-    policies, policy_problems = authorization_policies(
+    policies, unexpected = authorization_policies(
         sets, prefix=platform.name, waypoints=waypoints, sidecars=sidecars
     )
-    problems += [_locate_policy_problem(platform, p, sets) for p in policy_problems]
+    if unexpected:
+        # The checks of mesh_policies hold every rule authorization_policies applies to
+        # a platform's sets: an l4 rule names ports only, every policy names its app, and
+        # each app's objects are named after it, unique in its namespace. A problem here
+        # is a bug in those checks, not in the platform.
+        raise AssertionError(f"plan.mesh refused what plan.platform let through: {unexpected[0]}")
     _check_istio(platform, namespaces, problems)
     policies += hardened_policies(platform, list(namespaces.values()), WAYPOINT)
     return objects + policies, problems
@@ -129,18 +131,18 @@ def mesh_policies(platform: Platform) -> tuple[list[PolicySet], list[Problem]]:
         app_problems: list[Problem] = []
         report = _reporter(platform, app, app_problems)
         _check_app(app, where, namespaces, apps, report)
-        policies: list[MeshPolicy] = []
-        if not app_problems:
-            for j, accept in enumerate(app.accepts):
-                for k, source in enumerate(accept.sources):
-                    try:
-                        policies.append(_policy(app, accept, apps[source]))
-                    except ValueError as e:
-                        report(f"{where}.accepts[{j}].sources[{k}]", str(e))
         if app_problems:
             problems += app_problems
-        elif policies:
-            sets.append(PolicySet(source=where, app=app.name, policies=tuple(policies)))
+            continue
+        # The app's fields were checked as a MeshPolicy's are (model.platform uses
+        # model.mesh's checks), so each policy builds.
+        policies = tuple(
+            _policy(app, accept, apps[source])
+            for accept in app.accepts
+            for source in accept.sources
+        )
+        if policies:
+            sets.append(PolicySet(source=where, app=app.name, policies=policies))
     return sets, problems
 
 
@@ -232,11 +234,12 @@ def _check_app(
 ) -> None:
     """Report everything wrong with one app's ports and accept rules."""
     namespace = namespaces[app.namespace]
-    ports: dict[int, int] = {}
+    ports: list[int] = []  # (in the app's order, for the messages)
     for p, port in enumerate(app.ports):
         if port.port in ports:
             report(f"{where}.ports[{p}].port", f"port {port.port} is declared twice")
-        ports.setdefault(port.port, p)
+        else:
+            ports.append(port.port)
     if not app.accepts:
         return
     if not namespace.on_mesh:
@@ -345,23 +348,6 @@ def _policy(app: App, accept: Accept, caller: App) -> MeshPolicy:
     )
 
 
-def _locate_policy_problem(
-    platform: Platform, problem: Problem, sets: Sequence[PolicySet]
-) -> Problem:
-    """Point a problem :func:`authorization_policies` found back at the app's rules."""
-    match = _POLICY_INDEX.match(problem.field)
-    policy_set = next((s for s in sets if s.source == problem.source), None)
-    if match is None or policy_set is None:
-        return problem
-    policy = policy_set.policies[int(match.group(1))]
-    return Problem(
-        f"platform {platform.name}",
-        f"{problem.source}.accepts",
-        f"policy for caller {policy.source_namespace}/{policy.source_app_name}: {problem.message}",
-        app=problem.app,
-    )
-
-
 def _reporter(platform: Platform, app: App, sink: list[Problem]) -> _Report:
     def report(field: str, message: str) -> None:
         sink.append(_problem(platform, field, message, app))
@@ -373,23 +359,24 @@ def _problem(platform: Platform, field: str, message: str, app: App | None = Non
     return Problem(f"platform {platform.name}", field, message, app=str(app.ref) if app else "")
 
 
-def _suggest_app(
-    ref: AppRef, apps: dict[AppRef, App], namespaces: Mapping[str, Namespace] | None = None
-) -> str:
-    """The app most likely meant; first, the root cause when that app's namespace is a typo.
+def _suggest_app(ref: AppRef, apps: dict[AppRef, App], namespaces: Mapping[str, Namespace]) -> str:
+    """The apps most likely meant; else the root cause when that app's namespace is a typo.
 
     An app declared in a namespace that is not declared (reported at its ``namespace``)
     is not offered as what a reference meant: the reference is likely right and the
-    app's namespace wrong, so the message points there.
+    app's namespace wrong, so, when every app of the name is such a stray, the message
+    points there.
     """
     same_name = sorted(r for r in apps if r.name == ref.name)
-    strays = [r for r in same_name if namespaces is not None and r.namespace not in namespaces]
-    if strays and len(strays) == len(same_name):
-        where = ", ".join(repr(r.namespace) for r in strays)
+    declared = [r for r in same_name if r.namespace in namespaces]
+    if declared:
+        return f"; did you mean {' or '.join(repr(str(r)) for r in declared)}?"
+    if same_name:
+        where = ", ".join(repr(r.namespace) for r in same_name)
+        which = "namespace" if len(same_name) == 1 else "namespaces"
+        verb = "is" if len(same_name) == 1 else "are"
         return (
-            f": app {ref.name!r} is declared in namespace {where}, which is not declared "
+            f": app {ref.name!r} is declared in {which} {where}, which {verb} not declared "
             "in namespaces (see that app's namespace)"
         )
-    if same_name:
-        return f"; did you mean {' or '.join(repr(str(s)) for s in same_name)}?"
     return did_you_mean(str(ref), sorted(str(r) for r in apps))
