@@ -586,27 +586,39 @@ def test_problems(platform: Platform, field: str, message: str) -> None:
     assert problems[0].app == (str(platform.apps[int(at_app[1])].ref) if at_app else "")
 
 
-def test_an_unknown_caller_whose_app_is_in_an_undeclared_namespace_points_there() -> None:
+STRAY_CASES = [
+    pytest.param(
+        ("shp",), "app 'api' is declared in namespace 'shp', which is not declared", id="one"
+    ),
+    pytest.param(
+        ("shp", "shpo"),
+        "app 'api' is declared in namespaces 'shp', 'shpo', which are not declared",
+        id="two",
+    ),
+]
+
+
+@pytest.mark.parametrize(("namespaces", "cause"), STRAY_CASES)
+def test_an_unknown_caller_whose_app_is_in_an_undeclared_namespace_points_there(
+    namespaces: tuple[str, ...], cause: str
+) -> None:
     # The reference is likely right and the app's namespace wrong: the message says so,
     # after the app's own problem, instead of offering the stray app as a correction.
     cart = App("cart", "shop", ports=(http(80),), accepts=(rule("shop/api"),))
-    strays = (App("api", "shp"), App("api", "shpo"))
+    strays = tuple(App("api", ns) for ns in namespaces)
     _, problems = platform_objects(Platform("p", (SHOP,), (*strays, cart)))
     assert [(p.field, p.message, p.app) for p in problems] == [
-        (
-            "apps[0].namespace",
-            "namespace 'shp' is not declared in namespaces; did you mean 'shop'?",
-            "shp/api",
+        *(
+            (
+                f"apps[{i}].namespace",
+                f"namespace {ns!r} is not declared in namespaces; did you mean 'shop'?",
+                f"{ns}/api",
+            )
+            for i, ns in enumerate(namespaces)
         ),
         (
-            "apps[1].namespace",
-            "namespace 'shpo' is not declared in namespaces; did you mean 'shop'?",
-            "shpo/api",
-        ),
-        (
-            "apps[2].accepts[0].sources[0]",
-            "unknown app 'shop/api': app 'api' is declared in namespaces 'shp', 'shpo', which "
-            "are not declared in namespaces (see that app's namespace)",
+            f"apps[{len(namespaces)}].accepts[0].sources[0]",
+            f"unknown app 'shop/api': {cause} in namespaces (see that app's namespace)",
             "shop/cart",
         ),
     ]
@@ -634,7 +646,7 @@ def test_a_bad_app_gets_no_policies_and_the_others_keep_theirs() -> None:
         ports=(http(80),),
         accepts=(rule("shop/frontend"), rule("shop/nobody")),
     )
-    objects, problems = platform_objects(Platform("p", (SHOP,), (FRONTEND, good, bad)))
+    objects, problems = platform_objects(Platform("p", (SHOP,), (FRONTEND, bad, good)))
     assert [p.app for p in problems] == ["shop/catalogue"]
     policies = [o for o in objects if o["kind"] == "AuthorizationPolicy"]
     assert [o["metadata"]["labels"]["meshops.io/policy-source"] for o in policies] == ["cart"]
