@@ -65,8 +65,15 @@ def closest(value: str, candidates: Iterable[str]) -> str | None:
     wanted = _normal(value)
     if wanted in normal:
         return normal[wanted]
-    close = difflib.get_close_matches(wanted, list(normal), n=1, cutoff=SUGGESTION_CUTOFF)
-    return normal[close[0]] if close else None
+    # difflib.get_close_matches would break a tie by the greater string, not the first
+    # given: the ratios are compared here, and max keeps the first of equals.
+    matcher = difflib.SequenceMatcher(b=wanted)
+    scored: list[tuple[float, str]] = []
+    for form, option in normal.items():
+        matcher.set_seq1(form)
+        scored.append((matcher.ratio(), option))
+    ratio, best = max(scored, key=lambda pair: pair[0], default=(0.0, ""))
+    return best if ratio >= SUGGESTION_CUTOFF else None
 
 
 def did_you_mean(value: str, candidates: Iterable[str]) -> str:
