@@ -46,7 +46,8 @@ def check_path(value: object, field: str) -> str:
     Raises:
         ValueError: naming ``field`` and quoting the value, with the rule it breaks.
     """
-    return _check(value, field, value, start=True, end=True)
+    path = _string(value, field)
+    return _check(path, field, path, start=True)
 
 
 def check_policy_path(value: object, field: str) -> str:
@@ -60,25 +61,29 @@ def check_policy_path(value: object, field: str) -> str:
         ...
         ValueError: paths[1]: path '/a*b' may use '*' only at its start or end
     """
+    path = _string(value, field)
+    if path == "*":
+        return path
+    if "*" in path.strip("*") or path.startswith("**") or path.endswith("**"):
+        raise ValueError(f"{field}: path {_quote(path)} may use '*' only at its start or end")
+    if path.startswith("*") and path.endswith("*"):
+        raise ValueError(f"{field}: path {_quote(path)} may use '*' at its start or its end")
+    if path.startswith("*"):
+        # A suffix: the end of a path, which need not start with '/'.
+        return _check(path, field, path[1:], start=False)
+    # A prefix ('/api/*') is checked whole: ending in '*', it never ends in '/.' or '/..'
+    # ('*' is a path character), so '/static/.*' passes.
+    return _check(path, field, path, start=True)
+
+
+def _string(value: object, field: str) -> str:
     if not isinstance(value, str):
-        return _check(value, field, value, start=True, end=True)
-    if value == "*":
-        return value
-    if "*" in value.strip("*") or value.startswith("**") or value.endswith("**"):
-        raise ValueError(f"{field}: path {_quote(value)} may use '*' only at its start or end")
-    if value.startswith("*") and value.endswith("*"):
-        raise ValueError(f"{field}: path {_quote(value)} may use '*' at its start or its end")
-    if value.startswith("*"):
-        return _check(value, field, value[1:], start=False, end=True)
-    if value.endswith("*"):
-        return _check(value, field, value[:-1], start=True, end=False)
-    return _check(value, field, value, start=True, end=True)
-
-
-def _check(value: object, field: str, text: object, *, start: bool, end: bool) -> str:
-    """Check ``text``, the part of ``value`` that is a path (its start, its end, or both)."""
-    if not isinstance(value, str) or not isinstance(text, str):
         raise ValueError(f"{field}: path {value!r} must be a string")
+    return value
+
+
+def _check(value: str, field: str, text: str, *, start: bool) -> str:
+    """Check ``text``, the part of ``value`` that is a path (its end, or all of it)."""
     if len(value) > MAX_PATH_LENGTH:
         raise ValueError(
             f"{field}: path {_quote(value)} is {len(value)} characters, at most {MAX_PATH_LENGTH}"
@@ -90,7 +95,7 @@ def _check(value: object, field: str, text: object, *, start: bool, end: bool) -
     for bad in ("//", "/./", "/../", "%2f", "%2F"):
         if bad in text:
             raise ValueError(f"{field}: path {value!r} must not contain {bad!r}")
-    if end and text.endswith(("/..", "/.")):
+    if text.endswith(("/..", "/.")):
         raise ValueError(f"{field}: path {value!r} must not end with '/.' or '/..'")
     return value
 
