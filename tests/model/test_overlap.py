@@ -41,6 +41,7 @@ X, P, R = PathMatchType.Exact, PathMatchType.PathPrefix, PathMatchType.RegularEx
         ((P, "/shop/"), (P, "/shop"), True),
         ((P, "/shop"), (P, "/shopping"), False),
         ((P, "/shop"), (P, "/cart"), False),
+        ((P, "/shopX"), (P, "/shop/a"), False),  # only a trailing '/' does not count
         ((P, "/"), (P, "/anything/at/all"), True),
         # exact paths, inside a prefix or not
         ((P, "/shop"), (X, "/shop"), True),
@@ -65,10 +66,17 @@ X, P, R = PathMatchType.Exact, PathMatchType.PathPrefix, PathMatchType.RegularEx
         ((R, "/(shop|cart)/x"), (P, "/d"), True),  # cannot be ruled out: taken to overlap
         ((R, "/(?i)SHOP"), (P, "/shop"), True),
         ((R, "/x"), (P, "/"), True),
+        ((R, "/"), (P, "/"), True),
+        ((R, "/shop"), (P, "/shop"), True),  # the prefix itself
+        ((R, "/shop-"), (P, "/shop"), False),  # '-' sorts before '/': not under /shop
+        ((R, "/shop0"), (P, "/shop"), False),  # nor is what sorts from /shop0 on
+        ((R, r"\C*"), (P, "/shop"), True),  # RE2 cannot bound it: taken to overlap
         # two regexes
         ((R, "/shop/.*"), (R, "/shop/[0-9]+"), True),
         ((R, "/shop/[0-9]+"), (R, "/cart/[0-9]+"), False),
         ((R, ".*"), (R, "/cart"), True),
+        ((R, "/a|/b"), (R, "/b|/c"), True),  # the one string both bounds hold
+        ((R, r"\C*"), (R, "/cart"), True),
     ],
 )
 def test_paths(a: tuple[PathMatchType, str], b: tuple[PathMatchType, str], overlap: bool) -> None:
@@ -172,7 +180,18 @@ PATHS = sorted(
         for tail in ("", "/")
     }
 )
-REGEXES = ("/a/.*", "/a.*", "/(a|b)", "/ab?/b", ".*/b", "/b/[ab]+", "/[ab]{2}/.*", "/b")
+REGEXES = (
+    "/a/.*",
+    "/a.*",
+    "/(a|b)",
+    "/ab?/b",
+    ".*/b",
+    "/b/[ab]+",
+    "/[ab]{2}/.*",
+    "/b",
+    "/a",
+    "/a|/a/b",
+)
 
 
 def _matches(path: PathMatch, request: str) -> bool:
@@ -209,6 +228,10 @@ def test_paths_sit_in_a_tree_of_their_elements() -> None:
     assert path_elements(PathMatch(R, "/shop/x/[0-9]+")) == ("shop", "x")
     assert path_elements(PathMatch(R, "/sh.p/.*")) is None
     assert path_elements(PathMatch(R, ".*")) is None
+    assert path_elements(PathMatch(R, "/ab[cd]/x/.*")) is None  # they part in 'abc'/'abd'
+    assert path_elements(PathMatch(R, "[/x]a/.*")) is None  # nor is a '/' shared
+    assert path_elements(PathMatch(R, r"\C*")) is None  # RE2 cannot bound it
+    assert path_elements(PathMatch(R, "/é/x/.*")) == ("é", "x")
 
 
 @settings(max_examples=300, deadline=None)

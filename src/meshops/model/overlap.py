@@ -22,7 +22,8 @@ The rules, per condition (every condition must allow a common request):
   would need the intersection of two regular languages, which RE2 does not compute and
   this project does not hand-write; instead RE2's ``PossibleMatchRange`` gives bytes
   ``lo`` and ``hi`` that every string the regex matches lies between, and every path
-  under a prefix ``P`` lies in ``[P, P + "0")`` (``"/"`` is the byte before ``"0"``).
+  under a prefix ``P`` is ``P`` or lies in ``[P + "/", P + "0")`` (``"/"`` is the byte
+  before ``"0"``).
   Only when those ranges are apart is overlap ruled out; otherwise (RE2 cannot bound
   the regex, or the ranges meet) they are taken to overlap. ``/shop/[0-9]+`` is thus
   apart from ``/shopping`` and ``/cart``, but ``/(shop|cart)/x`` is taken to meet
@@ -162,10 +163,11 @@ def _regex_stem(regex: Regex) -> str:
     n = 0
     while n < min(len(lo), len(hi)) and lo[n] == hi[n]:
         n += 1
-    common = lo[:n].decode("ascii", "replace")
-    if not common.startswith("/"):
+    common = lo[:n]
+    if not common.startswith(b"/"):
         return ""
-    return common[: common.rfind("/")]
+    # Cut before a '/' the bounds share, the stem is whole characters of the pattern.
+    return common[: common.rfind(b"/")].decode(errors="replace")
 
 
 def _base(prefix: str) -> str:
@@ -185,15 +187,18 @@ def _regex(path: PathMatch) -> Regex:
 
 
 def _regex_meets_prefix(regex: Regex, base: str) -> bool:
-    """Whether ``regex`` may fully match a path the prefix ``base`` matches."""
-    if regex.fullmatch(base or "/"):
+    """Whether ``regex`` may fully match a path the prefix ``base`` matches.
+
+    Such a path is ``base`` itself, or lies in ``[base + "/", base + "0")``.
+    """
+    if base and regex.fullmatch(base):
         return True
     bounds = regex.bounds
     if bounds is None:
         return True
     lo, hi = bounds
     start = base.encode()
-    return not (hi < start or lo >= start + b"0")
+    return not (hi < start + b"/" or lo >= start + b"0")
 
 
 def _regexes_overlap(a: Regex, b: Regex) -> bool:
