@@ -70,8 +70,8 @@ def check_label(key: object, value: object, field: str) -> tuple[str, str]:
     """Return ``(key, value)`` if they make a valid Kubernetes label, else raise naming it."""
     if not isinstance(key, str) or not isinstance(value, str):
         raise ValueError(f"{field}: label {key!r}: {value!r} must be strings")
-    prefix, _, name = key.rpartition("/")
-    if not _LABEL_KEY.fullmatch(key) or len(prefix) > 253 or not name:
+    prefix = key.rpartition("/")[0]  # (the pattern holds the name after it)
+    if not _LABEL_KEY.fullmatch(key) or len(prefix) > 253:
         raise ValueError(f"{field}: label key {key!r} is not a valid Kubernetes label key")
     if not _LABEL_VALUE.fullmatch(value):
         raise ValueError(f"{field}: {value!r} is not a valid Kubernetes label value")
