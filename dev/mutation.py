@@ -216,9 +216,15 @@ def run(module: str, *, max_children: int, show: bool) -> dict[str, object]:
         text=True,
         check=False,
     )
-    (work / "mutmut-run.log").write_text(proc.stdout + proc.stderr)
+    log = proc.stdout + proc.stderr
+    (work / "mutmut-run.log").write_text(log)
     statuses = results(work)
-    if proc.returncode != 0 or not statuses:
+    # mutmut stops early, exiting 1, when no test runs any mutated function: each mutant
+    # then survives, untested (and a module of constants alone has no mutant at all).
+    untested = "could not find any test case for any mutant" in log
+    if untested:
+        statuses = dict.fromkeys(statuses, "no tests")
+    if (proc.returncode != 0 and not untested) or (not statuses and not untested):
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
         return {"module": module, "error": f"mutmut run exited {proc.returncode}", "log": tail}
     listed = equivalents(module)
