@@ -582,6 +582,11 @@ def test_the_hash_of_an_object_is_the_same_from_one_release_to_the_next() -> Non
     assert content_hash({"b": [1, "x"], "a": {"c": None}}) == "7002905de57682573f1eceeba283bfe8"
 
 
+def test_an_object_json_cannot_hold_has_no_hash() -> None:
+    with pytest.raises(TypeError, match="is not JSON serializable"):
+        content_hash({"metadata": {"creationTimestamp": object()}})
+
+
 def test_a_change_reads_as_a_line() -> None:
     assert str(Change("create", NAMESPACE, "", "shop")) == "create Namespace shop"
     assert str(Change("failed", GATEWAY, "a", "w", "no room")) == "failed Gateway a/w: no room"

@@ -32,8 +32,12 @@ HASH_ANNOTATION = "meshops.io/applied-hash"
 
 
 def content_hash(obj: Mapping[str, Any]) -> str:
-    """A hash of an object's content, independent of key order."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    """A hash of an object's JSON content, independent of key order.
+
+    Raises:
+        TypeError: the object holds a value JSON cannot (the API server could not store it).
+    """
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
