@@ -22,11 +22,13 @@ from meshops.model.platform import (
     Accept,
     App,
     AppRef,
+    Istio,
     Level,
     MeshMode,
     Namespace,
     Platform,
     Port,
+    Profile,
     Protocol,
 )
 from meshops.plan.mesh import PolicySet, authorization_policies
@@ -694,6 +696,17 @@ def test_problems_come_in_platform_order() -> None:
         (lambda: Accept((AppRef("a", "b"),), paths=("x",)), "paths[0]: path 'x' must start"),
         (lambda: Accept((AppRef("a", "b"),), level="l3"), "level: 'l3' is not one of"),
         (lambda: App("a", "ns", service_account="x\n"), "service_account: 'x\\n' is not"),
+        (lambda: Accept((AppRef("a", "b"),), hosts=("a b",)), "hosts[0]: host 'a b' must be"),
+        (lambda: AppRef("NS", "a"), "namespace: 'NS' is not a valid namespace"),
+        (lambda: App("A", "ns"), "name: 'A' is not a valid name"),
+        (lambda: App("a", "NS"), "namespace: 'NS' is not a valid namespace"),
+        (lambda: Istio(profile="big"), "profile: 'big' is not one of 'default', 'minimal'"),
+        (lambda: Istio(namespace="Istio"), "namespace: 'Istio' is not a valid namespace"),
+        (
+            lambda: Istio(watched_namespaces=("shop", "Shop")),
+            "watched_namespaces[1]: 'Shop' is not a valid namespace",
+        ),
+        (lambda: Platform("P"), "name: 'P' is not a valid name"),
     ],
 )
 def test_model_values_are_checked(make: Any, message: str) -> None:
@@ -706,6 +719,19 @@ def test_model_accepts_enum_values_and_coerces_them() -> None:
     assert Port(80, "http").protocol is Protocol.http  # type: ignore[arg-type]
     accept = Accept((AppRef("a", "b"),), level="l4", methods=("GET",))  # type: ignore[arg-type]
     assert accept.level is Level.l4
+    assert [type(m) for m in accept.methods] == [Method]
     assert accept.methods == (Method.get,)
+    assert Istio(profile="minimal").profile is Profile.minimal  # type: ignore[arg-type]
     assert App("a", "ns").account == "a"
     assert App("a", "ns", service_account="sa").account == "sa"
+
+
+def test_a_platform_finds_its_first_namespace_and_app_of_a_name() -> None:
+    first, second = App("cart", "shop", ports=(http(80),)), App("cart", "shop")
+    platform = Platform(
+        "p", (MONITORING, SHOP, Namespace("shop", MeshMode.off)), (FRONTEND, first, second)
+    )
+    assert platform.namespace("shop") is SHOP
+    assert platform.namespace("nowhere") is None
+    assert platform.app(AppRef("shop", "cart")) is first
+    assert platform.app(AppRef("monitoring", "cart")) is None
