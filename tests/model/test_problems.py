@@ -45,6 +45,9 @@ CLOSEST_CASES = [
     pytest.param("back-end", ["backend"], "backend", id="nor-dashes"),
     # Equal but for case, - and _ wins over a closer spelling, and the first such wins.
     pytest.param("a-b", ["abc", "A_B", "ab"], "A_B", id="normal-equal-first"),
+    pytest.param("a-b-c-d", ["a-b-c-x", "abcd"], "abcd", id="dashes-do-not-count"),
+    pytest.param("a_b_c_d", ["a_b_c_x", "abcd"], "abcd", id="nor-do-underscores"),
+    pytest.param("STRASSE", ["straße"], "straße", id="caseless-as-unicode-says"),
     pytest.param("PSOT", ["GET", "POST", "PUT"], "POST", id="misspelt"),
     # Of equally close candidates, the first given.
     pytest.param("abcd", ["abcx", "abcy"], "abcx", id="tie-first"),

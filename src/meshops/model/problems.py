@@ -41,7 +41,7 @@ class Problem:
 
 
 def _normal(text: str) -> str:
-    return text.lower().replace("-", "").replace("_", "")
+    return text.casefold().replace("-", "").replace("_", "")
 
 
 def closest(value: str, candidates: Iterable[str]) -> str | None:
@@ -58,10 +58,11 @@ def closest(value: str, candidates: Iterable[str]) -> str | None:
         >>> closest("backend_port", ["backendPort", "port"]), closest("zzz", ["cart"])
         ('backendPort', None)
     """
-    options = list(dict.fromkeys(candidates))
     normal: dict[str, str] = {}
-    for option in options:
+    for option in candidates:
         normal.setdefault(_normal(option), option)
+    if not normal:
+        return None
     wanted = _normal(value)
     if wanted in normal:
         return normal[wanted]
@@ -72,7 +73,7 @@ def closest(value: str, candidates: Iterable[str]) -> str | None:
     for form, option in normal.items():
         matcher.set_seq1(form)
         scored.append((matcher.ratio(), option))
-    ratio, best = max(scored, key=lambda pair: pair[0], default=(0.0, ""))
+    ratio, best = max(scored, key=lambda pair: pair[0])
     return best if ratio >= SUGGESTION_CUTOFF else None
 
 

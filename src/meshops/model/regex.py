@@ -40,12 +40,10 @@ _BOUNDS_LENGTH = 1100
 
 
 def _options() -> re2.Options:
+    # (made for each compile, which costs nothing beside it: none is shared or kept)
     options = re2.Options()
     options.log_errors = False  # RE2 would print each refusal to stderr
     return options
-
-
-_OPTIONS = _options()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +107,7 @@ def check_regex(value: object, field: str) -> Regex:
             f"at most {MAX_REGEX_LENGTH}"
         )
     try:
-        compiled = re2.compile(value, _OPTIONS)
+        compiled = re2.compile(value, _options())
     except re2.error as e:
         raise ValueError(
             f"{field}: regex {value!r} is not one RE2 (Envoy) accepts: {_reason(e)}"
