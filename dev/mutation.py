@@ -89,6 +89,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "semantics/authz.py": (
         "tests/semantics/test_authz.py",
         "tests/semantics/test_authz_callers.py",
+        "tests/semantics/test_authz_objects_read.py",
         "tests/semantics/test_authz_sidecar.py",
     ),
     "semantics/authz_objects.py": ("tests/semantics/", "tests/cli/test_cli_check_sidecar.py"),

@@ -414,8 +414,12 @@ def test_custom_delegations(more: list[Obj], path: str, allowed: bool, then: str
     )
     assert delegation.then.startswith(then)
     assert decision.hops[0].delegations == (delegation,)
-    assert "decides first" in delegation.explain()
-    assert "before any DENY or ALLOW policy" in delegation.explain()
+    assert delegation.explain() == (
+        f"extension provider 'opa' decides first (CUSTOM policy shop/ext rule 0, at {WAYPOINT}):"
+        " if it denies, the call is DENIED there, before any DENY or ALLOW policy;"
+        f" if it allows, {delegation.then}"
+    )
+    assert decision.hops[0].notes == ()  # the CUSTOM policy matched
     data = json.loads(decision.to_json())
     assert data["delegations"][0] == {
         "enforcer": WAYPOINT,
@@ -440,7 +444,9 @@ def test_ztunnel_ignores_custom() -> None:
     custom = ap("ext", {**pods("db", [{}]), "action": "CUSTOM", "provider": {"name": "opa"}})
     decision = Policies.from_objects([ambient(), custom]).check(Call(CART, DB, "db", 5432))
     assert decision.allowed and decision.delegations == ()
-    assert "does not support the CUSTOM action" in notes(decision)
+    assert decision.hops[0].notes == (
+        "shop/ext ignored: ztunnel does not support the CUSTOM action",
+    )
 
 
 # --- calls that pass no Service: straight to a pod address -------------------------------
@@ -546,3 +552,172 @@ def test_a_custom_policy_naming_no_provider_says_so() -> None:
         "extension provider (none named) decides first"
         f" (CUSTOM policy shop/ext rule 0, at {WAYPOINT}):"
     )
+
+
+def test_an_allowed_explanation_names_each_hop_and_the_provider_checks_it_rests_on() -> None:
+    objects = [with_waypoint(), waypoint(), CUSTOM]
+    call = Call(WEB, CART, "cart", 8080, method="GET", path="/admin/x")
+    decision = Policies.from_objects(objects).check(call)
+    assert decision.explanation == (
+        f"ALLOWED: {WAYPOINT}: no ALLOW policy applies here: allowed by default;"
+        f" then {ZTUNNEL_CART}: no ALLOW policy applies here: allowed by default"
+        " (provided 1 CUSTOM provider check(s) allow it)"
+    )
+
+
+# --- the call itself: its port, its headers, its path ------------------------------------
+
+
+@pytest.mark.parametrize("port", [1, 65535])
+def test_a_call_port_may_be_1_to_65535(port: int) -> None:
+    policies = Policies.from_objects([ambient(), ap("db", pods("db", [{}]))])
+    assert policies.check(Call(CART, DB, None, port)).allowed
+
+
+def test_a_call_port_above_65535_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^port 65536 must be 1-65535$"):
+        Call(CART, DB, None, 65536)
+
+
+def test_a_workloads_principal_is_in_the_cluster_local_trust_domain_unless_told() -> None:
+    assert Workload("shop", "cart").principal() == "cluster.local/ns/shop/sa/cart"
+    assert Workload("shop", "cart").principal("example.org") == "example.org/ns/shop/sa/cart"
+
+
+def test_a_call_holds_a_read_only_copy_of_its_headers() -> None:
+    headers = {"x-user": "alice"}
+    call = Call(WEB, CART, "cart", 8080, headers=headers)
+    headers["x-user"] = "mallory"
+    assert call.headers == {"x-user": "alice"}
+    with pytest.raises(TypeError):
+        call.headers["x-user"] = "mallory"  # pyright: ignore[reportIndexIssue]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/cart/42?next=/a?b=1", id="question-mark-in-the-query"),
+        pytest.param("/cart/42#top", id="fragment"),
+        pytest.param("/cart/42#a#b", id="hash-in-the-fragment"),
+        pytest.param("/cart/42?x=1#top", id="query-and-fragment"),
+    ],
+)
+def test_the_path_matched_ends_before_the_query_or_the_fragment(path: str) -> None:
+    exact = svc("cart", [{"to": [{"operation": {"paths": ["/cart/42"]}}]}])
+    policies = Policies.from_objects([with_waypoint(), waypoint(), ap("cart", exact)])
+    decision = policies.check(Call(WEB, CART, "cart", 8080, method="GET", path=path))
+    assert (decision.hops[0].policy, decision.hops[0].rule) == ("shop/cart", 0)
+
+
+# --- what ztunnel and the waypoint leave out, said exactly --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "call"),
+    [
+        pytest.param(
+            source(requestPrincipals=["*"]),
+            Call(WEB, CART, None, 8080, method="GET", jwt=ALICE),
+            id="from-request-principals-with-a-token",
+        ),
+        pytest.param(
+            when("request.headers[x-a]", ["1"]),
+            Call(WEB, CART, None, 8080, headers={"x-a": "1"}),
+            id="when-header-sent",
+        ),
+    ],
+)
+def test_at_ztunnel_a_deny_rule_of_l7_fields_only_denies_nothing_even_when_they_hold(
+    rule: Obj, call: Call
+) -> None:
+    """A from entry or a condition left with nothing to check is skipped (#61126)."""
+    policies = Policies.from_objects([ambient(), ap("p", pods("cart", [rule], "DENY"))])
+    assert outcome(policies.check(call)) == ("ALLOWED", ZTUNNEL_CART, "default", None, None)
+
+
+def test_at_ztunnel_the_l7_fields_of_a_deny_rule_are_named_once_per_rule() -> None:
+    rules = [
+        source(principals=["cluster.local/ns/shop/sa/nobody"]),
+        {"to": [{"operation": {"methods": ["POST"], "paths": ["/admin/*"], "ports": ["8080"]}}]},
+    ]
+    policies = Policies.from_objects([ambient(), ap("p", pods("cart", rules, "DENY"))])
+    decision = policies.check(Call(WEB, CART, None, 8080, method="GET", path="/"))
+    assert outcome(decision) == ("DENIED", ZTUNNEL_CART, "DENY", "shop/p", 1)
+    assert decision.hops[0].notes == (
+        "L7 fields (methods, paths) of rule 1 of shop/p ignored: ztunnel enforces L4 only"
+        " (a from/to entry or condition left with nothing to check never matches)",
+    )
+
+
+def test_at_the_waypoint_an_allow_rule_needing_http_fields_cannot_match_a_tcp_call() -> None:
+    rule = {"to": [{"operation": {"methods": ["GET"]}}]}
+    policies = Policies.from_objects(
+        [with_waypoint(), waypoint(), ap("cart", svc("cart", [rule]))]
+    )
+    decision = policies.check(Call(WEB, CART, "cart", 8080))
+    assert outcome(decision) == ("DENIED", WAYPOINT, "ALLOW", None, None)
+    assert decision.hops[0].notes == (
+        "rule 0 of shop/cart cannot match: it needs HTTP fields (methods), not an HTTP call",
+    )
+
+
+def test_a_missing_jwt_note_names_each_field_of_the_rule_that_reads_one() -> None:
+    rule = {**source(requestPrincipals=["*"]), **when("request.auth.claims[groups]", ["admin"])}
+    policies = Policies.from_objects(
+        [with_waypoint(), waypoint(), ap("cart", svc("cart", [rule]))]
+    )
+    decision = policies.check(Call(WEB, CART, "cart", 8080, method="GET"))
+    assert decision.hops[0].notes == (
+        "rule 0 of shop/cart reads a JWT (requestPrincipals, request.auth.claims[groups]):"
+        " Istio sets it only from a token that a RequestAuthentication validated, and this"
+        " call presents none (--jwt-claims or --jwt-file)",
+    )
+
+
+def test_a_denial_by_no_allow_rule_names_every_allow_policy_there() -> None:
+    nobody = pods("db", [source(principals=["cluster.local/ns/shop/sa/nobody"])])
+    policies = Policies.from_objects([ambient(), ap("b", nobody), ap("a", nobody)])
+    decision = policies.check(Call(CART, DB, None, 5432))
+    assert decision.explanation == (
+        f"DENIED by {ZTUNNEL_DB}: no rule of the ALLOW policies here (shop/a, shop/b) matches"
+    )
+
+
+def test_at_a_sidecar_the_jwt_note_comes_first() -> None:
+    """Before the note on the Service's policies, which a sidecar ignores."""
+    objects = [ambient(**{"istio-injection": "enabled"}), ap("cart", svc("cart", []))]
+    decision = Policies.from_objects(objects).check(
+        Call(WEB, CART, "cart", 8080, method="GET", jwt=ALICE)
+    )
+    assert outcome(decision) == (
+        "ALLOWED",
+        "sidecar (pods app=cart in shop)",
+        "default",
+        None,
+        None,
+    )
+    assert decision.hops[0].notes == (
+        f"the JWT of issuer {ISSUER!r} is taken as valid, but no RequestAuthentication among"
+        " the objects (in shop or istio-system) accepts that issuer: without one Istio reads"
+        " no request.auth.* from it",
+        "policies attached to Service shop/cart (shop/cart) are enforced only by a waypoint,"
+        " and this call passes none (a sidecar ignores them)",
+    )
+
+
+# --- the decision as JSON ----------------------------------------------------------------
+
+
+def test_a_decision_with_no_hop_has_no_deciding_hop_in_json() -> None:
+    decision = Policies.from_objects([]).check(Call(WEB, CART, "cart", 8080))
+    data = json.loads(decision.to_json())
+    assert (data["verdict"], data["hops"], data["deciding_hop"]) == ("ALLOWED", [], None)
+
+
+def test_the_json_document_is_indented_by_two_spaces() -> None:
+    decision = Policies.from_objects([]).check(Call(WEB, CART, "cart", 8080))
+    assert decision.to_json().splitlines()[:3] == [
+        "{",
+        '  "verdict": "ALLOWED",',
+        '  "allowed": true,',
+    ]

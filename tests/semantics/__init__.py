@@ -1,0 +1,1 @@
+"""Tests of meshops.semantics: the AuthorizationPolicy and route evaluators."""
