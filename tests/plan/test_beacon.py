@@ -236,3 +236,76 @@ def test_foreign_services_lists_only_what_needs_a_look_up() -> None:
         PolicySet("s", "prometheus", (svc_policy(), svc_policy("prometheus"), svc_policy("x"))),
     )
     assert foreign_services(consumers) == {"x"}
+
+
+def test_each_policy_reaching_beyond_the_consumer_is_refused_in_full() -> None:
+    tail = "a consumer may only open its own workloads"
+    unit = MeshPolicy(
+        "m",
+        "grafana",
+        "m",
+        target_type=TargetType.unit,
+        target_selector_labels=(("tier", "web"),),
+        endpoints=(Endpoint(ports=(9090,)),),
+    )
+    policies = (
+        policy("grafana", "prometheus", ns="other"),
+        policy("grafana", "postgresql"),
+        svc_policy("postgresql"),
+        policy("grafana", "prometheus"),  # its own: kept, but the set is refused
+        unit,
+    )
+    plan = plan_beacon(
+        BeaconInputs(
+            namespace="m",
+            app="beacon",
+            consumers=(PolicySet("service-mesh:1", "prometheus", policies),),
+            service_apps={"postgresql": "postgresql"},
+        )
+    )
+    assert kinds(plan.objects) == ["Gateway"]
+    assert plan.problems == (
+        Problem(
+            "service-mesh:1",
+            "policies[0].target_namespace",
+            f"'other' is not this model's namespace 'm'; {tail}",
+            app="prometheus",
+        ),
+        Problem(
+            "service-mesh:1",
+            "policies[1].target_app_name",
+            f"'postgresql' is not the related application 'prometheus'; {tail}",
+            app="prometheus",
+        ),
+        Problem(
+            "service-mesh:1",
+            "policies[2].target_service",
+            "Service 'postgresql' is not labelled app.kubernetes.io/name=prometheus "
+            f"(belongs to 'postgresql'); {tail}",
+            app="prometheus",
+        ),
+        Problem(
+            "service-mesh:1",
+            "policies[4].target_selector_labels",
+            "{'tier': 'web'} must include app.kubernetes.io/name: 'prometheus', to select "
+            f"only its pods; {tail}",
+            app="prometheus",
+        ),
+    )
+
+
+def test_the_waypoint_is_the_beacons_and_lets_through_to_pods_what_they_allow() -> None:
+    unit = policy("grafana", target_type=TargetType.unit, endpoints=(Endpoint(ports=(9090,)),))
+    plan = plan_beacon(
+        BeaconInputs(
+            namespace="m", app="beacon", consumers=(PolicySet("s", "prometheus", (unit,)),)
+        )
+    )
+    gateway, *policies = plan.objects
+    assert (gateway["metadata"]["namespace"], gateway["metadata"]["name"]) == (
+        "m",
+        "beacon-waypoint",
+    )  # type: ignore[index]
+    pods = next(p for p in policies if p["metadata"]["name"] == "beacon-prometheus-pods")  # type: ignore[index]
+    principals = [r["from"][0]["source"]["principals"][0] for r in pods["spec"]["rules"]]  # type: ignore[index]
+    assert principals == ["cluster.local/ns/m/sa/grafana", "cluster.local/ns/m/sa/beacon-waypoint"]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from meshops.model.platform import Istio, MeshMode, Namespace, Platform, Profile
-from meshops.plan.istio import hardened_policies, istio_operator
+from meshops.plan.istio import hardened_policies, istio_operator, with_release_images
 from meshops.plan.platform import WAYPOINT, platform_objects
 
 SHOP = Namespace("shop")
@@ -112,6 +112,48 @@ def test_hardened_policies() -> None:
             },
         },
     ]
+
+
+def test_hardened_policies_come_in_namespace_order() -> None:
+    namespaces = (Namespace("web"), Namespace("api"), Namespace("shop"))
+    platform = Platform("p", namespaces, hardened=True)
+    policies = hardened_policies(platform, namespaces, WAYPOINT)
+    assert [p["metadata"]["namespace"] for p in policies] == [
+        "istio-system",
+        "istio-system",
+        "api",
+        "shop",
+        "web",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        pytest.param(
+            {"profile": "ambient"},
+            {"profile": "ambient", "hub": "docker.io/istio", "tag": "1.30.3"},
+            id="istios-own",
+        ),
+        pytest.param(
+            {"profile": "ambient", "hub": "registry.local/istio"},
+            {"profile": "ambient", "hub": "registry.local/istio", "tag": "1.30.3"},
+            id="a-mirror-of-the-release",
+        ),
+        pytest.param(
+            {"hub": "registry.local/istio", "tag": "1.30.2"},
+            {"hub": "registry.local/istio", "tag": "1.30.2"},
+            id="as-given",
+        ),
+    ],
+)
+def test_release_images_fill_in_what_the_operator_leaves_out(
+    spec: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    operator = {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator", "spec": spec}
+    given = {**spec}
+    assert with_release_images(operator, "1.30.3") == {**operator, "spec": expected}
+    assert operator["spec"] == given  # (not modified)
 
 
 def test_not_hardened_adds_no_policies() -> None:
