@@ -78,7 +78,10 @@ MODULES: dict[str, tuple[str, ...]] = {
     "plan/placement.py": ("tests/plan/test_placement.py",),
     "plan/ingress.py": ("tests/plan/test_ingress.py", "tests/plan/test_ingress_ownership.py"),
     "plan/control_plane.py": ("tests/k8s/test_istioctl.py", "tests/cli/test_cli_control_plane.py"),
-    "plan/gateway_api.py": ("tests/plan/test_ingress_gateway_api.py",),
+    "plan/gateway_api.py": (
+        "tests/plan/test_ingress_gateway_api.py",
+        "charms/gateway-api-integrator/tests/unit/",
+    ),
     "plan/ingress_report.py": ("tests/plan/test_ingress_report.py",),
     "plan/platform.py": (
         "tests/plan/test_platform.py",
@@ -128,7 +131,9 @@ def prepare(module: str, tests: Sequence[str]) -> Path:
         # not run a test added since: every run starts afresh.
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    for name in ("src", "tests", "examples"):  # (some tests read the examples)
+    # (some tests read the examples; a charm's tests are under charms/)
+    copied = ["src", "tests", "examples", *sorted({t.split("/")[0] for t in tests} - {"tests"})]
+    for name in copied:
         shutil.copytree(
             REPO / name, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
         )
@@ -139,7 +144,7 @@ def prepare(module: str, tests: Sequence[str]) -> Path:
     config += (
         "\n[tool.mutmut]\n"
         'source_paths = ["src"]\n'
-        'also_copy = ["conftest.py", "examples"]\n'
+        f"also_copy = {json.dumps(['conftest.py', *copied[2:]])}\n"
         f'only_mutate = ["src/meshops/{module}"]\n'
         f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}\n"
         'pytest_add_cli_args = ["-q"]\n'

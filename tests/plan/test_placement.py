@@ -226,3 +226,42 @@ def test_the_operators_list_is_read_as_namespaces(value: str, expected: set[str]
 def test_a_bad_list_names_the_option_and_the_value(bad: str) -> None:
     with pytest.raises(ValueError, match=rf"^allowed-requirer-namespaces: {bad!r} is not a valid"):
         parse_namespaces(f"shop,{bad}", "allowed-requirer-namespaces")
+
+
+def test_in_its_own_model_a_requirer_may_not_route_first_to_another_apps_service() -> None:
+    # Its own name, not its first backend's owner, is what its Services must be labelled.
+    field, message = refusal(routes("web", "edge", "db", "web"))
+    assert field == "routes['r'].backends[0].service"
+    assert message == (
+        "app web may route only to its own Services: Service 'db' in 'edge' is labelled "
+        "app.kubernetes.io/name=db, not web"
+    )
+
+
+def test_a_namespace_with_no_services_has_none_to_route_to() -> None:
+    where = Whereabouts("edge", EDGE, {}, allowed=frozenset({"empty"}))
+    field, message = refusal(routes("web", "empty", "web"), where)
+    assert (field, message) == (
+        "routes['r'].backends[0].service",
+        "app web may route only to its own Services: there is no Service 'web' in 'empty'",
+    )
+
+
+def test_across_models_an_unlabelled_service_belongs_to_no_app() -> None:
+    field, message = refusal(routes("remote-77", "shop", "odd", uuid=SHOP))
+    assert (field, message) == (
+        "routes['r'].backends[0].service",
+        "app remote-77 may route only to its own Services: Service 'odd' in 'shop' is not "
+        "labelled app.kubernetes.io/name",
+    )
+
+
+def test_a_requirer_not_read_does_not_keep_the_next_from_being_placed() -> None:
+    unread = Requirer("ingress:5", "remote-3", SHOP, None)
+    placement = place([unread, ingress("web", "edge")], WHERE, SERVICES)
+    assert [(s.namespace, s.app) for s in placement.route_sets] == [("edge", "web")]
+
+
+def test_where_a_requirer_lives_needs_no_explanation_when_known() -> None:
+    assert WHERE.home(ingress("web", "edge")) == ("edge", "")
+    assert WHERE.home(ingress("cart", "shop", uuid=SHOP)) == ("shop", "")
