@@ -13,14 +13,17 @@ from typing import Any
 import pytest
 
 from meshops.model.ingress import GatewayConfig
-from meshops.plan.ingress import IngressPlan
+from meshops.model.problems import Problem
+from meshops.plan.ingress import Conflict, IngressPlan
 from meshops.plan.ingress_report import (
+    SHOWN,
     CertificateSubject,
     WebRequirer,
     certificate_subject,
     gateway_config,
     load_balancer_address,
     notes,
+    shown,
     what_to_tell,
 )
 
@@ -40,6 +43,13 @@ def test_options_become_the_gateway() -> None:
         https_port=8443,
         log_level="debug",
     )
+
+
+def test_options_left_out_are_the_charms_defaults() -> None:
+    assert gateway_config("edge", "m", {}) == GatewayConfig(
+        name="edge", namespace="m", hostname=None, http_port=80, https_port=443, log_level="info"
+    )
+    assert gateway_config("edge", "m", {"external-hostname": "  "}).hostname is None
 
 
 @pytest.mark.parametrize(
@@ -73,6 +83,8 @@ def test_a_bad_option_is_named(options: dict[str, Any], message: str) -> None:
             "lb.example",
         ),
         ({"status": "weird"}, None),
+        ({"status": {"loadBalancer": {"ingress": [{"hostname": "", "ip": ""}]}}}, None),
+        ({"status": {"loadBalancer": {"ingress": [{}]}}}, None),
     ],
 )
 def test_the_load_balancer_address(service: dict[str, Any] | None, address: str | None) -> None:
@@ -87,7 +99,11 @@ def test_the_certificate_a_host_gets() -> None:
     )
     long = "a" * 60 + ".example.com"
     assert certificate_subject(long) == CertificateSubject(None, dns=long)
-    with pytest.raises(ValueError, match="external-hostname"):
+    # A common name holds at most 64 characters.
+    at_most = "a" * 52 + ".example.com"
+    assert certificate_subject(at_most) == CertificateSubject(at_most, dns=at_most)
+    assert certificate_subject("a" + at_most) == CertificateSubject(None, dns="a" + at_most)
+    with pytest.raises(ValueError, match=r"^external-hostname: "):
         certificate_subject("-bad-.example.com")
 
 
@@ -125,3 +141,40 @@ def test_under_a_wildcard_hostname_no_url_is_told() -> None:
         "1 routes served for 1 requirers",
         "no URL for web: external-hostname is a wildcard",
     ]
+
+
+def test_a_refused_requirer_does_not_keep_the_next_from_being_told() -> None:
+    gateway = GatewayConfig(name="edge", namespace="m")
+    web = [WebRequirer("ingress:1", "shop", "bad"), WebRequirer("ingress:2", "shop", "web")]
+    told = what_to_tell(gateway, plan({"ingress:2": ("web",)}), "10.0.0.9", {"ingress:1"}, web, [])
+    assert told.urls == {"ingress:2": "http://10.0.0.9/shop-web"}
+
+
+def test_the_notes_say_what_was_served_refused_and_in_conflict() -> None:
+    conflicts = [
+        Conflict(f"ingress:{i}", f"app{i}", "r", "/x", "ingress:9", "held") for i in range(1, 5)
+    ]
+    served = {"ingress:9": ("r", "s"), "ingress:8": ("t",), "ingress:1": ()}
+    ingress_plan = IngressPlan([], [], conflicts, served, set(), ())
+    misplaced = [Problem("route:5", "model", "app x asked for namespace 'y'", app="x")]
+    refused = {"route:5", "route:7", "route:6"}
+    assert notes(ingress_plan, misplaced, refused, ()) == [
+        "3 routes served for 2 requirers",
+        "conflicting routes refused: app1 'r' vs held, app2 'r' vs held, app3 'r' vs held...",
+        "app x asked for namespace 'y'",
+        "refused input from route:6, route:7 (see juju debug-log)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("items", "text"),
+    [
+        ([], ""),
+        (["a"], "a"),
+        (["a", "b", "c"], "a, b, c"),
+        (["a", "b", "c", "d"], "a, b, c..."),
+    ],
+)
+def test_a_list_is_shown_up_to_three_items(items: list[str], text: str) -> None:
+    assert SHOWN == 3
+    assert shown(items) == text
