@@ -24,6 +24,7 @@ from meshops.model.ingress import GatewayConfig, check_hostname
 from meshops.model.names import dns_label
 from meshops.model.problems import Problem
 from meshops.plan.ingress import IngressPlan
+from meshops.plan.ingress_report import shown
 
 __all__ = [
     "ISTIO_CONTROLLER",
@@ -207,11 +208,7 @@ def summary(
     notes = [f"{apps} apps and {len(plan.hostnames)} hostnames served at {address or '?'}"]
     if plan.conflicts:
         clashes = [f"{c.app} {c.route!r} vs {c.holder_app}" for c in plan.conflicts]
-        notes.append(f"conflicts refused: {_shown(clashes)}")
+        notes.append(f"conflicts refused: {shown(clashes)}")
     if problems:
-        notes.append(f"refused: {_shown([str(p) for p in problems])}")
+        notes.append(f"refused: {shown([str(p) for p in problems])}")
     return notes
-
-
-def _shown(items: Sequence[str], most: int = 3) -> str:
-    return ", ".join(items[:most]) + ("..." if len(items) > most else "")
