@@ -197,7 +197,10 @@ def test_a_consumer_cannot_target_someone_elses_service(
     assert kinds(plan.objects) == ["Gateway", "AuthorizationPolicy"]
     (problem,) = plan.problems
     assert (problem.app, problem.field) == ("prometheus", "policies[0].target_service")
-    assert seen in problem.message
+    assert problem.message == (
+        f"Service 'postgresql' is not labelled app.kubernetes.io/name=prometheus ({seen}); "
+        "a consumer may only open its own workloads"
+    )
 
 
 @pytest.mark.parametrize(
