@@ -20,7 +20,7 @@ from meshops.k8s import Api, make_client
 from meshops.k8s.kinds import kind_of
 from meshops.model.ingress import GatewayConfig, HeaderModifier, Route
 from meshops.plan import gateway_api
-from meshops.plan.ingress import HostnameSet, RouteSet, plan_ingress, web_route
+from meshops.plan.ingress import HostnameSet, IngressPlan, RouteSet, plan_ingress, web_route
 from meshops.testing.pytest_plugin import SERVERS, contract_server
 
 CRDS = (
@@ -225,6 +225,135 @@ def test_gateway_config_says_what_to_set(config: dict[str, Any], message: str) -
         gateway_api.gateway_config(
             "gw", "edge", config, {"cilium": "c"}, certificates=False, ingress_requirers=False
         )
+
+
+def test_gateway_config_defaults_enforce_https_with_a_years_hsts() -> None:
+    config = gateway_api.gateway_config(
+        "gw",
+        "edge",
+        {"gateway-class": "cilium", "external-hostname": " apps.example.com "},
+        {"cilium": "c"},
+        certificates=True,
+        ingress_requirers=True,
+    )
+    assert config == GatewayConfig(
+        "gw",
+        "edge",
+        hostname="apps.example.com",
+        gateway_class="cilium",
+        istio=False,
+        redirect_http=True,
+        hsts_max_age=31536000,
+    )
+
+
+def test_gateway_config_without_a_class_or_hostname_says_what_to_set() -> None:
+    def refusal(config: dict[str, object]) -> str:
+        with pytest.raises(ValueError, match="set") as raised:
+            gateway_api.gateway_config(
+                "gw", "edge", config, {"cilium": "c"}, certificates=True, ingress_requirers=True
+            )
+        return str(raised.value)
+
+    assert refusal({}) == "gateway-class: not set; set it to one of: cilium"
+    assert refusal({"gateway-class": "cilium"}) == (
+        "set external-hostname (gateway requirers are served over HTTPS under it), "
+        "or set enforce-https=false"
+    )
+
+
+def test_a_cluster_without_gateway_classes_is_told_to_install_an_implementation() -> None:
+    with pytest.raises(ValueError, match=r"^gateway-class: ") as raised:
+        gateway_api.gateway_class("cilium", {})
+    assert str(raised.value) == (
+        "gateway-class: this cluster has no GatewayClass; install a Gateway API "
+        "implementation (e.g. Cilium, Envoy Gateway, Istio, NGINX Gateway Fabric)"
+    )
+
+
+def test_gateway_classes_are_read_with_their_controller() -> None:
+    objects = [
+        {"metadata": {"name": "istio"}, "spec": {"controllerName": "istio.io/gateway-controller"}},
+        {"metadata": {"name": "odd"}, "spec": {"controllerName": 5}},
+        {"metadata": {"name": "bare"}},
+        {"metadata": {}},
+    ]
+    classes = gateway_api.gateway_classes(objects)
+    assert classes == {"istio": "istio.io/gateway-controller", "odd": "", "bare": ""}
+    assert gateway_api.gateway_class("istio", classes) is True
+    assert gateway_api.gateway_class("odd", classes) is False
+
+
+def test_a_certificates_secret_is_named_after_the_app_and_its_hostname() -> None:
+    # (dns_label ends each name with a hash of its parts)
+    assert gateway_api.secret_name("gw", "shop.example.com").startswith("gw-tls-shop-example-com-")
+    assert gateway_api.secret_name("gw", "*.example.com").startswith(
+        "gw-tls-wildcard-example-com-"
+    )
+
+
+def test_certificates_are_asked_for_each_hostname_a_ca_signs() -> None:
+    assert gateway_api.certificate_hostnames(None, ["b.example", "-bad-", "a.example"]) == [
+        "a.example",
+        "b.example",
+    ]
+    assert gateway_api.certificate_hostnames("", ["a.example"]) == ["a.example"]
+    assert gateway_api.certificate_hostnames("gw.example", ["a.example", "gw.example"]) == [
+        "a.example",
+        "gw.example",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "address"),
+    [
+        ({"addresses": [{"type": "IPAddress", "value": "10.0.0.9"}, {"value": "x"}]}, "10.0.0.9"),
+        ({"addresses": []}, None),
+        ({"addresses": "10.0.0.9"}, None),
+        ({"addresses": ["10.0.0.9"]}, None),
+        ({"addresses": [{"value": ""}]}, None),
+        ({"addresses": [{"value": 5}]}, None),
+        ({}, None),
+    ],
+)
+def test_the_gateways_address_is_the_first_its_implementation_gives(
+    status: dict[str, Any], address: str | None
+) -> None:
+    assert gateway_api.gateway_address({"status": status}) == address
+
+
+def test_hostname_answers_enforce_https_only_once_every_hostname_is_certified() -> None:
+    plan = gateway_api_plan({"a.example": "gateway-route:1", "b.example": "gateway-route:1"})
+    gateway = GatewayConfig("gw", "edge", redirect_http=True, hsts_max_age=600)
+    both = gateway_api.hostname_answers(gateway, plan, ["a.example", "b.example"])
+    assert both == {"gateway-route:1": ("enforced", 600)}
+    one = gateway_api.hostname_answers(gateway, plan, ["a.example"])
+    assert one == {"gateway-route:1": ("disabled", None)}
+
+
+@pytest.mark.parametrize(
+    ("hostname", "names"),
+    [
+        ("apps.example.com", ["a.example", "apps.example.com"]),
+        ("*.example.com", ["a.example"]),
+        (None, ["a.example"]),
+    ],
+)
+def test_dns_records_are_for_the_external_hostname_unless_a_wildcard_and_those_held(
+    hostname: str | None, names: list[str]
+) -> None:
+    gateway = GatewayConfig("gw", "edge", hostname=hostname)
+    plan = gateway_api_plan({"a.example": "gateway-route:1"})
+    assert gateway_api.dns_hostnames(gateway, plan) == names
+
+
+def test_the_summary_says_where_it_serves_even_before_an_address() -> None:
+    plan = gateway_api_plan({})
+    assert gateway_api.summary(plan, [], None, "ingress") == ["0 apps and 0 hostnames served at ?"]
+
+
+def gateway_api_plan(hostnames: dict[str, str]) -> IngressPlan:
+    return IngressPlan([], [], [], {}, set(), (), hostnames)
 
 
 @pytest.fixture(params=SERVERS)
