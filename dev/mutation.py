@@ -103,6 +103,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "semantics/routing.py": (
         "tests/semantics/test_routing.py",
         "tests/semantics/test_routing_filters.py",
+        "tests/semantics/test_routing_explained.py",
     ),
     "semantics/routing_objects.py": (
         "tests/semantics/test_routing.py",

@@ -121,6 +121,7 @@ Status = Literal["routed", "redirect", "not-found", "no-backend", "l4"]
 """What became of a request: served by backends, redirected, 404, 500, or layer 4."""
 
 _GROUP = "gateway.networking.k8s.io"
+_X_GROUP = "gateway.networking.x-k8s.io"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -530,7 +531,7 @@ class Outcome:
         """The percentage of requests that get a 500 because their backend is invalid."""
         if self.status == "no-backend":
             return 100.0
-        return round(sum(b.share for b in self.backends if b.problem is not None), 2)
+        return round(sum((b.share for b in self.backends if b.problem is not None), 0.0), 2)
 
     def summary(self) -> str:
         """One line: ``404: no route``, ``500: no valid backend``, the redirect or backends."""
@@ -749,7 +750,11 @@ class Routes:
         for obj in routing_objects.flatten(objects):
             group = routing_objects.as_text(obj.get("apiVersion")).rpartition("/")[0]
             kind = routing_objects.as_text(obj.get("kind"))
-            if group == _GROUP or (group, kind) in {("", "Namespace"), ("", "Service")}:
+            if group == _GROUP or (group, kind) in {
+                ("", "Namespace"),
+                ("", "Service"),
+                (_X_GROUP, "XListenerSet"),
+            }:
                 by_kind.setdefault(kind, []).append(obj)
         problems: list[str] = []
         gateways = {
@@ -905,7 +910,7 @@ class Routes:
             path = _modified_path(rule.rewrite.path, path, win.match, reasons)
             reasons.append(f"URLRewrite: forwards host {host!r}, path {path!r}")
         backends = self._backends(win.attachment.route, rule, request)
-        status, lines = _backend_status(rule, backends)
+        status, lines = _backend_status(backends)
         reasons += lines
         mirrors = self._mirrors(win.attachment.route, rule, backends)
         reasons += [_mirror_reason(m) for m in mirrors]
@@ -1057,7 +1062,7 @@ def _url_port(parts: SplitResult, url: str) -> int:
 
 
 def _has_port(host: str) -> bool:
-    return ":" in host and host.rsplit(":", 1)[1].isdigit() and not host.endswith("]")
+    return ":" in host and host.rsplit(":", 1)[1].isdigit()  # "[::1]" ends in "]", no port
 
 
 def _checked_header(name: str, value: str) -> tuple[str, str]:
@@ -1338,9 +1343,9 @@ def _ranked(attachments: list[_Attachment], request: Request) -> list[_Candidate
         for match in rule.matches
         if (rank := _rank(a, rule, match, host, request)) is not None
     ]
-    grpc = [c for c in candidates if c.attachment.route.kind == "GRPCRoute"]
-    chosen = grpc or candidates
-    return sorted(chosen, key=lambda c: c.rank)
+    # One listener never holds an HTTPRoute and a GRPCRoute serving the same host
+    # (_without_kind_conflicts), so the candidates are all of one kind.
+    return sorted(candidates, key=lambda c: c.rank)
 
 
 def _host_rank(hostnames: tuple[str, ...] | None, host: str) -> tuple[int, int] | None:
@@ -1522,9 +1527,7 @@ def _location(spec: routing_objects.RedirectSpec, request: Request, path: str) -
     return _url(scheme, host, port, path, request.query)
 
 
-def _backend_status(
-    rule: routing_objects.Rule, backends: tuple[Backend, ...]
-) -> tuple[Status, list[str]]:
+def _backend_status(backends: tuple[Backend, ...]) -> tuple[Status, list[str]]:
     lines = [f"backend {b}: weight {b.weight}, {b.share:g}%" for b in backends]
     lines += [
         f"backend {b} is invalid ({b.problem}): its share gets 500" for b in backends if b.problem
