@@ -136,9 +136,10 @@ def prepare(module: str, tests: Sequence[str]) -> Path:
         # not run a test added since: every run starts afresh.
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    # (some tests read the examples; a charm's tests are under charms/)
-    copied = ["src", "tests", "examples", *sorted({t.split("/")[0] for t in tests} - {"tests"})]
-    for name in copied:
+    # Beside the sources and tests: the examples (some tests read them) and charms/ when
+    # a charm's tests are among the module's.
+    extra = ["examples", *sorted({t.split("/")[0] for t in tests} - {"tests"})]
+    for name in ("src", "tests", *extra):
         shutil.copytree(
             REPO / name, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
         )
@@ -149,7 +150,7 @@ def prepare(module: str, tests: Sequence[str]) -> Path:
     config += (
         "\n[tool.mutmut]\n"
         'source_paths = ["src"]\n'
-        f"also_copy = {json.dumps(['conftest.py', *copied[2:]])}\n"
+        f"also_copy = {json.dumps(['conftest.py', *extra])}\n"
         f'only_mutate = ["src/meshops/{module}"]\n'
         f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}\n"
         'pytest_add_cli_args = ["-q"]\n'
@@ -235,8 +236,8 @@ def run(module: str, *, max_children: int, show: bool) -> dict[str, object]:
     untested = "could not find any test case for any mutant" in log
     if untested:
         statuses = dict.fromkeys(statuses, "no tests")
-    if (proc.returncode != 0 and not untested) or (not statuses and not untested):
-        tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
+    if not untested and (proc.returncode != 0 or not statuses):
+        tail = log.strip().splitlines()[-15:]
         return {"module": module, "error": f"mutmut run exited {proc.returncode}", "log": tail}
     listed = equivalents(module)
     killed = [n for n, s in statuses.items() if s in KILLED]
