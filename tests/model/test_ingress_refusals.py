@@ -35,8 +35,7 @@ from meshops.model.ingress import (
     hostnames_intersect,
 )
 
-B = (Backend("api", 8080),)
-PREFIX = PathMatch(PathMatchType.PathPrefix, "/api")
+from .test_ingress import PREFIX, B
 
 
 def refuses(make: Callable[[], object], message: str) -> None:
