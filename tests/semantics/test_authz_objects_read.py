@@ -296,3 +296,307 @@ BAD_OBJECT_CASES = [
 def test_a_malformed_object_is_named_with_its_field(obj: Obj, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         Policies.from_objects([obj])
+
+
+# --- every field of a malformed object, named in full ------------------------------------
+
+
+def rule(data: Obj) -> Obj:
+    return ap("p", pods("db", [data]))
+
+
+def policy(**spec: Any) -> Obj:
+    return ap("p", spec)
+
+
+def source(**fields: Any) -> Obj:
+    return rule({"from": [{"source": fields}]})
+
+
+def operation(**fields: Any) -> Obj:
+    return rule({"to": [{"operation": fields}]})
+
+
+def condition(**fields: Any) -> Obj:
+    return rule({"when": [fields]})
+
+
+def request_authentication(spec: Any) -> Obj:
+    meta = {"name": "jwt", "namespace": "shop"}
+    return {"apiVersion": API, "kind": "RequestAuthentication", "metadata": meta, "spec": spec}
+
+
+def service_with(spec: Any) -> Obj:
+    return {**service("cart"), "spec": spec}
+
+
+def gateway_with(spec: Any) -> Obj:
+    return {**waypoint(), "spec": spec}
+
+
+def hbone_with(**listener: Any) -> Obj:
+    return waypoint(**listener)
+
+
+API = "security.istio.io/v1"
+AP = "AuthorizationPolicy shop/p: spec"
+RULE = f"{AP}.rules[0]"
+CLAIM = "must be request.auth.claims[<name>]..."
+GATEWAY = "Gateway shop/waypoint: spec"
+NAMESPACES = f"{GATEWAY}.listeners[0].allowedRoutes.namespaces"
+BAD_FIELD_CASES = [
+    ("rules", policy(rules="x"), f"{AP}.rules must be a list, got 'x'"),
+    ("rule", policy(rules=["x"]), f"{RULE} must be a mapping, got 'x'"),
+    ("rule-field", rule({"form": []}), f"{RULE} has unknown field 'form'"),
+    ("from", rule({"from": "x"}), f"{RULE}.from must be a list, got 'x'"),
+    ("from-item", rule({"from": ["x"]}), f"{RULE}.from[0] must be a mapping, got 'x'"),
+    ("from-field", rule({"from": [{"sauce": {}}]}), f"{RULE}.from[0] has unknown field 'sauce'"),
+    (
+        "source",
+        rule({"from": [{"source": "x"}]}),
+        f"{RULE}.from[0].source must be a mapping, got 'x'",
+    ),
+    (
+        "source-field",
+        source(principal=["x"]),
+        f"{RULE}.from[0].source has unknown field 'principal'",
+    ),
+    (
+        "source-values",
+        source(principals="x"),
+        f"{RULE}.from[0].source.principals must be a list, got 'x'",
+    ),
+    (
+        "source-value",
+        source(principals=[""]),
+        f"{RULE}.from[0].source.principals[0] must be a non-empty string, got ''",
+    ),
+    (
+        "ip-block",
+        source(ipBlocks=["10.0.0.300"]),
+        f"{RULE}.from[0].source.ipBlocks[0]: '10.0.0.300' is not an IP address or CIDR block",
+    ),
+    ("to", rule({"to": "x"}), f"{RULE}.to must be a list, got 'x'"),
+    ("to-item", rule({"to": ["x"]}), f"{RULE}.to[0] must be a mapping, got 'x'"),
+    ("to-field", rule({"to": [{"op": {}}]}), f"{RULE}.to[0] has unknown field 'op'"),
+    (
+        "operation",
+        rule({"to": [{"operation": "x"}]}),
+        f"{RULE}.to[0].operation must be a mapping, got 'x'",
+    ),
+    ("operation-field", operation(path=["/"]), f"{RULE}.to[0].operation has unknown field 'path'"),
+    (
+        "operation-values",
+        operation(notPaths="/"),
+        f"{RULE}.to[0].operation.notPaths must be a list, got '/'",
+    ),
+    (
+        "port",
+        operation(ports=["65536"]),
+        f"{RULE}.to[0].operation.ports[0]: port '65536' must be a string of digits 0-65535",
+    ),
+    (
+        "template",
+        operation(paths=["/{*}/4*"]),
+        f"{RULE}.to[0].operation.paths[0]: path template '/{{*}}/4*' has '*', '{{' or '}}'"
+        " outside a whole-segment {*} or {**}",
+    ),
+    (
+        "template-after",
+        operation(paths=["/{**}/x/{*}"]),
+        f"{RULE}.to[0].operation.paths[0]: path template '/{{**}}/x/{{*}}' has an operator"
+        " after {**}",
+    ),
+    ("when", rule({"when": "x"}), f"{RULE}.when must be a list, got 'x'"),
+    ("when-item", rule({"when": ["x"]}), f"{RULE}.when[0] must be a mapping, got 'x'"),
+    (
+        "when-field",
+        condition(key="source.ip", value=["x"]),
+        f"{RULE}.when[0] has unknown field 'value'",
+    ),
+    (
+        "when-key",
+        condition(values=["x"]),
+        f"{RULE}.when[0].key must be a non-empty string, got None",
+    ),
+    (
+        "when-values",
+        condition(key="source.ip", values="x"),
+        f"{RULE}.when[0].values must be a list, got 'x'",
+    ),
+    (
+        "when-no-values",
+        condition(key="source.ip"),
+        f"{RULE}.when[0] (key 'source.ip') needs values or notValues",
+    ),
+    (
+        "when-ip",
+        condition(key="source.ip", notValues=["nope"]),
+        f"{RULE}.when[0].notValues[0]: 'nope' is not an IP address or CIDR block",
+    ),
+    (
+        "header-unclosed",
+        condition(key="request.headers[x", values=["1"]),
+        f"{RULE}.when[0].key 'request.headers[x' must be request.headers[<name>]",
+    ),
+    (
+        "header-unnamed",
+        condition(key="request.headers[]", values=["1"]),
+        f"{RULE}.when[0].key 'request.headers[]' must be request.headers[<name>]",
+    ),
+    (
+        "claim-unclosed",
+        condition(key="request.auth.claims[a", values=["1"]),
+        f"{RULE}.when[0].key 'request.auth.claims[a' {CLAIM}",
+    ),
+    (
+        "claim-unnamed",
+        condition(key="request.auth.claims[]", values=["1"]),
+        f"{RULE}.when[0].key 'request.auth.claims[]' {CLAIM}",
+    ),
+    (
+        "claim-inner-unnamed",
+        condition(key="request.auth.claims[a][]", values=["1"]),
+        f"{RULE}.when[0].key 'request.auth.claims[a][]' {CLAIM}",
+    ),
+    (
+        "claim-stray-close",
+        condition(key="request.auth.claims[a]b]", values=["1"]),
+        f"{RULE}.when[0].key 'request.auth.claims[a]b]' {CLAIM}",
+    ),
+    (
+        "claim-stray-open",
+        condition(key="request.auth.claims[a[b]", values=["1"]),
+        f"{RULE}.when[0].key 'request.auth.claims[a[b]' {CLAIM}",
+    ),
+    ("spec-field", policy(rule=[]), f"{AP} has unknown field 'rule'"),
+    (
+        "action",
+        policy(action="REJECT"),
+        f"{AP}.action 'REJECT' is not one of ALLOW, DENY, AUDIT, CUSTOM",
+    ),
+    (
+        "provider",
+        policy(action="CUSTOM", provider="opa"),
+        f"{AP}.provider must be a mapping, got 'opa'",
+    ),
+    (
+        "provider-name",
+        policy(action="CUSTOM", provider={"name": 7}),
+        f"{AP}.provider.name must be a non-empty string, got 7",
+    ),
+    ("selector", policy(selector="app=db"), f"{AP}.selector must be a mapping, got 'app=db'"),
+    (
+        "match-labels",
+        policy(selector={"matchLabels": {"app": 7}}),
+        f"{AP}.selector.matchLabels.app must be a string, got 7",
+    ),
+    ("target-refs", policy(targetRefs="x"), f"{AP}.targetRefs must be a list, got 'x'"),
+    (
+        "target-refs-item",
+        policy(targetRefs=["x"]),
+        f"{AP}.targetRefs[0] must be a mapping, got 'x'",
+    ),
+    ("target-ref", policy(targetRef="x"), f"{AP}.targetRef must be a mapping, got 'x'"),
+    (
+        "target-ref-group",
+        policy(targetRef={"group": 7, "kind": "Service", "name": "db"}),
+        f"{AP}.targetRef.group must be a string, got 7",
+    ),
+    (
+        "target-ref-kind",
+        policy(targetRefs=[{"name": "db"}]),
+        f"{AP}.targetRefs[0].kind must be a non-empty string, got None",
+    ),
+    (
+        "target-ref-name",
+        policy(targetRefs=[{"kind": "Service"}]),
+        f"{AP}.targetRefs[0].name must be a non-empty string, got None",
+    ),
+    (
+        "jwt-rules",
+        request_authentication({"jwtRules": "x"}),
+        "RequestAuthentication shop/jwt: spec.jwtRules must be a list, got 'x'",
+    ),
+    (
+        "jwt-rule",
+        request_authentication({"jwtRules": ["x"]}),
+        "RequestAuthentication shop/jwt: spec.jwtRules[0] must be a mapping, got 'x'",
+    ),
+    (
+        "issuer",
+        request_authentication({"jwtRules": [{"jwksUri": "x"}]}),
+        "RequestAuthentication shop/jwt: spec.jwtRules[0].issuer must be a non-empty string,"
+        " got None",
+    ),
+    ("service-spec", service_with("x"), "Service shop/cart: spec must be a mapping, got 'x'"),
+    (
+        "service-ports",
+        service_with({"ports": "x"}),
+        "Service shop/cart: spec.ports must be a list, got 'x'",
+    ),
+    (
+        "service-port-item",
+        service_with({"ports": ["x"]}),
+        "Service shop/cart: spec.ports[0] must be a mapping, got 'x'",
+    ),
+    (
+        "service-target-port",
+        service_with({"ports": [{"port": 80, "targetPort": [80]}]}),
+        "Service shop/cart: spec.ports[0].targetPort must be a number or a name, got [80]",
+    ),
+    (
+        "service-labels",
+        with_labels(service("cart"), "x"),
+        "Service shop/cart: metadata.labels must be a mapping, got 'x'",
+    ),
+    ("gateway-spec", gateway_with("x"), f"{GATEWAY} must be a mapping, got 'x'"),
+    (
+        "gateway-class",
+        gateway_with({"listeners": []}),
+        f"{GATEWAY}.gatewayClassName must be a non-empty string, got None",
+    ),
+    (
+        "gateway-labels",
+        with_labels(waypoint(), {"a": 1}),
+        "Gateway shop/waypoint: metadata.labels.a must be a string, got 1",
+    ),
+    (
+        "listeners",
+        gateway_with({"gatewayClassName": "istio-waypoint", "listeners": "x"}),
+        f"{GATEWAY}.listeners must be a list, got 'x'",
+    ),
+    (
+        "listener",
+        gateway_with({"gatewayClassName": "istio-waypoint", "listeners": ["x"]}),
+        f"{GATEWAY}.listeners[0] must be a mapping, got 'x'",
+    ),
+    (
+        "allowed-routes",
+        hbone_with(allowedRoutes="x"),
+        f"{GATEWAY}.listeners[0].allowedRoutes must be a mapping, got 'x'",
+    ),
+    (
+        "allowed-namespaces",
+        hbone_with(allowedRoutes={"namespaces": "x"}),
+        f"{NAMESPACES} must be a mapping, got 'x'",
+    ),
+    (
+        "allowed-from",
+        hbone_with(allowedRoutes={"namespaces": {"from": "Any"}}),
+        f"{NAMESPACES}.from 'Any' is not one of All, Same, Selector",
+    ),
+    (
+        "allowed-selector",
+        hbone_with(allowedRoutes={"namespaces": {"from": "Selector"}}),
+        f"{NAMESPACES}.selector must be set when from is Selector",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("obj", "message"), [pytest.param(*c[1:], id=c[0]) for c in BAD_FIELD_CASES]
+)
+def test_each_malformed_field_is_named_in_full(obj: Obj, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        Policies.from_objects([obj])

@@ -35,14 +35,15 @@ Semantics, and where they come from (Istio 1.30):
   matches nothing (an ALLOW one so denies everything: ``spec: {}``), a rule ``{}``
   matches everything; a rule is from AND to AND when; ``from`` and ``to`` entries are
   ORed, the fields of one entry ANDed, the values of one field ORed, ``notX`` means no
-  value matches; strings match exactly, by prefix ``abc*``, by suffix ``*abc`` or by
-  presence ``*``; paths may be templates with ``{*}`` (one path segment) and ``{**}``
-  (anything, only as the last operator); hosts match case-insensitively and exactly as
-  the Host header is sent (``a.example.com`` does not match ``a.example.com:8080``;
-  Istio advises also listing ``a.example.com:*``); for a non-HTTP call a waypoint drops
-  an ALLOW rule that needs an HTTP attribute and treats HTTP attributes of a DENY rule
-  as matching. Selector and root-namespace scope: a policy in the root namespace applies
-  in every namespace.
+  value matches; strings match exactly, by prefix ``abc*``, by suffix ``*abc`` or ``*``
+  (any non-empty value; of a header or host, any value: istiod makes it Envoy's
+  presence match), case-sensitively; paths may be templates with ``{*}`` (one path
+  segment) and ``{**}`` (anything, only as the last operator); hosts match
+  case-insensitively and exactly as the Host header is sent (``a.example.com`` does not
+  match ``a.example.com:8080``; Istio advises also listing ``a.example.com:*``); for a
+  non-HTTP call a waypoint drops an ALLOW rule that needs an HTTP attribute and treats
+  HTTP attributes of a DENY rule as matching. Selector and root-namespace scope: a
+  policy in the root namespace applies in every namespace.
 * *Authorization Policy Conditions* (…/security/conditions/): the ``when`` keys.
 * *Use Layer 4 security policy* (istio.io/docs/ambient/usage/l4-policy/) and *Use
   Layer 7 features* (…/ambient/usage/l7-features/): the enforcement-point table above,
@@ -62,11 +63,12 @@ Semantics, and where they come from (Istio 1.30):
   Service's ``istio.io/use-waypoint`` label wins over its Namespace's, ``none`` opts
   out, ``istio.io/use-waypoint-namespace`` names another namespace; the Gateway must
   take service traffic (``istio.io/waypoint-for``: ``service``, the default, or
-  ``all``) and allow the Service's namespace on its HBONE listener (``allowedRoutes``,
-  ``Same`` by default). Only calls to a Service go through it; an ingress gateway sends
-  straight to the pods unless the Service (or else its namespace) is labelled
-  ``istio.io/ingress-use-waypoint=true``. A waypoint's identity is the service account
-  named after its Gateway, in the Gateway's namespace.
+  ``all``) and allow the Service's namespace on its first HBONE listener on port 15008
+  (``allowedRoutes``: ``Same`` by default or without such a listener; a ``Selector`` is
+  asked of the waypoint's own namespace too). Only calls to a Service go through it;
+  an ingress gateway sends straight to the pods unless the Service (or else its
+  namespace) is labelled ``istio.io/ingress-use-waypoint=true``. A waypoint's identity
+  is the service account named after its Gateway, in the Gateway's namespace.
 
 Choices where the documents are silent (see also :class:`Call`):
 
@@ -997,10 +999,15 @@ class Policies:
             )
         if kind not in ("service", "all"):
             return f"waypoint {gateway.key} is for {kind} traffic ({WAYPOINT_FOR_LABEL})"
-        if gateway.allowed_from == "All" or namespace == gateway.namespace:
-            return None
-        labels = self._namespaces.get(namespace, {_NAME_LABEL: namespace})
-        if gateway.allowed_from == "Selector" and gateway.allowed_selector.matches(labels):
+        match gateway.allowed:
+            case "All":
+                return None
+            case "Same":
+                allowed = namespace == gateway.namespace
+            case selector:  # Istio asks the selector, even of the waypoint's own namespace
+                labels = self._namespaces.get(namespace, {_NAME_LABEL: namespace})
+                allowed = selector.matches(labels)
+        if allowed:
             return None
         return f"waypoint {gateway.key} does not allow namespace {namespace} (allowedRoutes)"
 

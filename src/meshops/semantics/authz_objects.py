@@ -28,6 +28,7 @@ __all__ = [
     "REQUEST_PRINCIPAL",
     "SOURCE_IP",
     "Action",
+    "AllowedNamespaces",
     "Entry",
     "FieldTest",
     "Gateway",
@@ -51,43 +52,73 @@ ACTIONS: tuple[Action, ...] = ("ALLOW", "DENY", "AUDIT", "CUSTOM")
 
 
 @dataclass(frozen=True)
-class _Pattern:
-    """One value of a policy field, ready to match."""
+class _Text:
+    """One string value of a policy field, ready to match.
 
-    kind: Literal["exact", "prefix", "suffix", "presence", "template", "ip"]
-    stem: str
+    ``kind``: ``exact``, ``prefix`` or ``suffix`` (of ``stem``); ``nonempty`` (``*`` of
+    most fields: any value but the empty one); ``present`` (``*`` of a header or host:
+    any value, even empty). ``fold``: compared lowercased (hosts).
+    """
+
+    kind: Literal["exact", "prefix", "suffix", "nonempty", "present"]
+    stem: str = ""
     fold: bool = False
-    regex: re.Pattern[str] | None = None
-    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
 
     def matches(self, value: str) -> bool:
-        if self.network is not None:
-            # Python's ipaddress does the CIDR test (an address of the other family
-            # is never in the network).
-            return ipaddress.ip_address(value) in self.network
         if self.fold:
             value = value.lower()
-        if self.kind == "presence":
-            return value != ""
-        if self.kind == "prefix":
-            return value.startswith(self.stem)
-        if self.kind == "suffix":
-            return value.endswith(self.stem)
-        if self.regex is not None:
-            return self.regex.fullmatch(value) is not None
-        return value == self.stem
+        match self.kind:
+            case "exact":
+                return value == self.stem
+            case "prefix":
+                return value.startswith(self.stem)
+            case "suffix":
+                return value.endswith(self.stem)
+            case "nonempty":
+                return value != ""
+            case "present":
+                return True
 
 
-def _string_pattern(text: str, *, fold: bool = False) -> _Pattern:
-    """Istio's string match: ``*`` presence, ``*abc`` suffix, ``abc*`` prefix, else exact."""
+@dataclass(frozen=True)
+class _Template:
+    """A path template (``{*}``, ``{**}``), as the regex it stands for."""
+
+    regex: re.Pattern[str]
+
+    def matches(self, value: str) -> bool:
+        return self.regex.fullmatch(value) is not None
+
+
+@dataclass(frozen=True)
+class _Block:
+    """An address or CIDR block."""
+
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+
+    def matches(self, value: str) -> bool:
+        # Python's ipaddress does the CIDR test (an address of the other family is
+        # never in the network).
+        return ipaddress.ip_address(value) in self.network
+
+
+_Pattern = _Text | _Template | _Block
+
+
+def _string_pattern(text: str, *, fold: bool = False, star: bool = False) -> _Text:
+    """Istio's string match: ``*abc`` suffix, ``abc*`` prefix, else exact.
+
+    ``*`` alone is any non-empty value, as Istio's regex ``.+``; with ``star`` (headers
+    and hosts, where Istio makes it Envoy's presence match) any value at all.
+    """
     stem = text.lower() if fold else text
     if stem == "*":
-        return _Pattern("presence", "", fold)
+        return _Text("present" if star else "nonempty")
     if stem.startswith("*"):
-        return _Pattern("suffix", stem[1:], fold)
+        return _Text("suffix", stem[1:], fold)
     if stem.endswith("*"):
-        return _Pattern("prefix", stem[:-1], fold)
-    return _Pattern("exact", stem, fold)
+        return _Text("prefix", stem[:-1], fold)
+    return _Text("exact", stem, fold)
 
 
 _SEGMENT_OPERATORS = {"{*}": "[^/]+", "{**}": ".*"}
@@ -108,22 +139,22 @@ def _path_pattern(text: str, where: str) -> _Pattern:
     if any(segments[i] == "{**}" for i in operators[:-1]):
         raise ValueError(f"{where}: path template {text!r} has an operator after {{**}}")
     parts = [_SEGMENT_OPERATORS.get(s) or re.escape(s) for s in segments]
-    return _Pattern("template", text, regex=re.compile("/".join(parts)))
+    return _Template(re.compile("/".join(parts)))
 
 
-def _ip_pattern(text: str, where: str) -> _Pattern:
+def _ip_pattern(text: str, where: str) -> _Block:
     """An address or CIDR block, as ``ipBlocks`` and ``source.ip`` take them."""
     try:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
         raise ValueError(f"{where}: {text!r} is not an IP address or CIDR block") from None
-    return _Pattern("ip", text, network=network)
+    return _Block(network)
 
 
-def _port_pattern(text: str, where: str) -> _Pattern:
+def _port_pattern(text: str, where: str) -> _Text:
     if not text.isdigit() or int(text) > 65535:
         raise ValueError(f"{where}: port {text!r} must be a string of digits 0-65535")
-    return _Pattern("exact", str(int(text)))
+    return _Text("exact", str(int(text)))
 
 
 # --- the parsed policies ----------------------------------------------------------------
@@ -142,14 +173,14 @@ class _FieldSpec:
 
     Attributes:
         attribute: The request attribute it reads (what the evaluator's ``_Seen.values`` reads).
-        kind: How its values match: ``string``, ``host``, ``path``, ``port``, ``ip`` or
-            ``service_account``.
+        kind: How its values match: ``string``, ``header``, ``host``, ``path``, ``port``,
+            ``ip`` or ``service_account``.
         l4: ztunnel can enforce it.
         http_only: Envoy (the waypoint) can evaluate it on HTTP only.
     """
 
     attribute: str
-    kind: str
+    kind: Literal["string", "header", "host", "path", "port", "ip", "service_account"]
     l4: bool
     http_only: bool
 
@@ -303,18 +334,21 @@ def _patterns(
     made: list[_Pattern] = []
     for i, value in enumerate(values):
         at = f"{where}[{i}]"
-        if spec.kind == "port":
-            made.append(_port_pattern(value, at))
-        elif spec.kind == "ip":
-            made.append(_ip_pattern(value, at))
-        elif spec.kind == "path":
-            made.append(_path_pattern(value, at))
-        elif spec.kind == "host":
-            made.append(_string_pattern(value, fold=True))
-        elif spec.kind == "service_account":
-            made.append(_Pattern("exact", value if "/" in value else f"{namespace}/{value}"))
-        else:
-            made.append(_string_pattern(value))
+        match spec.kind:
+            case "string":
+                made.append(_string_pattern(value))
+            case "header":
+                made.append(_string_pattern(value, star=True))
+            case "host":
+                made.append(_string_pattern(value, fold=True, star=True))
+            case "path":
+                made.append(_path_pattern(value, at))
+            case "port":
+                made.append(_port_pattern(value, at))
+            case "ip":
+                made.append(_ip_pattern(value, at))
+            case "service_account":
+                made.append(_Text("exact", value if "/" in value else f"{namespace}/{value}"))
     return tuple(made)
 
 
@@ -342,7 +376,7 @@ def _condition_spec(key: str, where: str) -> _FieldSpec:
         if not key.endswith("]") or len(key) == len("request.headers[]"):
             raise ValueError(f"{where}.key {key!r} must be request.headers[<name>]")
         header = key[len("request.headers[") : -1].lower()
-        return _FieldSpec(f"header:{header}", "string", l4=False, http_only=True)
+        return _FieldSpec(f"header:{header}", "header", l4=False, http_only=True)
     if key.startswith("request.auth.claims["):
         return _FieldSpec(CLAIM + CLAIM_SEP.join(_claim_path(key, where)), "string", False, True)
     if key.startswith("request.auth."):
@@ -353,7 +387,7 @@ def _condition_spec(key: str, where: str) -> _FieldSpec:
 def _claim_path(key: str, where: str) -> list[str]:
     """``request.auth.claims[a][b]`` as ``["a", "b"]`` (nested claims, Istio's form)."""
     rest = key[len("request.auth.claims") :]
-    if not rest.startswith("[") or not rest.endswith("]") or "[]" in rest:
+    if not rest.endswith("]") or "[]" in rest:  # it starts with "[": the caller checked
         raise ValueError(f"{where}.key {key!r} must be request.auth.claims[<name>]...")
     names = rest[1:-1].split("][")
     if any("[" in n or "]" in n for n in names):
@@ -427,6 +461,8 @@ def read_policy(namespace: str, name: str, spec_value: object, where: str) -> Po
     if action not in ACTIONS:
         raise ValueError(f"{where}: spec.action {action!r} is not one of {', '.join(ACTIONS)}")
     provider = _optional_mapping(spec.get("provider"), f"{where}: spec.provider").get("name")
+    if provider is not None:
+        provider = as_string(provider, f"{where}: spec.provider.name")
     selector: dict[str, str] | None = None
     if spec.get("selector") is not None:
         selector_data = as_mapping(spec["selector"], f"{where}: spec.selector")
@@ -446,7 +482,7 @@ def read_policy(namespace: str, name: str, spec_value: object, where: str) -> Po
         namespace,
         name,
         action,
-        provider if isinstance(provider, str) else None,
+        provider,
         selector,
         targets,
         rules,
@@ -458,10 +494,11 @@ def read_issuers(spec_value: object, where: str) -> tuple[str, ...]:
     """The issuers a RequestAuthentication's ``jwtRules`` accept."""
     spec = _optional_mapping(spec_value, f"{where}: spec")
     rules = _items(spec.get("jwtRules"), f"{where}: spec.jwtRules")
-    return tuple(
-        as_string(as_mapping(r, f"{where}: spec.jwtRules[{i}]").get("issuer"), f"{where}: issuer")
-        for i, r in enumerate(rules)
-    )
+    issuers: list[str] = []
+    for i, item in enumerate(rules):
+        at = f"{where}: spec.jwtRules[{i}]"
+        issuers.append(as_string(as_mapping(item, at).get("issuer"), f"{at}.issuer"))
+    return tuple(issuers)
 
 
 @dataclass(frozen=True)
@@ -472,6 +509,11 @@ class Service:
     target_ports: Mapping[int, int | str]  # service port -> targetPort
 
 
+#: Who may use a waypoint: namespaces ``All``, the ``Same`` as the waypoint's, or those
+#: whose labels a selector selects (its HBONE listener's ``allowedRoutes.namespaces``).
+AllowedNamespaces = Literal["All", "Same"] | LabelSelector
+
+
 @dataclass(frozen=True)
 class Gateway:
     """A waypoint candidate: a Gateway and who may use its HBONE listener."""
@@ -480,8 +522,7 @@ class Gateway:
     name: str
     class_name: str
     labels: Mapping[str, str]
-    allowed_from: str  # Same, All or Selector: who may use it (its HBONE listener)
-    allowed_selector: LabelSelector
+    allowed: AllowedNamespaces
 
     @property
     def key(self) -> str:
@@ -500,9 +541,38 @@ def read_service(meta: Mapping[str, object], spec_value: object, where: str) -> 
             raise ValueError(f"{where}: spec.ports[{i}].port must be an integer, got {port!r}")
         target = data.get("targetPort", port)
         if not isinstance(target, (int, str)):
-            raise ValueError(f"{where}: spec.ports[{i}].targetPort is {target!r}")
+            raise ValueError(
+                f"{where}: spec.ports[{i}].targetPort must be a number or a name, got {target!r}"
+            )
         ports[port] = target
     return Service(read_labels(meta.get("labels"), f"{where}: metadata.labels"), ports)
+
+
+def _allowed(listeners: list[object], where: str) -> AllowedNamespaces:
+    """Who may use the waypoint, as Istio reads it.
+
+    From its first HBONE listener on port 15008; ``Same`` when it has none, or when the
+    listener's ``allowedRoutes`` says nothing.
+    """
+    for i, item in enumerate(listeners):
+        at = f"{where}: spec.listeners[{i}]"
+        listener = as_mapping(item, at)
+        if listener.get("protocol") != "HBONE" or listener.get("port") != 15008:
+            continue
+        routes = _optional_mapping(listener.get("allowedRoutes"), f"{at}.allowedRoutes")
+        at = f"{at}.allowedRoutes.namespaces"
+        spaces = _optional_mapping(routes.get("namespaces"), at)
+        allowed = spaces.get("from")
+        if allowed is None or allowed == "Same":
+            return "Same"
+        if allowed == "All":
+            return "All"
+        if allowed != "Selector":
+            raise ValueError(f"{at}.from {allowed!r} is not one of All, Same, Selector")
+        if spaces.get("selector") is None:
+            raise ValueError(f"{at}.selector must be set when from is Selector")
+        return label_selector(spaces["selector"], f"{at}.selector")
+    return "Same"
 
 
 def read_gateway(
@@ -510,25 +580,10 @@ def read_gateway(
 ) -> Gateway:
     """A Gateway, read for its waypoint use."""
     spec = _optional_mapping(spec_value, f"{where}: spec")
-    class_name = spec.get("gatewayClassName")
-    allowed_from: str = "Same"
-    selector = LabelSelector()
-    for i, item in enumerate(_items(spec.get("listeners"), f"{where}: spec.listeners")):
-        at = f"{where}: spec.listeners[{i}]"
-        listener = as_mapping(item, at)
-        if listener.get("protocol") != "HBONE" or listener.get("port") != 15008:
-            continue
-        routes = _optional_mapping(listener.get("allowedRoutes"), f"{at}.allowedRoutes")
-        spaces = _optional_mapping(routes.get("namespaces"), f"{at}.allowedRoutes.namespaces")
-        allowed_from = str(spaces.get("from") or "Same")
-        selector = label_selector(
-            spaces.get("selector"), f"{at}.allowedRoutes.namespaces.selector"
-        )
     return Gateway(
         namespace,
         name,
-        class_name if isinstance(class_name, str) else "",
+        as_string(spec.get("gatewayClassName"), f"{where}: spec.gatewayClassName"),
         read_labels(meta.get("labels"), f"{where}: metadata.labels"),
-        allowed_from,
-        selector,
+        _allowed(_items(spec.get("listeners"), f"{where}: spec.listeners"), where),
     )
