@@ -108,6 +108,9 @@ MODULES: dict[str, tuple[str, ...]] = {
     "semantics/routing_objects.py": (
         "tests/semantics/test_routing.py",
         "tests/semantics/test_routing_filters.py",
+        "tests/semantics/test_routing_explained.py",
+        "tests/cli/test_cli_route.py",
+        "tests/cli/test_cli_route_explain.py",
     ),
 }
 
@@ -137,8 +140,10 @@ def prepare(module: str, tests: Sequence[str]) -> Path:
         shutil.rmtree(work)
     work.mkdir(parents=True)
     # Beside the sources and tests: the examples (some tests read them) and charms/ when
-    # a charm's tests are among the module's.
+    # a charm's tests are among the module's, with gotools/ (the pins they read).
     extra = ["examples", *sorted({t.split("/")[0] for t in tests} - {"tests"})]
+    if "charms" in extra:
+        extra.append("gotools")
     for name in ("src", "tests", *extra):
         shutil.copytree(
             REPO / name, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
