@@ -1217,6 +1217,8 @@ def _refusal(
         )
     if source == "Selector" and listener.selector_error:
         return f"its selector selects no namespace: {listener.selector_error}"
+    if source == "Selector" and listener.selector is None:
+        return "allowedRoutes from Selector sets no selector: it selects no namespace"
     if source == "Selector" and listener.selector is not None:
         labels = namespaces.get(route.namespace, {_NS_NAME_LABEL: route.namespace})
         if listener.selector.matches(labels):

@@ -376,7 +376,7 @@ def object_name(obj: Obj) -> str:
 def flatten(objects: Iterable[Mapping[str, object]]) -> Iterable[Obj]:
     """The objects, a ``List``'s items read in its place."""
     for obj in objects:
-        if obj.get("kind") == "List" or str(obj.get("kind", "")).endswith("List"):
+        if as_text(obj.get("kind")).endswith("List"):  # List, HTTPRouteList...
             yield from as_maps(obj.get("items"))
         else:
             yield obj
@@ -447,8 +447,10 @@ def parse_route(kind: str, obj: Obj, problems: list[str]) -> Route | None:
     spec = as_map(obj.get("spec"))
     label = f"{kind} {namespace}/{name}"
     raw_rules = as_maps(spec.get("rules"))
-    if kind in _L7 and not raw_rules:
-        raw_rules = (as_map({}),)
+    if kind == "HTTPRoute" and not raw_rules:
+        # The API server defaults an HTTPRoute's rules (not a GRPCRoute's) to one rule.
+        default: Obj = {}
+        raw_rules = (default,)
     rules = tuple(
         rule
         for i, raw in enumerate(raw_rules)
