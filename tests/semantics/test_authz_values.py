@@ -186,6 +186,13 @@ def test_claims_at_the_waypoint(rule: Obj, allowed: bool) -> None:
     assert allowed_at_waypoint(rule, http(jwt=ALICE)) is allowed
 
 
+def test_a_star_needs_a_claim_that_is_not_empty() -> None:
+    """A claim's ``*`` is Istio's regex ``.+``: an empty claim does not match it."""
+    token = Jwt({"iss": "https://id.example.com", "sub": "ann", "email": ""})
+    assert not allowed_at_waypoint(when("request.auth.claims[email]", ["*"]), http(jwt=token))
+    assert allowed_at_waypoint(when("request.auth.claims[sub]", ["*"]), http(jwt=token))
+
+
 # --- who may use a waypoint: its first HBONE listener on port 15008 -------------------------
 # The waypoint is in namespace mesh; Services in shop and in mesh itself are labelled to
 # use it. allowedRoutes says the namespaces whose Services may.
