@@ -109,6 +109,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/semantics/test_routing.py",
         "tests/semantics/test_routing_filters.py",
         "tests/semantics/test_routing_explained.py",
+        "tests/semantics/test_routing_objects_read.py",
         "tests/cli/test_cli_route.py",
         "tests/cli/test_cli_route_explain.py",
     ),

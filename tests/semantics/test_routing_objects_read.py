@@ -83,7 +83,12 @@ def test_a_grpcroute_without_rules_serves_nothing() -> None:
     """A GRPCRoute's rules have no default: a route without them matches no call."""
     cart = grpc_route("cart")
     del cart["spec"]["rules"]
-    assert grpc([gateway(), cart]).status == "not-found"
+    outcome = grpc([gateway(), cart])
+    assert outcome.status == "not-found"
+    assert outcome.reasons[2:] == (
+        "1 route(s) serve host 'h.example'; no match accepts the request:",
+        "  GRPCRoute app/cart: no rule (none given, or each ignored: see the problems)",
+    )
 
 
 def test_a_rule_without_matches_has_the_default_match() -> None:

@@ -1477,6 +1477,11 @@ def _no_match_reasons(index: _ListenerIndex, request: Request) -> list[str]:
         return lines + index.notes[:8]
     lines = [f"{len(serving)} route(s) serve host {request.host!r}; no match accepts the request:"]
     for a in serving[:8]:
+        if not a.route.rules:
+            lines.append(
+                f"  {a.route.kind} {a.route.key}: no rule (none given, or each ignored:"
+                " see the problems)"
+            )
         for rule in a.route.rules:
             for match in rule.matches:
                 miss = (
