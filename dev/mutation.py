@@ -78,6 +78,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "plan/placement.py": ("tests/plan/test_placement.py",),
     "plan/ingress.py": ("tests/plan/test_ingress.py", "tests/plan/test_ingress_ownership.py"),
     "plan/control_plane.py": (
+        "tests/plan/test_control_plane.py",
         "tests/k8s/test_istioctl.py",
         "tests/cli/test_cli_control_plane.py",
         "charms/istio-k8s/tests/unit/test_charm.py",

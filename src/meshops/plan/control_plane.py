@@ -302,7 +302,7 @@ def foreign_crds(
         if want is not None:
             if have == want:
                 continue
-            if have is not None and have[0] == want[0] and _newer(have[0], want[0]) is None:
+            if have is not None and have[0] == want[0]:  # the same release: another channel
                 blocked.append(
                     f"CRD {name} is of the {have[1]} channel (installed by someone else), "
                     f"not {want[1]}: remove it, or set gateway-api-channel={have[1]}"
