@@ -29,6 +29,7 @@ from .test_authz import (
     waypoint,
     with_waypoint,
 )
+from .test_authz_callers import when
 
 WAYPOINT = "waypoint shop/waypoint"
 ZTUNNEL_CART = "ztunnel (pods app=cart in shop)"
@@ -39,15 +40,6 @@ def http(**kw: object) -> Call:
     """An HTTP call from web to the cart Service (GET /cart/42 unless told)."""
     given: dict[str, object] = {"method": "GET", "path": "/cart/42", **kw}
     return Call(WEB, CART, "cart", 8080, **given)  # type: ignore[arg-type]
-
-
-def when(key: str, values: list[str] | None = None, not_values: list[str] | None = None) -> Obj:
-    condition: Obj = {"key": key}
-    if values is not None:
-        condition["values"] = values
-    if not_values is not None:
-        condition["notValues"] = not_values
-    return {"when": [condition]}
 
 
 X_USER = "request.headers[x-user]"
