@@ -23,6 +23,7 @@ from .test_routing import (
     grpc_match,
     grpc_route,
     listener,
+    prefix,
     regex,
     route,
     rule,
@@ -422,3 +423,27 @@ def test_a_rule_name_or_hostname_of_the_wrong_type_reads_as_absent() -> None:
 def test_an_unreadable_creation_timestamp_is_said() -> None:
     routes = routes_of([gateway(), route("web", "app", created="yesterday")])
     assert routes.problems == ("app/web: creationTimestamp 'yesterday' ignored",)
+
+
+def test_a_listener_without_a_port_takes_no_request() -> None:
+    raw = {"name": "http", "protocol": "HTTP", "allowedRoutes": {"namespaces": {"from": "All"}}}
+    outcome = evaluate([gateway(raw), route("web", "app")], "http://h.example:1/")
+    assert outcome.reasons == ("no Gateway has a listener on port 1 (Gateways: gw/edge)",)
+
+
+def test_a_match_is_described_with_each_of_its_parts() -> None:
+    headers = [header("x-a", "1"), {"name": "x-b", "type": "RegularExpression", "value": "b.*"}]
+    match = {
+        **prefix("/a"),
+        "method": "GET",
+        "headers": headers,
+        "queryParams": [header("q", "1")],
+    }
+    objects = [gateway(), route("web", "app", rule(match))]
+    outcome = evaluate(
+        objects, "http://h.example/a?q=1", method="GET", headers=[("x-a", "1"), ("x-b", "bb")]
+    )
+    assert outcome.reasons[3] == (
+        "rule 0: match 0 (PathPrefix '/a', method GET, header x-a='1', header x-b~'b.*',"
+        " query q='1') accepts the request"
+    )

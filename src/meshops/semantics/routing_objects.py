@@ -147,9 +147,8 @@ class StringMatch:
     """A name/value matcher (header, query param, gRPC service or method)."""
 
     name: str
-    type: str
     value: str
-    regex: Regex | None
+    regex: Regex | None  # None: an Exact match
 
     def accepts(self, actual: str | None) -> bool:
         """Whether ``actual`` (None: absent) matches."""
@@ -530,14 +529,14 @@ def _parse_http_match(index: int | None, raw: Obj) -> HTTPMatch:
 
 def _parse_grpc_match(index: int | None, raw: Obj) -> GRPCMatch:
     method = as_map(raw.get("method"))
-    kind = as_text(method.get("type"), "Exact")
+    # The type is Exact (the default) or RegularExpression.
+    is_regex = method.get("type") == "RegularExpression"
 
     def one(name: str) -> StringMatch | None:
         value = _optional_text(method.get(name))
         if value is None:
             return None
-        regex = check_regex(value, f"method.{name}") if kind == "RegularExpression" else None
-        return StringMatch(name, kind, value, regex)
+        return StringMatch(name, value, check_regex(value, f"method.{name}") if is_regex else None)
 
     return GRPCMatch(
         index=index,
@@ -557,10 +556,10 @@ def _string_matches(raws: tuple[Obj, ...], *, fold: bool) -> tuple[StringMatch, 
         if key in seen:
             continue
         seen.add(key)
-        kind = as_text(raw.get("type"), "Exact")
         value = as_text(raw.get("value"))
-        regex = check_regex(value, name) if kind == "RegularExpression" else None
-        found.append(StringMatch(name, kind, value, regex))
+        # The type is Exact (the default) or RegularExpression.
+        regex = check_regex(value, name) if raw.get("type") == "RegularExpression" else None
+        found.append(StringMatch(name, value, regex))
     return tuple(found)
 
 
