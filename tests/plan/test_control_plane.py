@@ -17,10 +17,12 @@ from meshops.model import Problem
 from meshops.plan.control_plane import (
     ControlPlaneSettings,
     foreign_crds,
+    istio_operator,
     not_ready,
     plan_control_plane,
     settings_from_config,
 )
+from meshops.plan.istio import ISTIO_OPERATOR_API_VERSION, RELEASE_HUB
 
 Obj = dict[str, Any]
 NS = "istio-system"
@@ -36,7 +38,7 @@ def test_no_config_is_the_defaults() -> None:
 def test_text_is_stripped_and_a_registry_loses_its_trailing_slash() -> None:
     config = {
         "platform": " k3s ",
-        "image-registry": "registry.local:5000/istio/",
+        "image-registry": "registry.LOCALX/",
         "image-tag": " 1.30.3 ",
         "log-level": "",
         "gateway-api-channel": " experimental ",
@@ -55,7 +57,7 @@ def test_text_is_stripped_and_a_registry_loses_its_trailing_slash() -> None:
         platform="k3s",
         cni_bin_dir="/var/lib/cni/bin",
         cni_conf_dir="/etc/cni/net.d/",
-        image_registry="registry.local:5000/istio",
+        image_registry="registry.LOCALX",
         image_tag="1.30.3",
         log_level="info",
         gateway_api_channel="experimental",
@@ -71,11 +73,17 @@ def test_every_bad_value_is_a_problem_naming_its_option() -> None:
         "log-level": "loud",
         "gateway-api-channel": "beta",
         "image-tag": ["1.30"],
+        "cni-bin-dir": "opt/cni",
     }
     settings, problems = settings_from_config(config, NS)
     assert settings is None
     assert problems == [
         Problem("config", "platform", "platform 3 must be a string"),
+        Problem(
+            "config",
+            "cni-bin-dir",
+            "cni-bin-dir 'opt/cni' must be an absolute path on the nodes (e.g. /opt/cni/bin)",
+        ),
         Problem("config", "image-tag", "image-tag ['1.30'] must be a string"),
         Problem(
             "config", "log-level", "log-level 'loud' must be one of debug, info, warn, error, none"
@@ -104,6 +112,61 @@ def test_an_unknown_platform_says_what_is_known() -> None:
             " or empty (EKS and others need none)",
         )
     ]
+
+
+# --- the IstioOperator istioctl reads --------------------------------------------------
+
+
+def operator(namespace: str, values: Obj, hub: str, tag: str) -> Obj:
+    return {
+        "apiVersion": ISTIO_OPERATOR_API_VERSION,
+        "kind": "IstioOperator",
+        "metadata": {"name": "control-plane", "namespace": namespace},
+        "spec": {
+            "profile": "ambient",
+            "namespace": namespace,
+            "meshConfig": {"rootNamespace": namespace},
+            "values": values,
+            "hub": hub,
+            "tag": tag,
+        },
+    }
+
+
+def test_the_default_operator_is_istioctls_release_in_the_namespace() -> None:
+    values = {
+        "global": {"istioNamespace": "mesh", "logging": {"level": "default:info"}},
+        "pilot": {"autoscaleEnabled": False, "env": {"PILOT_AUTO_ALLOW_WAYPOINT_POLICY": "true"}},
+    }
+    expected = operator("mesh", values, RELEASE_HUB, "1.30.3")
+    assert istio_operator(ControlPlaneSettings("mesh"), "1.30.3") == expected
+
+
+def test_every_setting_reaches_the_operator() -> None:
+    settings = ControlPlaneSettings(
+        NS,
+        auto_allow_waypoint_policy=False,
+        platform="k3s",
+        cni_bin_dir="/a/bin",
+        cni_conf_dir="/a/conf",
+        image_registry="reg.local/istio",
+        image_tag="1.30.3-x",
+        log_level="warn",
+    )
+    values = {
+        "global": {
+            "istioNamespace": NS,
+            "logging": {"level": "default:warn"},
+            "platform": "k3s",
+        },
+        "pilot": {
+            "autoscaleEnabled": False,
+            "env": {"PILOT_AUTO_ALLOW_WAYPOINT_POLICY": "false"},
+        },
+        "cni": {"cniBinDir": "/a/bin", "cniConfDir": "/a/conf"},
+    }
+    expected = operator(NS, values, "reg.local/istio", "1.30.3-x")
+    assert istio_operator(settings, "1.30.3") == expected
 
 
 # --- the plan ---------------------------------------------------------------------------
@@ -183,6 +246,12 @@ FOREIGN_CASES = [
         " it to v1.5.1 or remove it",
     ),
     (
+        "newer-prerelease",
+        bundled(GATEWAYS, "v1.6.0-rc.1"),
+        f"CRD {GATEWAYS} is at v1.6.0-rc.1 (installed by someone else), newer than v1.5.1"
+        " here: not downgraded; use an istio-k8s release that carries v1.6.0-rc.1 or newer",
+    ),
+    (
         "not-a-release",
         bundled(GATEWAYS, "main"),
         f"CRD {GATEWAYS} is at main (installed by someone else), not v1.5.1: upgrade it to"
@@ -201,6 +270,18 @@ FOREIGN_CASES = [
 def test_a_gateway_api_crd_installed_by_someone_else(live: Obj, line: str | None) -> None:
     skip, blocked = foreign_crds([OURS], {GATEWAYS: live})
     assert (skip, blocked) == ({GATEWAYS}, [line] if line else [])
+
+
+def test_a_crd_we_would_apply_of_no_release_is_not_compared() -> None:
+    ours = bundled(GATEWAYS, "main")
+    skip, blocked = foreign_crds([ours], {GATEWAYS: bundled(GATEWAYS, "v1.5.1")})
+    assert (skip, blocked) == (
+        {GATEWAYS},
+        [
+            f"CRD {GATEWAYS} is at v1.5.1 (installed by someone else), not main: upgrade it"
+            " to main or remove it"
+        ],
+    )
 
 
 def test_each_crd_in_the_way_is_said() -> None:

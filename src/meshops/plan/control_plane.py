@@ -409,5 +409,5 @@ def _field(obj: Mapping[str, Any], key: str) -> dict[str, Any]:
 
 
 def _count(obj: Mapping[str, Any], key: str, default: int = 0) -> int:
-    value = obj.get(key, default)
+    value = obj.get(key)
     return value if isinstance(value, int) else default
