@@ -76,7 +76,12 @@ MODULES: dict[str, tuple[str, ...]] = {
     "plan/beacon.py": ("tests/plan/test_beacon.py",),
     "plan/istio.py": ("tests/plan/test_istio.py",),
     "plan/placement.py": ("tests/plan/test_placement.py",),
-    "plan/ingress.py": ("tests/plan/test_ingress.py", "tests/plan/test_ingress_ownership.py"),
+    "plan/ingress.py": (
+        "tests/plan/test_ingress.py",
+        "tests/plan/test_ingress_objects.py",
+        "tests/plan/test_ingress_ownership.py",
+        "tests/plan/test_ingress_gateway_api.py",
+    ),
     "plan/control_plane.py": (
         "tests/plan/test_control_plane.py",
         "tests/k8s/test_istioctl.py",

@@ -245,6 +245,7 @@ def test_redirect_names_the_https_port_when_it_is_not_443() -> None:
         ),
         (GatewayConfig("g", "e", http_port=8080), "h.io", "http://h.io:8080/prod-shop"),
         (GW, "fd00::1", "http://[fd00::1]/prod-shop"),
+        (GW, "[fd00::1]", "http://[fd00::1]/prod-shop"),
         (GW, "*.example.com", None),
         (GW, "", None),
     ],
@@ -713,9 +714,13 @@ def test_in_a_namespace_with_a_waypoint_the_gateway_policy_lets_the_waypoint_in(
 
 
 def test_tls_secret() -> None:
-    secret = tls_secret("gw-tls", "edge", "CERT\nCHAIN\n", "KEY\n")
-    assert secret["type"] == "kubernetes.io/tls"
-    assert secret["data"] == {"tls.crt": "Q0VSVApDSEFJTgo=", "tls.key": "S0VZCg=="}
+    assert tls_secret("gw-tls", "edge", "CERT\nCHAIN\n", "KEY\n") == {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/tls",
+        "metadata": {"name": "gw-tls", "namespace": "edge"},
+        "data": {"tls.crt": "Q0VSVApDSEFJTgo=", "tls.key": "S0VZCg=="},
+    }
 
 
 # -- every object the upstream CRDs accept -----------------------------------------------------

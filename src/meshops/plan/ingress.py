@@ -734,9 +734,8 @@ def plan_ingress(
     return IngressPlan(objects, problems, conflicts, served, refused, tuple(listeners), hostnames)
 
 
-def _problem(route_set: RouteSet, route: Route | None, message: str) -> Problem:
-    field = f"routes[{route.name!r}]" if route is not None else ""
-    return Problem(route_set.source, field, message, route_set.app)
+def _problem(route_set: RouteSet, route: Route, message: str) -> Problem:
+    return Problem(route_set.source, f"routes[{route.name!r}]", message, route_set.app)
 
 
 def _check_set(route_set: RouteSet, gateway: GatewayConfig) -> list[Problem]:
@@ -947,7 +946,7 @@ def _redirect(gateway: GatewayConfig) -> Obj:
     redirect: Obj = {"scheme": "https", "statusCode": 301}
     if gateway.https_port != 443:
         redirect["port"] = gateway.https_port
-    listener = Listener(gateway.http_port, GatewayProtocol.HTTP, gateway.hostname)
+    listener = Listener(gateway.http_port, GatewayProtocol.HTTP)  # only its name is read
     return {
         "apiVersion": _API,
         "kind": "HTTPRoute",
