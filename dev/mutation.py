@@ -79,6 +79,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "plan/ingress.py": (
         "tests/plan/test_ingress.py",
         "tests/plan/test_ingress_objects.py",
+        "tests/plan/test_ingress_claims.py",
         "tests/plan/test_ingress_ownership.py",
         "tests/plan/test_ingress_gateway_api.py",
     ),
@@ -110,6 +111,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/semantics/test_routing.py",
         "tests/semantics/test_routing_filters.py",
         "tests/semantics/test_routing_explained.py",
+        "tests/semantics/test_routing_objects_read.py",
     ),
     "semantics/routing_objects.py": (
         "tests/semantics/test_routing.py",

@@ -273,26 +273,37 @@ def test_other_ports_get_their_own_listener_https_when_the_gateway_has_tls() -> 
 
 
 def test_grpc_and_h2c_and_https_backends_get_a_destination_rule_for_the_gateway_only() -> None:
+    plain = http("plain", "/plain", service="web")
     grpc = Route("rpc", Protocol.GRPC, 9090, backends=(Backend("shop", 9090),))
-    tls = Route(
-        "secure", Protocol.HTTP, None, backends=(Backend("vault", 8200),), backend_scheme="https"
-    )
+    h2c = http("h2", "/stream", service="stream", backend_scheme="h2c")
+    tls = http("secure", "/vault", service="vault", backend_scheme="https")
     plan = plan_ingress(
         GW,
         [
+            routes_set("istio-ingress-route:3", "web", 3, plain),
             routes_set("istio-ingress-route:4", "shop", 4, grpc),
             routes_set("istio-ingress-route:5", "vault", 5, tls),
+            routes_set("istio-ingress-route:6", "stream", 6, h2c, namespace="media"),
         ],
     )
-    rules = {o["spec"]["host"]: o for o in by_kind(plan, "DestinationRule")}
-    assert sorted(rules) == ["shop.prod.svc.cluster.local", "vault.prod.svc.cluster.local"]
-    shop = rules["shop.prod.svc.cluster.local"]
-    assert shop["metadata"]["namespace"] == "edge" and shop["spec"]["exportTo"] == ["."]
-    assert shop["spec"]["trafficPolicy"]["portLevelSettings"] == [
-        {"port": {"number": 9090}, "connectionPool": {"http": {"h2UpgradePolicy": "UPGRADE"}}}
-    ]
-    assert rules["vault.prod.svc.cluster.local"]["spec"]["trafficPolicy"]["portLevelSettings"] == [
-        {"port": {"number": 8200}, "tls": {"mode": "SIMPLE"}}
+
+    def rule(ns: str, service: str, port: int, setting: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "DestinationRule",
+            "metadata": {"name": f"ingress-{ns}-{service}", "namespace": "edge"},
+            "spec": {
+                "host": f"{service}.{ns}.svc.cluster.local",
+                "exportTo": ["."],
+                "trafficPolicy": {"portLevelSettings": [{"port": {"number": port}, **setting}]},
+            },
+        }
+
+    h2 = {"connectionPool": {"http": {"h2UpgradePolicy": "UPGRADE"}}}
+    assert by_kind(plan, "DestinationRule") == [
+        rule("media", "stream", 8080, h2),
+        rule("prod", "shop", 9090, h2),
+        rule("prod", "vault", 8080, {"tls": {"mode": "SIMPLE"}}),
     ]
 
 
@@ -308,7 +319,7 @@ def test_a_backend_in_another_namespace_gets_a_reference_grant_there() -> None:
     )
     plan = plan_ingress(GW, [routes_set("platform", "shop", 0, route)])
     [grant] = by_kind(plan, "ReferenceGrant")
-    assert grant["metadata"]["namespace"] == "infra"
+    assert grant["metadata"] == {"name": "ingress-prod-httproute", "namespace": "infra"}
     assert grant["spec"] == {
         "from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "namespace": "prod"}],
         "to": [{"group": "", "kind": "Service", "name": "auth"}],

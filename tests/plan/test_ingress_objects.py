@@ -12,6 +12,8 @@ from typing import Any
 from meshops.model import Problem
 from meshops.model.ingress import (
     Backend,
+    GatewayConfig,
+    GatewayProtocol,
     GRPCMatch,
     HeaderMatch,
     HeaderMatchType,
@@ -27,7 +29,7 @@ from meshops.model.ingress import (
     URLRewrite,
 )
 from meshops.model.mesh import Method
-from meshops.plan.ingress import plan_ingress, web_route
+from meshops.plan.ingress import Listener, plan_ingress, web_route
 
 from .test_ingress import GW, by_kind, routes_set
 
@@ -210,4 +212,44 @@ def test_a_problem_names_its_route_or_their_list() -> None:
     assert plan_ingress(GW, [routes_set("ingress-route:1", "api", 1, tcp), dup]).problems == [
         Problem("ingress-route:1", "routes['t']", "port 80 is the gateway's web port", "api"),
         Problem("ingress-route:2", "routes", "two routes named 'a'", "web"),
+    ]
+
+
+def test_a_grpc_route_without_matches_renders_none() -> None:
+    assert rules("GRPCRoute", Route("all", Protocol.GRPC, None, backends=API)) == [
+        {"name": "all", "backendRefs": API_REF}
+    ]
+
+
+def test_over_https_a_redirect_gets_no_hsts_and_every_other_web_rule_does() -> None:
+    gateway = GatewayConfig("ingress", "edge", tls_secret="ingress-tls", hsts_max_age=600)
+    away = Route("away", Protocol.HTTP, None, filters=(RequestRedirect(hostname="x.example"),))
+    api = Route("api", Protocol.HTTP, 8443, backends=API)
+    plan = plan_ingress(gateway, [routes_set("ingress-route:1", "api", 1, away, api)])
+    hsts = {"name": "Strict-Transport-Security", "value": "max-age=600"}
+    assert [r["filters"] for o in by_kind(plan, "HTTPRoute") for r in o["spec"]["rules"]] == [
+        [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}],
+        [
+            {
+                "type": "RequestRedirect",
+                "requestRedirect": {"statusCode": 301, "hostname": "x.example"},
+            }
+        ],
+        [{"type": "ResponseHeaderModifier", "responseHeaderModifier": {"set": [hsts]}}],
+    ]
+
+
+def test_every_web_listener_answers_only_the_external_hostname() -> None:
+    gateway = GatewayConfig("ingress", "edge", hostname="shop.example.com")
+    on_8080 = Route("other", Protocol.HTTP, 8080, backends=API)
+    plan = plan_ingress(
+        gateway, [routes_set("ingress-route:1", "api", 1, on_8080, web("a", prefix("/a")))]
+    )
+    assert plan.listeners == (
+        Listener(80, GatewayProtocol.HTTP, "shop.example.com"),
+        Listener(8080, GatewayProtocol.HTTP, "shop.example.com"),
+    )
+    assert [(x["name"], x["hostname"]) for x in plan.objects[0]["spec"]["listeners"]] == [
+        ("http-80", "shop.example.com"),
+        ("http-8080", "shop.example.com"),
     ]

@@ -331,9 +331,15 @@ def tls_secret(name: str, namespace: str, certificate_chain: str, private_key: s
 
 @dataclasses.dataclass(frozen=True)
 class _Holder:
+    """Who holds a claim: a requirer's route (by name), or a hostname it claims whole.
+
+    A hostname claim has no route, and no ``namespace``: what meets it conflicts,
+    whoever the owner.
+    """
+
     source: str
     app: str
-    route: str
+    route: str | None = None
     namespace: str = ""
 
     @property
@@ -478,12 +484,10 @@ class _Claims:
     cheap to plan.
     """
 
-    def __init__(self, gateway: GatewayConfig) -> None:
-        self.ports: dict[int, tuple[GatewayProtocol, _Holder | None]] = {
-            gateway.http_port: (GatewayProtocol.HTTP, None)
-        }
-        if gateway.tls:
-            self.ports[gateway.https_port] = (GatewayProtocol.HTTPS, None)
+    def __init__(self) -> None:
+        # the gateway's own web ports are not held here: _check_set refuses a TCP or TLS
+        # route on them, and an HTTP or gRPC route on them is on the gateway's listeners
+        self.ports: dict[int, tuple[GatewayProtocol, _Holder]] = {}
         self.tcp: dict[str, _Holder] = {}
         # per TLS listener: (SNI hostname, holder)
         self.sni: dict[str, list[tuple[str, _Holder]]] = {}
@@ -498,7 +502,7 @@ class _Claims:
 
     def find(
         self, route: Route, listeners: Sequence[Listener], owner: tuple[str, str]
-    ) -> tuple[str, _Holder | None] | None:
+    ) -> tuple[str, _Holder] | None:
         """The first thing ``route`` claims that is held already, and by whom.
 
         ``owner`` is the route's application: requests its own routes take are no
@@ -624,7 +628,7 @@ def plan_ingress(
         hostname_secrets: for claimed hostnames, the ``kubernetes.io/tls`` Secret (in the
             gateway's namespace) of their certificate: those get an HTTPS listener.
     """
-    claims = _Claims(gateway)
+    claims = _Claims()
     problems: list[Problem] = []
     conflicts: list[Conflict] = []
     accepted: list[_Accepted] = []
@@ -650,9 +654,7 @@ def plan_ingress(
                     problems.append(Problem(route_set.source, "hostname", message, route_set.app))
                     continue
                 if held is None:
-                    holder = _Holder(
-                        route_set.source, route_set.app, hostname, route_set.namespace
-                    )
+                    holder = _Holder(route_set.source, route_set.app)
                     claims.take_host(gateway, hostname, holder)
                     granted[hostname] = route_set
                     names.append(hostname)
@@ -689,14 +691,9 @@ def plan_ingress(
             held = claims.find(route, listeners, (route_set.namespace, route_set.app))
             if held is not None:
                 what, holder = held
-                if holder is None:
-                    problems.append(
-                        _problem(route_set, route, f"{what} is the gateway's own listener")
-                    )
-                elif holder.source == route_set.source:
-                    problems.append(
-                        _problem(route_set, route, f"{what}: held by its route {holder.route!r}")
-                    )
+                if holder.source == route_set.source:
+                    by = f"its route {holder.route!r}" if holder.route else "its own claim"
+                    problems.append(_problem(route_set, route, f"{what}: held by {by}"))
                 else:
                     conflicts.append(
                         Conflict(
@@ -995,13 +992,13 @@ def _routes(gateway: GatewayConfig, accepted: Sequence[_Accepted]) -> list[Obj]:
             chunk = items[start : start + MAX_RULES]
             name = dns_label(*parts, *((str(n + 1),) if n else ()))
             if (first.kind, route_set.namespace, name) in used:
-                name = dns_label(*parts, route_set.source, str(n + 1), max_length=62)
+                name = dns_label(*parts, route_set.source, str(n + 1))
             used.add((first.kind, route_set.namespace, name))
             spec: Obj = {"parentRefs": [_parent_ref(gateway, x) for x in listeners]}
             if hostnames:
                 spec["hostnames"] = list(hostnames)
-            hsts = gateway.hsts if _over_https(listeners) else None
-            spec["rules"] = [_rule(item.route, hsts) for item in chunk]
+            # HSTS comes with the redirect to HTTPS: every HTTP route is then on HTTPS alone
+            spec["rules"] = [_rule(item.route, gateway.hsts) for item in chunk]
             out.append(
                 {
                     "apiVersion": _API_VERSION[first.kind],
@@ -1015,10 +1012,6 @@ def _routes(gateway: GatewayConfig, accepted: Sequence[_Accepted]) -> list[Obj]:
                 }
             )
     return out
-
-
-def _over_https(listeners: Iterable[Listener]) -> bool:
-    return any(x.protocol is GatewayProtocol.HTTPS for x in listeners)
 
 
 def _rule(route: Route, hsts: int | None = None) -> Obj:
@@ -1221,7 +1214,7 @@ def _authorization_policies(
     for (source, ns, app), (route_set, ports) in sorted(wanted.items()):
         name = dns_label(gateway.name, app, *source.replace(":", "-").split())
         if (ns, name) in names:
-            name = dns_label(gateway.name, app, source, max_length=62)
+            name = dns_label(gateway.name, app, source)
         names.add((ns, name))
         rules: list[Obj] = [
             {
