@@ -29,8 +29,8 @@ from meshops.plan.ingress import (
 )
 
 from .test_ingress import GW, by_kind, http, routes_set
-
-CILIUM = GatewayConfig("gw", "edge", gateway_class="cilium", istio=False)
+from .test_ingress_gateway_api import CILIUM, claim
+from .test_ingress_objects import grpc
 
 
 def tcp(name: str, port: int = 6379) -> Route:
@@ -41,23 +41,10 @@ def tls(name: str, *hostnames: str) -> Route:
     return Route(name, Protocol.TLS, 8443, hostnames=hostnames, backends=(Backend(name, 8443),))
 
 
-def grpc(
-    name: str, *matches: GRPCMatch, port: int | None = None, hostnames: tuple[str, ...] = ()
-) -> Route:
-    backends = (Backend(name, 9000),)
-    return Route(
-        name, Protocol.GRPC, port, hostnames=hostnames, matches=matches, backends=backends
-    )
-
-
 def plan(*sets: RouteSet | HostnameSet, gateway: GatewayConfig = GW) -> IngressPlan:
     routes = [s for s in sets if isinstance(s, RouteSet)]
     hostnames = [s for s in sets if isinstance(s, HostnameSet)]
     return plan_ingress(gateway, routes, hostname_sets=hostnames)
-
-
-def claim(source: str, app: str, order: int, *hostnames: str) -> HostnameSet:
-    return HostnameSet(source, app, app, order, hostnames)
 
 
 # --- conflicts --------------------------------------------------------------------------------
@@ -118,7 +105,7 @@ def test_a_grpc_route_without_matches_holds_every_service() -> None:
 
 def test_a_route_meeting_a_hostname_claimed_whole_conflicts() -> None:
     found = plan(
-        claim("gateway-route:1", "blog", 1, "blog.example.com"),
+        claim("blog", "blog", 1, "blog.example.com"),
         routes_set("x:2", "b", 2, http("b", "/", hostnames=("*.example.com",))),
         routes_set("x:3", "c", 3, http("c", "/", hostnames=("shop.example.com",))),
         gateway=CILIUM,
@@ -135,8 +122,8 @@ def test_a_hostname_claim_meeting_a_routes_hostname_conflicts() -> None:
     found = plan(
         routes_set("x:1", "a", 1, tls("mq", "mq.example.com")),
         routes_set("x:2", "b", 2, http("b", "/", hostnames=("*.shop.example.com",))),
-        claim("gateway-route:3", "c", 3, "mq.example.com", "www.shop.example.com"),
-        claim("gateway-route:4", "d", 4, "blog.example.com"),
+        claim("c", "c", 3, "mq.example.com", "www.shop.example.com"),
+        claim("d", "d", 4, "blog.example.com"),
         gateway=CILIUM,
     )
     assert found.conflicts == [
@@ -166,7 +153,7 @@ def test_a_hostname_claim_meeting_a_routes_hostname_conflicts() -> None:
 def test_a_route_meeting_its_own_requirers_claim_is_a_problem_naming_that_claim() -> None:
     found = plan(
         routes_set("x:1", "a", 1, tcp("a"), tcp("b")),
-        claim("gateway-route:2", "blog", 2, "blog.example.com"),
+        claim("blog", "blog", 2, "blog.example.com"),
         routes_set("gateway-route:2", "blog", 3, http("r", "/", hostnames=("blog.example.com",))),
         gateway=CILIUM,
     )
@@ -190,8 +177,8 @@ def test_each_refused_hostname_is_a_problem_of_its_claimant_and_the_rest_are_cla
         "gw", "edge", hostname="apps.example.com", gateway_class="c", istio=False
     )
     found = plan(
-        claim("gateway-route:1", "a", 1, longer, "apps.example.com", "a.example.com"),
-        claim("gateway-route:2", "b", 2, "b.example.com", "b.example.com", too_long),
+        claim("a", "a", 1, longer, "apps.example.com", "a.example.com"),
+        claim("b", "b", 2, "b.example.com", "b.example.com", too_long),
         gateway=gateway,
     )
     field = "hostname"
@@ -217,8 +204,8 @@ def test_each_refused_hostname_is_a_problem_of_its_claimant_and_the_rest_are_cla
 
 
 def test_a_claim_past_the_gateways_limit_is_a_problem_and_later_hostnames_are_asked_too() -> None:
-    sets = [claim(f"gateway-route:{i}", f"a{i}", i, f"h{i}.example.com") for i in range(31)]
-    last = claim("gateway-route:40", "z", 40, "h40.example.com", "h0.example.com")
+    sets = [claim(f"a{i}", f"a{i}", i, f"h{i}.example.com") for i in range(31)]
+    last = claim("z", "z", 40, "h40.example.com", "h0.example.com")
     found = plan(*sets, last, gateway=CILIUM)
     full = "hostname h40.example.com: the Gateway is full (at most 64 listeners: 31 hostnames "
     assert found.problems == [Problem("gateway-route:40", "hostname", full + "of their own)", "z")]
@@ -233,7 +220,7 @@ def test_both_listeners_of_a_claimed_hostname_admit_only_its_namespace() -> None
     found = plan_ingress(
         CILIUM,
         [],
-        hostname_sets=[HostnameSet("gateway-route:1", "blog", "blog-ns", 1, ("blog.io",))],
+        hostname_sets=[claim("blog", "blog-ns", 1, "blog.io")],
         hostname_secrets={"blog.io": "blog-tls"},
     )
     only = {
@@ -261,7 +248,7 @@ def test_both_listeners_of_a_claimed_hostname_admit_only_its_namespace() -> None
 
 def test_the_gateways_own_listener_comes_first_on_its_port_whatever_the_names() -> None:
     gateway = GatewayConfig("0gw", "edge", gateway_class="c", istio=False)
-    found = plan(claim("gateway-route:1", "a", 1, "a.io"), gateway=gateway)
+    found = plan(claim("a", "a", 1, "a.io"), gateway=gateway)
     assert [x.name for x in found.listeners] == ["http-80", "0gw-http-a-io"]
 
 

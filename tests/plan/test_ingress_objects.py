@@ -130,8 +130,10 @@ def test_a_redirect_renders_every_field_it_sets() -> None:
     ]
 
 
-def grpc(name: str, match: GRPCMatch) -> Route:
-    return Route(name, Protocol.GRPC, None, matches=(match,), backends=API)
+def grpc(
+    name: str, *matches: GRPCMatch, port: int | None = None, hostnames: tuple[str, ...] = ()
+) -> Route:
+    return Route(name, Protocol.GRPC, port, hostnames=hostnames, matches=matches, backends=API)
 
 
 def test_a_grpc_match_renders_what_it_names() -> None:
